@@ -1,0 +1,71 @@
+package dev.loomwork;
+
+import dev.loomwork.internal.AttemptContext;
+import java.time.Instant;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The context of one attempt of a task, bound with a {@link ScopedValue} around the attempt: the body
+ * and every thread it forks in nested {@code StructuredTaskScope}s read it with {@link #current()},
+ * without passing it around. Thread-safe.
+ *
+ * <p>Implemented by loomwork only.
+ */
+public interface TaskContext {
+
+  /**
+   * Returns the context of the attempt the current thread runs in.
+   *
+   * @return the context
+   * @throws IllegalStateException if the current thread is not running a loomwork attempt
+   */
+  static TaskContext current() {
+    return AttemptContext.current();
+  }
+
+  /**
+   * Tells whether the current thread runs inside a loomwork attempt.
+   *
+   * @return true if {@link #current()} would return a context
+   */
+  static boolean isBound() {
+    return AttemptContext.isBound();
+  }
+
+  /**
+   * Returns the name of the queue.
+   *
+   * @return the queue's name
+   */
+  String queueName();
+
+  /**
+   * Returns the name of the task.
+   *
+   * @return the task's name
+   */
+  String taskName();
+
+  /**
+   * Returns the number of this attempt: 1 for the first, 2 for the first retry, and so on.
+   *
+   * @return the attempt number, from 1
+   */
+  int attempt();
+
+  /**
+   * Returns the task's overall deadline, if it has one.
+   *
+   * @return the deadline, or null
+   */
+  @Nullable Instant deadline();
+
+  /**
+   * Tells whether this attempt has been cut: it timed out, passed the deadline, or was cancelled. The
+   * attempt's thread is interrupted at the same moment; a body that polls instead of blocking should
+   * check this and return.
+   *
+   * @return true once the attempt has been cut
+   */
+  boolean isCancelled();
+}

@@ -1,0 +1,486 @@
+package dev.loomwork;
+
+import dev.loomwork.internal.QueueConfig;
+import dev.loomwork.internal.QueueEngine;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadFactory;
+import java.util.random.RandomGenerator;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * An in-process work queue: tasks run on virtual threads, each attempt in its own structured scope,
+ * failures are retried with backoff, and shutdown drains. Thread-safe.
+ *
+ * <pre>{@code
+ * try (WorkQueue queue = WorkQueue.builder("email").concurrency(16).build()) {
+ *   queue.start();
+ *   queue.submit(ctx -> mailer.send(welcome));
+ * } // close() drains: every accepted task runs to its end
+ * }</pre>
+ *
+ * <p><b>Running.</b> Tasks may be enqueued as soon as the queue is built; they run once it is
+ * started. {@link #start()} runs the queue on a thread of its own and returns at once. {@link #run()}
+ * runs it on the calling thread, which owns the queue's scope, until the queue is shut down; so a
+ * queue's life can be tied to a parent scope with {@code parentScope.fork(queue::run)}. Interrupting
+ * that thread (cancelling the parent scope, or a Kotlin coroutine through {@code runInterruptible})
+ * cancels every task, interrupts every running attempt, and makes {@code run()} return.
+ *
+ * <p><b>Capacity.</b> At most {@code capacity} tasks wait in the ready queue. When it is full, {@link
+ * #enqueue(Task)} and {@link #submit(Work)} wait for room, {@link #offer(Task)} returns false at once,
+ * and {@link #offer(Task, Duration)} waits at most the given time. Tasks waiting for a not-before time
+ * and tasks being retried never count against the capacity: what was accepted always fits.
+ *
+ * <p><b>Shutdown.</b> {@link #shutdown()} stops accepting and drains; {@link #shutdown(Duration)}
+ * drains until a deadline, then cancels what is left and returns a {@link ShutdownReport}; {@link
+ * #shutdownNow()} cancels at once. A task submitted after any of them is rejected with a {@link
+ * RejectedExecutionException} that names the queue.
+ */
+public final class WorkQueue implements AutoCloseable {
+  private final QueueEngine engine;
+
+  private WorkQueue(QueueEngine engine) {
+    this.engine = engine;
+  }
+
+  /**
+   * Starts building a queue.
+   *
+   * @param name the queue's name, used in logs, thread names and metrics; not blank
+   * @return a builder with every setting at its default
+   * @throws NullPointerException if {@code name} is null
+   * @throws IllegalArgumentException if {@code name} is blank
+   */
+  public static Builder builder(String name) {
+    return new Builder(name);
+  }
+
+  /**
+   * Returns the queue's name.
+   *
+   * @return the name
+   */
+  public String name() {
+    return engine.name();
+  }
+
+  /**
+   * Starts the queue on a new platform thread named {@code loomwork-NAME-dispatcher}, and returns at
+   * once. That thread keeps the JVM alive until the queue is shut down, as an executor's threads do.
+   *
+   * @throws IllegalStateException if the queue was already started or run
+   */
+  public void start() {
+    engine.start();
+  }
+
+  /**
+   * Runs the queue on the calling thread, which becomes the owner of the queue's structured scope,
+   * and returns once the queue is shut down and every attempt has ended. If the calling thread is
+   * interrupted, every pending task is cancelled and every running attempt interrupted; {@code run()}
+   * then returns (once those attempts have ended) with the thread's interrupt status set.
+   *
+   * @throws IllegalStateException if the queue was already started or run
+   */
+  public void run() {
+    engine.run();
+  }
+
+  /**
+   * Enqueues a body that returns nothing, with the queue's default settings. Waits for room if the
+   * ready queue is full.
+   *
+   * @param work the body
+   * @return the task's handle
+   * @throws NullPointerException if {@code work} is null
+   * @throws RejectedExecutionException if the queue is shut down, or the thread is interrupted while
+   *     waiting for room
+   */
+  public Task<@Nullable Void> submit(Work work) {
+    return enqueue(Task.of(work));
+  }
+
+  /**
+   * Enqueues a body that returns a result, with the queue's default settings. Waits for room if the
+   * ready queue is full.
+   *
+   * @param job the body
+   * @param <T> the result type
+   * @return the task's handle
+   * @throws NullPointerException if {@code job} is null
+   * @throws RejectedExecutionException if the queue is shut down, or the thread is interrupted while
+   *     waiting for room
+   */
+  public <T extends @Nullable Object> Task<T> submitJob(Job<T> job) {
+    return enqueue(Task.ofJob(job));
+  }
+
+  /**
+   * Enqueues a configured task, which freezes its configuration. If the ready queue is full, waits
+   * until there is room (backpressure); a task with a not-before time never waits.
+   *
+   * @param task a task that was never enqueued
+   * @param <T> the result type
+   * @return {@code task}, for chaining
+   * @throws NullPointerException if {@code task} is null
+   * @throws IllegalStateException if the task was already enqueued or was cancelled
+   * @throws RejectedExecutionException if the queue is shut down (also while waiting for room), or
+   *     the thread is interrupted while waiting for room (its interrupt status is then set)
+   */
+  public <T extends @Nullable Object> Task<T> enqueue(Task<T> task) {
+    Objects.requireNonNull(task, "task");
+    engine.enqueue(task.core());
+    return task;
+  }
+
+  /**
+   * Enqueues a configured task if there is room now; never waits.
+   *
+   * @param task a task that was never enqueued
+   * @return true if accepted, false if the ready queue is full
+   * @throws NullPointerException if {@code task} is null
+   * @throws IllegalStateException if the task was already enqueued or was cancelled
+   * @throws RejectedExecutionException if the queue is shut down
+   */
+  public boolean offer(Task<?> task) {
+    Objects.requireNonNull(task, "task");
+    return engine.offer(task.core());
+  }
+
+  /**
+   * Enqueues a configured task, waiting at most {@code timeout} for room.
+   *
+   * @param task a task that was never enqueued
+   * @param timeout how long to wait for room
+   * @return true if accepted, false if the ready queue stayed full
+   * @throws NullPointerException if an argument is null
+   * @throws IllegalStateException if the task was already enqueued or was cancelled
+   * @throws RejectedExecutionException if the queue is shut down
+   * @throws InterruptedException if interrupted while waiting
+   */
+  public boolean offer(Task<?> task, Duration timeout) throws InterruptedException {
+    Objects.requireNonNull(task, "task");
+    return engine.offer(task.core(), timeout);
+  }
+
+  /**
+   * Stops accepting tasks and waits until every accepted task has reached its terminal state,
+   * including tasks waiting out a backoff, and the queue has terminated. While it waits it logs
+   * progress at INFO. A queue that was never started is started so that its tasks run.
+   *
+   * <p>If the calling thread is interrupted while waiting, what is left is cancelled as by {@link
+   * #shutdownNow()}, and the interrupt status is set when this method returns.
+   */
+  public void shutdown() {
+    engine.shutdown();
+  }
+
+  /**
+   * Stops accepting tasks and drains until {@code timeout} passes; then cancels what is pending,
+   * interrupts what is running, waits up to {@link Builder#abandonAfter(Duration) abandonAfter} for
+   * the interrupted attempts to end, and reports what was left.
+   *
+   * @param timeout how long to drain; zero cancels at once
+   * @return what was cancelled and abandoned; {@link ShutdownReport#drained()} if nothing was
+   * @throws NullPointerException if {@code timeout} is null
+   */
+  public ShutdownReport shutdown(Duration timeout) {
+    return engine.shutdown(timeout);
+  }
+
+  /**
+   * Stops accepting tasks, cancels what is pending, interrupts what is running, waits up to {@link
+   * Builder#abandonAfter(Duration) abandonAfter} for the interrupted attempts to end, and reports.
+   *
+   * @return what was cancelled and abandoned
+   */
+  public ShutdownReport shutdownNow() {
+    return engine.shutdownNow();
+  }
+
+  /** Same as {@link #shutdown()}: a try-with-resources block drains the queue. */
+  @Override
+  public void close() {
+    engine.shutdown();
+  }
+
+  /**
+   * Shuts several queues down in parallel, under one deadline, as {@link #shutdown(Duration)} does.
+   *
+   * @param timeout how long to drain, for all of them together
+   * @param queues the queues
+   * @return one report per queue, in the order given
+   * @throws NullPointerException if an argument or a queue is null
+   */
+  public static List<ShutdownReport> join(Duration timeout, WorkQueue... queues) {
+    Objects.requireNonNull(timeout, "timeout");
+    Objects.requireNonNull(queues, "queues");
+    for (int i = 0; i < queues.length; i++) {
+      Objects.requireNonNull(queues[i], "queues[" + i + "]");
+    }
+    List<CompletableFuture<ShutdownReport>> reports = new ArrayList<>(queues.length);
+    for (WorkQueue queue : queues) {
+      CompletableFuture<ShutdownReport> report = new CompletableFuture<>();
+      Thread.ofVirtual()
+          .name("loomwork-" + queue.name() + "-join")
+          .start(
+              () -> {
+                try {
+                  report.complete(queue.shutdown(timeout));
+                } catch (Throwable e) {
+                  report.completeExceptionally(e);
+                }
+              });
+      reports.add(report);
+    }
+    List<ShutdownReport> result = new ArrayList<>(queues.length);
+    boolean interrupted = false;
+    for (CompletableFuture<ShutdownReport> report : reports) {
+      while (true) {
+        try {
+          result.add(report.get());
+          break;
+        } catch (InterruptedException e) {
+          interrupted = true; // each shutdown returns by its deadline; keep collecting
+        } catch (ExecutionException e) {
+          throw new IllegalStateException("shutdown failed", e.getCause());
+        }
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+    return List.copyOf(result);
+  }
+
+  /**
+   * Returns a consistent snapshot of the queue's counts.
+   *
+   * @return the counts
+   */
+  public QueueStats stats() {
+    return engine.stats();
+  }
+
+  /**
+   * Tells whether the queue stopped accepting tasks.
+   *
+   * @return true once a shutdown began
+   */
+  public boolean isShutdown() {
+    return engine.isShutdown();
+  }
+
+  /**
+   * Tells whether the queue has terminated: shut down, every task finished and every thread ended
+   * (abandoned attempts aside).
+   *
+   * @return true once terminated
+   */
+  public boolean isTerminated() {
+    return engine.isTerminated();
+  }
+
+  @Override
+  public String toString() {
+    return engine.toString();
+  }
+
+  /**
+   * Builds a {@link WorkQueue}. Each setter validates its argument at once. Not thread-safe; the
+   * queue it builds is.
+   */
+  public static final class Builder {
+    /** Default {@link #concurrency(int)}: 256 attempts in flight. */
+    public static final int DEFAULT_CONCURRENCY = 256;
+
+    /** Default {@link #capacity(int)}: 10,000 ready tasks. */
+    public static final int DEFAULT_CAPACITY = 10_000;
+
+    /** Default {@link #abandonAfter(Duration)}: 1 second. */
+    public static final Duration DEFAULT_ABANDON_AFTER = Duration.ofSeconds(1);
+
+    /** Default {@link #progressInterval(Duration)}: 5 seconds. */
+    public static final Duration DEFAULT_PROGRESS_INTERVAL = Duration.ofSeconds(5);
+
+    private final String name;
+    private int concurrency = DEFAULT_CONCURRENCY;
+    private int capacity = DEFAULT_CAPACITY;
+    private RetryPolicy retryPolicy = RetryPolicy.defaults();
+    private InstantSource clock = InstantSource.system();
+    private @Nullable RandomGenerator random;
+    private final List<WorkQueueListener> listeners = new ArrayList<>();
+    private @Nullable ThreadFactory threadFactory;
+    private Duration abandonAfter = DEFAULT_ABANDON_AFTER;
+    private Duration progressInterval = DEFAULT_PROGRESS_INTERVAL;
+
+    private Builder(String name) {
+      Objects.requireNonNull(name, "name");
+      if (name.isBlank()) {
+        throw new IllegalArgumentException("name: '" + name + "' (expected: not blank)");
+      }
+      this.name = name;
+    }
+
+    /**
+     * Sets how many attempts may run at once. Default {@value #DEFAULT_CONCURRENCY}.
+     *
+     * @param concurrency at least 1
+     * @return this builder
+     * @throws IllegalArgumentException if {@code concurrency} is less than 1
+     */
+    public Builder concurrency(int concurrency) {
+      if (concurrency < 1) {
+        throw new IllegalArgumentException("concurrency: " + concurrency + " (expected: >= 1)");
+      }
+      this.concurrency = concurrency;
+      return this;
+    }
+
+    /**
+     * Sets how many tasks may wait in the ready queue. Default {@value #DEFAULT_CAPACITY}.
+     *
+     * @param capacity at least 1
+     * @return this builder
+     * @throws IllegalArgumentException if {@code capacity} is less than 1
+     */
+    public Builder capacity(int capacity) {
+      if (capacity < 1) {
+        throw new IllegalArgumentException("capacity: " + capacity + " (expected: >= 1)");
+      }
+      this.capacity = capacity;
+      return this;
+    }
+
+    /**
+     * Sets the retry policy of tasks that set none. Default {@link RetryPolicy#defaults()}: 3 retries,
+     * exponential backoff from 1 s to 1 min with ± 20 % jitter, no attempt timeout.
+     *
+     * @param retryPolicy the policy
+     * @return this builder
+     * @throws NullPointerException if {@code retryPolicy} is null
+     */
+    public Builder retryPolicy(RetryPolicy retryPolicy) {
+      this.retryPolicy = Objects.requireNonNull(retryPolicy, "retryPolicy");
+      return this;
+    }
+
+    /**
+     * Sets the clock of deadlines, not-before times and retry times. Default {@link
+     * InstantSource#system()}. The scheduler waits in real time for the spans this clock reports.
+     *
+     * @param clock the clock
+     * @return this builder
+     * @throws NullPointerException if {@code clock} is null
+     */
+    public Builder clock(InstantSource clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /**
+     * Sets the source of backoff jitter. Default {@link RandomGenerator#getDefault()}, one per queue.
+     * The queue calls it only under its lock, so it need not be thread-safe.
+     *
+     * @param random the random source
+     * @return this builder
+     * @throws NullPointerException if {@code random} is null
+     */
+    public Builder random(RandomGenerator random) {
+      this.random = Objects.requireNonNull(random, "random");
+      return this;
+    }
+
+    /**
+     * Adds a listener; listeners are called in the order added. Default: none.
+     *
+     * @param listener the listener
+     * @return this builder
+     * @throws NullPointerException if {@code listener} is null
+     */
+    public Builder listener(WorkQueueListener listener) {
+      listeners.add(Objects.requireNonNull(listener, "listener"));
+      return this;
+    }
+
+    /**
+     * Sets the factory of attempt threads. Default: virtual threads named {@code loomwork-NAME-N}.
+     *
+     * @param threadFactory the factory
+     * @return this builder
+     * @throws NullPointerException if {@code threadFactory} is null
+     */
+    public Builder threadFactory(ThreadFactory threadFactory) {
+      this.threadFactory = Objects.requireNonNull(threadFactory, "threadFactory");
+      return this;
+    }
+
+    /**
+     * Sets how long a cancelling shutdown waits for interrupted attempts to end before it reports them
+     * as abandoned. Default 1 s.
+     *
+     * @param abandonAfter at least zero
+     * @return this builder
+     * @throws NullPointerException if {@code abandonAfter} is null
+     * @throws IllegalArgumentException if {@code abandonAfter} is negative
+     */
+    public Builder abandonAfter(Duration abandonAfter) {
+      Objects.requireNonNull(abandonAfter, "abandonAfter");
+      if (abandonAfter.isNegative()) {
+        throw new IllegalArgumentException("abandonAfter: " + abandonAfter + " (expected: >= 0)");
+      }
+      this.abandonAfter = abandonAfter;
+      return this;
+    }
+
+    /**
+     * Sets how often a draining shutdown logs its progress at INFO. Default 5 s.
+     *
+     * @param progressInterval positive
+     * @return this builder
+     * @throws NullPointerException if {@code progressInterval} is null
+     * @throws IllegalArgumentException if {@code progressInterval} is not positive
+     */
+    public Builder progressInterval(Duration progressInterval) {
+      Objects.requireNonNull(progressInterval, "progressInterval");
+      if (progressInterval.isNegative() || progressInterval.isZero()) {
+        throw new IllegalArgumentException(
+            "progressInterval: " + progressInterval + " (expected: > 0)");
+      }
+      this.progressInterval = progressInterval;
+      return this;
+    }
+
+    /**
+     * Builds the queue. It accepts tasks at once and runs them once started.
+     *
+     * @return a new queue
+     */
+    public WorkQueue build() {
+      ThreadFactory factory =
+          threadFactory != null
+              ? threadFactory
+              : Thread.ofVirtual().name("loomwork-" + name + "-", 0).factory();
+      RandomGenerator rng = random != null ? random : RandomGenerator.getDefault();
+      return new WorkQueue(
+          new QueueEngine(
+              new QueueConfig(
+                  name,
+                  concurrency,
+                  capacity,
+                  retryPolicy,
+                  clock,
+                  rng,
+                  List.copyOf(listeners),
+                  factory,
+                  abandonAfter,
+                  progressInterval)));
+    }
+  }
+}

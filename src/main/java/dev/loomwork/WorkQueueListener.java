@@ -1,0 +1,105 @@
+package dev.loomwork;
+
+import java.time.Duration;
+import java.time.Instant;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Receives the events of a queue, for metrics and logs. Every method has an empty default, so new
+ * events never break an implementation.
+ *
+ * <p>Methods are called on the queue's threads (callers of {@code enqueue}, attempt threads, the
+ * scheduler), never while the queue holds a lock, and possibly concurrently: an implementation must
+ * be thread-safe and should be quick. An exception thrown by a listener is caught and logged; it never
+ * harms the queue or the task.
+ */
+public interface WorkQueueListener {
+
+  /**
+   * A task was accepted.
+   *
+   * @param task the task
+   */
+  default void onEnqueued(Task<?> task) {}
+
+  /**
+   * A task was refused: the queue was shut down or full.
+   *
+   * @param queue the queue's name
+   * @param task the refused task
+   * @param reason why it was refused
+   */
+  default void onRejected(String queue, Task<?> task, String reason) {}
+
+  /**
+   * An attempt started.
+   *
+   * @param task the task
+   * @param attempt the attempt number, from 1
+   * @param waited the time from the task's acceptance (or, for a retry, from its ready time) to now
+   */
+  default void onAttemptStarted(Task<?> task, int attempt, Duration waited) {}
+
+  /**
+   * An attempt ended.
+   *
+   * @param task the task
+   * @param attempt the attempt number, from 1
+   * @param outcome how it ended
+   * @param duration how long it ran
+   * @param error the failure, or null if it succeeded
+   */
+  default void onAttemptFinished(
+      Task<?> task, int attempt, AttemptOutcome outcome, Duration duration, @Nullable Throwable error) {}
+
+  /**
+   * A failed task will be retried.
+   *
+   * @param task the task
+   * @param error the failure of the attempt that just ended
+   * @param nextAttemptAt when the next attempt becomes ready
+   */
+  default void onRetryScheduled(Task<?> task, Throwable error, Instant nextAttemptAt) {}
+
+  /**
+   * A task succeeded.
+   *
+   * @param task the task
+   */
+  default void onSucceeded(Task<?> task) {}
+
+  /**
+   * A task failed for good.
+   *
+   * @param task the task
+   * @param error its last failure
+   */
+  default void onFailed(Task<?> task, Throwable error) {}
+
+  /**
+   * A task was cancelled.
+   *
+   * @param task the task
+   */
+  default void onCancelled(Task<?> task) {}
+
+  /**
+   * A shutdown gave up waiting for a task whose attempt ignored its interruption; the task still runs
+   * and is reported as abandoned.
+   *
+   * @param task the task
+   */
+  default void onAbandoned(Task<?> task) {}
+
+  /** How an attempt ended. */
+  enum AttemptOutcome {
+    /** The body returned normally. */
+    SUCCEEDED,
+    /** The body threw. */
+    FAILED,
+    /** The attempt ran past its timeout and was cut. */
+    TIMED_OUT,
+    /** The attempt was cut by cancellation, shutdown or the task's deadline. */
+    CANCELLED
+  }
+}

@@ -1,0 +1,35 @@
+package dev.loomwork.internal;
+
+import dev.loomwork.RetryPolicy;
+import dev.loomwork.WorkQueueListener;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.concurrent.ThreadFactory;
+import java.util.random.RandomGenerator;
+
+/**
+ * A queue's validated settings, handed from {@code WorkQueue.Builder} to the engine.
+ *
+ * @param name the queue's name
+ * @param concurrency attempts in flight at most
+ * @param capacity ready tasks at most (new submissions only; retries always fit)
+ * @param retryPolicy the default policy of tasks that set none
+ * @param clock the clock of deadlines, not-before times and backoff
+ * @param random the source of backoff jitter, only used under the queue's lock
+ * @param listeners the event listeners
+ * @param threadFactory makes attempt threads
+ * @param abandonAfter how long a cancelling shutdown waits for interrupted attempts
+ * @param progressInterval how often a draining shutdown logs its progress
+ */
+public record QueueConfig(
+    String name,
+    int concurrency,
+    int capacity,
+    RetryPolicy retryPolicy,
+    InstantSource clock,
+    RandomGenerator random,
+    List<WorkQueueListener> listeners,
+    ThreadFactory threadFactory,
+    Duration abandonAfter,
+    Duration progressInterval) {}
