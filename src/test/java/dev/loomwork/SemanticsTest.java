@@ -1,0 +1,786 @@
+package dev.loomwork;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+
+/** One nested class per row of the semantics table (DESIGN.md section 4). */
+class SemanticsTest {
+  private static final Duration LONG = Duration.ofSeconds(30);
+
+  private final List<WorkQueue> queues = new ArrayList<>();
+  private final List<CountDownLatch> latches = new ArrayList<>();
+
+  @AfterEach
+  void tearDown() {
+    latches.forEach(l -> {
+      while (l.getCount() > 0) {
+        l.countDown();
+      }
+    });
+    for (WorkQueue q : queues) {
+      q.shutdownNow();
+    }
+  }
+
+  private WorkQueue started(WorkQueue.Builder builder) {
+    WorkQueue q = builder.build();
+    queues.add(q);
+    q.start();
+    return q;
+  }
+
+  private WorkQueue started() {
+    return started(WorkQueue.builder("semantics").retryPolicy(RetryPolicy.defaults().withBackoff(Backoff.none())));
+  }
+
+  private CountDownLatch latch() {
+    CountDownLatch l = new CountDownLatch(1);
+    latches.add(l);
+    return l;
+  }
+
+  /** Awaits a failure and returns the TaskFailedException's cause. */
+  private static Throwable failureOf(Task<?> task) {
+    TaskFailedException e = assertThrows(TaskFailedException.class, () -> task.await(LONG));
+    assertSame(task.error(), e.getCause(), "await's cause is error() itself");
+    assertEquals(TaskState.FAILED, task.state());
+    return e.getCause();
+  }
+
+  @Nested
+  class Retries {
+    @Test
+    void retriesNMeansAtMostNPlusOneAttemptsAndErrorIsTheLastRealFailure() throws Exception {
+      WorkQueue q = started();
+      Task<?> task =
+          q.enqueue(
+              Task.of(ctx -> {
+                    throw new IllegalStateException("fail " + ctx.attempt());
+                  })
+                  .retries(2));
+      Throwable error = failureOf(task);
+      assertEquals(3, task.attempts());
+      assertInstanceOf(IllegalStateException.class, error);
+      assertEquals("fail 3", error.getMessage());
+    }
+
+    @Test
+    void retriesZeroRunsOnce() {
+      WorkQueue q = started();
+      AtomicInteger calls = new AtomicInteger();
+      Task<?> task =
+          q.enqueue(
+              Task.of(ctx -> {
+                    calls.incrementAndGet();
+                    throw new IllegalStateException("once");
+                  })
+                  .retries(0));
+      failureOf(task);
+      assertEquals(1, calls.get());
+      assertEquals(1, task.attempts());
+    }
+
+    @Test
+    void succeedsOnARetryWithTheResult() throws Exception {
+      WorkQueue q = started();
+      Task<String> task =
+          q.enqueue(
+              Task.ofJob(ctx -> {
+                    if (ctx.attempt() < 3) {
+                      throw new java.io.IOException("flaky");
+                    }
+                    return "done on " + ctx.attempt();
+                  })
+                  .retries(5));
+      assertEquals("done on 3", task.await(LONG));
+      assertEquals(TaskState.SUCCEEDED, task.state());
+      assertInstanceOf(java.io.IOException.class, task.error(), "error() keeps the last failure");
+      assertEquals("done on 3", task.future().get(30, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void negativeRetriesAreRejectedWithTheParameterNamed() {
+      IllegalArgumentException e =
+          assertThrows(IllegalArgumentException.class, () -> Task.of(ctx -> {}).retries(-2));
+      assertEquals("retries: -2 (expected: >= 0)", e.getMessage());
+      assertThrows(IllegalArgumentException.class, () -> RetryPolicy.defaults().withRetries(-1));
+    }
+
+    @Test
+    void theQueueDefaultPolicyAppliesToTasksThatSetNone() {
+      WorkQueue q =
+          started(
+              WorkQueue.builder("default-policy")
+                  .retryPolicy(RetryPolicy.defaults().withRetries(1).withBackoff(Backoff.none())));
+      Task<?> task =
+          q.submit(ctx -> {
+            throw new IllegalStateException("x");
+          });
+      failureOf(task);
+      assertEquals(2, task.attempts());
+    }
+  }
+
+  @Nested
+  class NotRetryable {
+    @Test
+    void nonRetryableExceptionEndsTheTaskAtOnceWithoutTheBackoffWait() {
+      WorkQueue q = started();
+      NonRetryableException thrown = new NonRetryableException("bad address");
+      Task<?> task =
+          q.enqueue(
+              Task.of(ctx -> {
+                    throw thrown;
+                  })
+                  .retries(5)
+                  .backoff(Backoff.fixed(Duration.ofHours(1))));
+      // If the task waited out the backoff, this would time out.
+      assertSame(thrown, failureOf(task));
+      assertEquals(1, task.attempts());
+      assertNull(task.nextAttemptAt());
+    }
+
+    @Test
+    void aRetryIfPredicateThatRefusesEndsTheTaskAtOnce() {
+      WorkQueue q = started();
+      Task<?> task =
+          q.enqueue(
+              Task.of(ctx -> {
+                    throw new IllegalArgumentException("permanent");
+                  })
+                  .retryPolicy(
+                      RetryPolicy.defaults()
+                          .withRetries(5)
+                          .withBackoff(Backoff.fixed(Duration.ofHours(1)))
+                          .withRetryIf(e -> !(e instanceof IllegalArgumentException))));
+      assertInstanceOf(IllegalArgumentException.class, failureOf(task));
+      assertEquals(1, task.attempts());
+    }
+
+    @Test
+    void errorsAreNotRetriedByDefault() {
+      WorkQueue q = started();
+      Task<?> task =
+          q.enqueue(
+              Task.of(ctx -> {
+                    throw new AssertionError("bug");
+                  })
+                  .retries(3));
+      assertInstanceOf(AssertionError.class, failureOf(task));
+      assertEquals(1, task.attempts());
+    }
+
+    @Test
+    void aThrowingRetryIfPredicateCountsAsNotRetryable() {
+      WorkQueue q = started();
+      Task<?> task =
+          q.enqueue(
+              Task.of(ctx -> {
+                    throw new IllegalStateException("x");
+                  })
+                  .retryPolicy(
+                      RetryPolicy.defaults()
+                          .withRetries(3)
+                          .withRetryIf(e -> {
+                            throw new UnsupportedOperationException("predicate bug");
+                          })));
+      assertInstanceOf(IllegalStateException.class, failureOf(task));
+      assertEquals(1, task.attempts());
+    }
+  }
+
+  @Nested
+  class BackoffFunction {
+    @Test
+    void exponentialWithoutJitterDoublesUpToTheCap() {
+      Backoff b = Backoff.exponential(Duration.ofMillis(100), Duration.ofSeconds(1)).withoutJitter();
+      var random = new java.util.SplittableRandom(1);
+      long[] expected = {100, 200, 400, 800, 1000, 1000, 1000};
+      for (int retry = 1; retry <= expected.length; retry++) {
+        assertEquals(Duration.ofMillis(expected[retry - 1]), b.delay(retry, random), "retry " + retry);
+      }
+      assertEquals(Duration.ofSeconds(1), b.delay(Integer.MAX_VALUE, random), "no overflow");
+    }
+
+    @Test
+    void jitterStaysWithinItsEnvelopeAndTheCapHoldsAfterJitter() {
+      Backoff b =
+          Backoff.exponential(Duration.ofMillis(100), Duration.ofMillis(700)).withFactor(3).withJitter(0.5);
+      var random = new java.util.SplittableRandom(42);
+      for (int i = 0; i < 10_000; i++) {
+        int retry = 1 + i % 6;
+        double base = 100.0 * Math.pow(3, retry - 1);
+        Duration d = b.delay(retry, random);
+        double ms = d.toNanos() / 1e6;
+        assertTrue(ms >= Math.min(700, base * 0.5) - 1e-6, () -> "retry " + retry + ": " + d);
+        assertTrue(ms <= Math.min(700, base * 1.5) + 1e-6, () -> "retry " + retry + ": " + d);
+      }
+    }
+
+    @Test
+    void theDelayIsAPureFunctionOfRetryAndRandom() {
+      Backoff b = Backoff.exponential(Duration.ofMillis(10), Duration.ofSeconds(10));
+      var r1 = new java.util.SplittableRandom(7);
+      var r2 = new java.util.SplittableRandom(7);
+      for (int retry = 1; retry < 20; retry++) {
+        assertEquals(b.delay(retry, r1), b.delay(retry, r2));
+      }
+    }
+
+    @Test
+    void badBackoffsNameTheParameter() {
+      assertEquals(
+          "factor: 0.5 (expected: finite and >= 1)",
+          assertThrows(IllegalArgumentException.class,
+                  () -> Backoff.exponential(Duration.ZERO, Duration.ZERO).withFactor(0.5))
+              .getMessage());
+      assertEquals(
+          "jitter: 1.5 (expected: in [0, 1])",
+          assertThrows(IllegalArgumentException.class,
+                  () -> Backoff.exponential(Duration.ZERO, Duration.ZERO).withJitter(1.5))
+              .getMessage());
+      assertTrue(
+          assertThrows(IllegalArgumentException.class,
+                  () -> Backoff.exponential(Duration.ofSeconds(2), Duration.ofSeconds(1)))
+              .getMessage()
+              .startsWith("max: PT1S (expected: >= initial"));
+      assertThrows(IllegalArgumentException.class, () -> Backoff.fixed(Duration.ofMillis(-1)));
+      assertThrows(IllegalArgumentException.class, () -> Backoff.none().delay(0, new java.util.SplittableRandom()));
+      assertEquals("initial", assertThrows(NullPointerException.class, () -> Backoff.fixed(null)).getMessage());
+    }
+
+    @Test
+    void aRetryWaitsItsBackoffInTheSchedulerAndReportsNextAttemptAt() throws Exception {
+      Instant t0 = Instant.parse("2030-01-01T00:00:00Z");
+      CompletableFuture<Instant> retryScheduled = new CompletableFuture<>();
+      WorkQueue q =
+          started(
+              WorkQueue.builder("backoff")
+                  .clock(InstantSource.fixed(t0))
+                  .listener(new WorkQueueListener() {
+                    @Override
+                    public void onRetryScheduled(Task<?> task, Throwable error, Instant at) {
+                      retryScheduled.complete(at);
+                    }
+                  }));
+      Task<String> task =
+          q.enqueue(
+              Task.ofJob(ctx -> {
+                    if (ctx.attempt() == 1) {
+                      throw new IllegalStateException("first");
+                    }
+                    return "second";
+                  })
+                  .retries(1)
+                  .backoff(Backoff.fixed(Duration.ofMillis(300))));
+      // The retry time is computed from the (fixed) clock: exactly t0 + backoff.
+      Instant at = retryScheduled.get(30, TimeUnit.SECONDS);
+      assertEquals(t0.plusMillis(300), at);
+      assertEquals("second", task.await(LONG));
+      assertEquals(2, task.attempts());
+      assertNull(task.nextAttemptAt(), "no next attempt once done");
+    }
+  }
+
+  @Nested
+  class AttemptTimeout {
+    @Test
+    void anAttemptPastItsTimeoutIsInterruptedAndFailsWithATimeoutThatIsRetried() throws Exception {
+      WorkQueue q = started();
+      AtomicInteger interrupted = new AtomicInteger();
+      CountDownLatch never = latch();
+      Task<String> task =
+          q.enqueue(
+              Task.ofJob(ctx -> {
+                    if (ctx.attempt() == 1) {
+                      try {
+                        never.await();
+                      } catch (InterruptedException e) {
+                        interrupted.incrementAndGet();
+                        throw e;
+                      }
+                    }
+                    return "second attempt";
+                  })
+                  .retries(1)
+                  .attemptTimeout(Duration.ofMillis(50)));
+      assertEquals("second attempt", task.await(LONG));
+      assertEquals(1, interrupted.get(), "the body was interrupted");
+      AttemptTimeoutException timeout = assertInstanceOf(AttemptTimeoutException.class, task.error());
+      assertEquals(Duration.ofMillis(50), timeout.timeout());
+      assertInstanceOf(InterruptedException.class, timeout.getSuppressed()[0]);
+    }
+
+    @Test
+    void whenNoRetryIsLeftTheTaskFailsWithTheTimeout() {
+      WorkQueue q = started();
+      CountDownLatch never = latch();
+      Task<?> task =
+          q.enqueue(Task.of(ctx -> never.await()).retries(1).attemptTimeout(Duration.ofMillis(20)));
+      Throwable error = failureOf(task);
+      assertInstanceOf(AttemptTimeoutException.class, error);
+      assertEquals(2, task.attempts());
+      assertTrue(error.getMessage().contains("attempt 2"), error.getMessage());
+    }
+
+    @Test
+    void thePolicyDecidesWhetherATimeoutIsRetried() {
+      WorkQueue q = started();
+      CountDownLatch never = latch();
+      Task<?> task =
+          q.enqueue(
+              Task.of(ctx -> never.await())
+                  .retryPolicy(
+                      RetryPolicy.defaults()
+                          .withRetries(3)
+                          .withAttemptTimeout(Duration.ofMillis(20))
+                          .withRetryIf(e -> !(e instanceof AttemptTimeoutException))));
+      assertInstanceOf(AttemptTimeoutException.class, failureOf(task));
+      assertEquals(1, task.attempts());
+    }
+  }
+
+  @Nested
+  class OverallDeadline {
+    @Test
+    void aRunningAttemptIsCutAtTheDeadlineAndTheTaskFailsWithoutRetry() {
+      WorkQueue q = started();
+      CountDownLatch never = latch();
+      AtomicInteger interrupted = new AtomicInteger();
+      Task<?> task =
+          q.enqueue(
+              Task.of(ctx -> {
+                    try {
+                      never.await();
+                    } catch (InterruptedException e) {
+                      interrupted.incrementAndGet();
+                      throw e;
+                    }
+                  })
+                  .retries(5)
+                  .within(Duration.ofMillis(100)));
+      DeadlineExceededException e = assertInstanceOf(DeadlineExceededException.class, failureOf(task));
+      assertEquals(1, task.attempts());
+      assertEquals(1, interrupted.get());
+      assertTrue(e.getMessage().contains(task.name()), e.getMessage());
+    }
+
+    @Test
+    void noAttemptStartsAfterTheDeadline() throws Exception {
+      WorkQueue q = started(WorkQueue.builder("deadline").concurrency(1));
+      CountDownLatch blockerRunning = new CountDownLatch(1);
+      CountDownLatch releaseBlocker = latch();
+      q.submit(ctx -> {
+        blockerRunning.countDown();
+        releaseBlocker.await();
+      });
+      blockerRunning.await();
+      AtomicInteger ran = new AtomicInteger();
+      Task<?> late = q.enqueue(Task.of(ctx -> ran.incrementAndGet()).within(Duration.ofMillis(50)));
+      // The only slot is busy until after the deadline: the task must fail without starting.
+      assertInstanceOf(DeadlineExceededException.class, failureOf(late));
+      releaseBlocker.countDown();
+      q.shutdown();
+      assertEquals(0, ran.get());
+      assertEquals(0, late.attempts());
+    }
+
+    @Test
+    void aRetryThatWouldStartAfterTheDeadlineFailsNowWithTheLastFailureAsCause() {
+      WorkQueue q = started();
+      IllegalStateException real = new IllegalStateException("real");
+      Task<?> task =
+          q.enqueue(
+              Task.of(ctx -> {
+                    throw real;
+                  })
+                  .retries(5)
+                  .backoff(Backoff.fixed(Duration.ofHours(1)))
+                  .within(Duration.ofMinutes(1)));
+      DeadlineExceededException e = assertInstanceOf(DeadlineExceededException.class, failureOf(task));
+      assertSame(real, e.getCause());
+      assertEquals(1, task.attempts());
+    }
+  }
+
+  @Nested
+  class NotBefore {
+    @Test
+    void aTaskWithANotBeforeTimeWaitsInTheSchedulerWithNoThreadOfItsOwn() {
+      Instant t0 = Instant.parse("2030-01-01T00:00:00Z");
+      AtomicInteger threadsMade = new AtomicInteger();
+      WorkQueue q =
+          started(
+              WorkQueue.builder("not-before-wait")
+                  .clock(InstantSource.fixed(t0))
+                  .threadFactory(r -> {
+                    threadsMade.incrementAndGet();
+                    return Thread.ofVirtual().unstarted(r);
+                  }));
+      List<Task<?>> tasks = new ArrayList<>();
+      for (int i = 0; i < 100; i++) {
+        tasks.add(q.enqueue(Task.of(ctx -> {}).delay(Duration.ofHours(1))));
+      }
+      for (Task<?> task : tasks) {
+        assertEquals(TaskState.WAITING, task.state());
+        assertEquals(t0.plus(Duration.ofHours(1)), task.nextAttemptAt());
+        assertEquals(0, task.attempts());
+      }
+      assertEquals(100, q.stats().waiting());
+      assertEquals(0, q.stats().running());
+      // 100 waiting tasks, and not one thread made for them: they wait in the scheduler.
+      assertEquals(0, threadsMade.get());
+    }
+
+    @Test
+    void aDelayedTaskStartsNoEarlierThanItsTime() throws Exception {
+      WorkQueue q = started();
+      Instant notBefore = Instant.now().plusMillis(100);
+      Task<Instant> task = q.enqueue(Task.ofJob(ctx -> Instant.now()).notBefore(notBefore));
+      Instant startedAt = task.await(LONG);
+      assertFalse(startedAt.isBefore(notBefore), () -> startedAt + " is before " + notBefore);
+
+      Instant enqueuedAt = Instant.now();
+      Task<Instant> delayed = q.enqueue(Task.ofJob(ctx -> Instant.now()).delay(Duration.ofMillis(100)));
+      Instant delayedStart = delayed.await(LONG);
+      assertFalse(
+          delayedStart.isBefore(enqueuedAt.plusMillis(100)),
+          () -> delayedStart + " is before " + enqueuedAt.plusMillis(100));
+    }
+
+    @Test
+    void notBeforeInThePastRunsAtOnce() throws Exception {
+      Instant t0 = Instant.parse("2030-01-01T00:00:00Z");
+      WorkQueue q = started(WorkQueue.builder("not-before-past").clock(InstantSource.fixed(t0)));
+      Task<String> past = q.enqueue(Task.ofJob(ctx -> "now").notBefore(t0.minusSeconds(5)));
+      assertEquals("now", past.await(LONG));
+      assertEquals(0, q.stats().waiting());
+    }
+  }
+
+  @Nested
+  class AfterCallback {
+    @Test
+    void runsExactlyOnceBeforeAwaitReturnsForEveryOutcome() throws Exception {
+      WorkQueue q = started(WorkQueue.builder("after").concurrency(1));
+      AtomicInteger ok = new AtomicInteger();
+      AtomicInteger failed = new AtomicInteger();
+      AtomicInteger cancelled = new AtomicInteger();
+      AtomicInteger unqueued = new AtomicInteger();
+      List<TaskState> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+      Task<String> success =
+          q.enqueue(Task.ofJob(ctx -> "ok").after(t -> {
+            ok.incrementAndGet();
+            seen.add(t.state());
+          }));
+      assertEquals("ok", success.await(LONG));
+      assertEquals(1, ok.get(), "the callback ran before await returned");
+
+      Task<?> failure =
+          q.enqueue(
+              Task.of(ctx -> {
+                    throw new IllegalStateException("x");
+                  })
+                  .retries(2)
+                  .backoff(Backoff.none())
+                  .after(t -> failed.incrementAndGet()));
+      failureOf(failure);
+      assertEquals(1, failed.get(), "once per task, not per attempt");
+
+      Task<?> never = Task.of(ctx -> {}).after(t -> unqueued.incrementAndGet());
+      assertTrue(never.cancel());
+      assertEquals(1, unqueued.get());
+      assertThrows(CancellationException.class, never::await);
+
+      CountDownLatch blockerRunning = new CountDownLatch(1);
+      CountDownLatch release = latch();
+      q.submit(ctx -> {
+        blockerRunning.countDown();
+        release.await();
+      });
+      blockerRunning.await();
+      Task<?> pending = q.enqueue(Task.of(ctx -> {}).after(t -> cancelled.incrementAndGet()));
+      assertTrue(pending.cancel());
+      assertFalse(pending.cancel(), "a second cancel changes nothing");
+      assertThrows(CancellationException.class, pending::await);
+      assertEquals(1, cancelled.get());
+      release.countDown();
+      q.shutdown();
+      assertEquals(List.of(TaskState.SUCCEEDED), seen);
+      assertEquals(1, ok.get());
+      assertEquals(1, failed.get());
+      assertEquals(1, cancelled.get());
+    }
+
+    @Test
+    void aThrowingCallbackIsLoggedAndHarmsNothing() throws Exception {
+      WorkQueue q = started();
+      Task<String> task =
+          q.enqueue(Task.ofJob(ctx -> "fine").after(t -> {
+            throw new IllegalStateException("callback bug");
+          }));
+      assertEquals("fine", task.await(LONG));
+      assertEquals(TaskState.SUCCEEDED, task.state());
+      assertEquals("still works", q.submitJob(ctx -> "still works").await(LONG));
+    }
+  }
+
+  @Nested
+  class Cancel {
+    @Test
+    void aPendingTaskIsRemovedAndNeverRuns() throws Exception {
+      WorkQueue q = WorkQueue.builder("cancel-pending").build();
+      queues.add(q);
+      AtomicInteger ran = new AtomicInteger();
+      Task<?> task = q.submit(ctx -> ran.incrementAndGet());
+      assertTrue(task.cancel());
+      assertEquals(TaskState.CANCELLED, task.state());
+      q.start();
+      q.shutdown();
+      assertEquals(0, ran.get());
+      assertEquals(1, q.stats().cancelled());
+      assertEquals(0, q.stats().outstanding());
+    }
+
+    @Test
+    void aTaskWaitingToRetryIsCancelledAndNeverRunsAgain() throws Exception {
+      CompletableFuture<Void> waiting = new CompletableFuture<>();
+      WorkQueue q =
+          started(
+              WorkQueue.builder("cancel-waiting").listener(new WorkQueueListener() {
+                @Override
+                public void onRetryScheduled(Task<?> task, Throwable error, Instant at) {
+                  waiting.complete(null);
+                }
+              }));
+      AtomicInteger ran = new AtomicInteger();
+      Task<?> task =
+          q.enqueue(
+              Task.of(ctx -> {
+                    ran.incrementAndGet();
+                    throw new IllegalStateException("x");
+                  })
+                  .retries(3)
+                  .backoff(Backoff.fixed(Duration.ofHours(1))));
+      waiting.get(30, TimeUnit.SECONDS);
+      assertEquals(TaskState.WAITING, task.state());
+      assertTrue(task.cancel());
+      assertThrows(CancellationException.class, () -> task.await(LONG));
+      q.shutdown();
+      assertEquals(1, ran.get());
+      assertEquals(TaskState.CANCELLED, task.state());
+      assertInstanceOf(IllegalStateException.class, task.error(), "keeps its last real failure");
+    }
+
+    @Test
+    void aRunningTaskIsInterruptedAndNotRetried() throws Exception {
+      WorkQueue q = started();
+      CountDownLatch running = new CountDownLatch(1);
+      CountDownLatch never = latch();
+      AtomicInteger interrupted = new AtomicInteger();
+      Task<?> task =
+          q.enqueue(
+              Task.of(ctx -> {
+                    running.countDown();
+                    try {
+                      never.await();
+                    } catch (InterruptedException e) {
+                      interrupted.incrementAndGet();
+                      throw e;
+                    }
+                  })
+                  .retries(5));
+      running.await();
+      assertTrue(task.cancel());
+      assertThrows(CancellationException.class, () -> task.await(LONG));
+      assertEquals(1, interrupted.get());
+      assertEquals(1, task.attempts());
+      assertEquals(TaskState.CANCELLED, task.state());
+    }
+
+    @Test
+    void cancellingTheFutureViewCancelsTheTask() throws Exception {
+      WorkQueue q = started();
+      CountDownLatch running = new CountDownLatch(1);
+      CountDownLatch never = latch();
+      Task<?> task =
+          q.submit(ctx -> {
+            running.countDown();
+            never.await();
+          });
+      running.await();
+      CompletableFuture<?> view = task.future();
+      assertSame(view, task.future());
+      assertTrue(view.cancel(true));
+      assertThrows(CancellationException.class, () -> task.await(LONG));
+      assertTrue(view.isCancelled());
+      assertEquals(TaskState.CANCELLED, task.state());
+    }
+
+    @Test
+    void completingTheViewByHandDoesNotChangeTheTask() throws Exception {
+      WorkQueue q = started();
+      CountDownLatch release = latch();
+      Task<String> task =
+          q.submitJob(ctx -> {
+            release.await();
+            return "real";
+          });
+      assertTrue(task.future().complete("fake"));
+      release.countDown();
+      assertEquals("real", task.await(LONG));
+    }
+
+    @Test
+    void aFinishedTaskCannotBeCancelled() throws Exception {
+      WorkQueue q = started();
+      Task<String> task = q.submitJob(ctx -> "done");
+      task.await(LONG);
+      assertFalse(task.cancel());
+      assertEquals(TaskState.SUCCEEDED, task.state());
+    }
+  }
+
+  @Nested
+  class Freezing {
+    @Test
+    void configurationIsFrozenOnceEnqueued() {
+      WorkQueue q = WorkQueue.builder("frozen").build();
+      queues.add(q);
+      Task<?> task = q.enqueue(Task.of(ctx -> {}).named("frozen-task"));
+      IllegalStateException e = assertThrows(IllegalStateException.class, () -> task.retries(3));
+      assertTrue(e.getMessage().contains("frozen-task"), e.getMessage());
+      assertThrows(IllegalStateException.class, () -> task.named("other"));
+      assertThrows(IllegalStateException.class, () -> task.after(t -> {}));
+      assertThrows(IllegalStateException.class, () -> q.enqueue(task), "enqueued twice");
+    }
+
+    @Test
+    void aCancelledTaskCannotBeEnqueued() {
+      WorkQueue q = WorkQueue.builder("cancelled-enqueue").build();
+      queues.add(q);
+      Task<?> task = Task.of(ctx -> {});
+      task.cancel();
+      assertThrows(IllegalStateException.class, () -> q.enqueue(task));
+      assertEquals(0, q.stats().submitted());
+    }
+  }
+
+  @Nested
+  class BadArguments {
+    @Test
+    void builderArgumentsAreCheckedAtTheCall() {
+      assertEquals("name", assertThrows(NullPointerException.class, () -> WorkQueue.builder(null)).getMessage());
+      assertThrows(IllegalArgumentException.class, () -> WorkQueue.builder(" "));
+      WorkQueue.Builder b = WorkQueue.builder("args");
+      assertEquals(
+          "concurrency: 0 (expected: >= 1)",
+          assertThrows(IllegalArgumentException.class, () -> b.concurrency(0)).getMessage());
+      assertEquals(
+          "capacity: -5 (expected: >= 1)",
+          assertThrows(IllegalArgumentException.class, () -> b.capacity(-5)).getMessage());
+      assertThrows(IllegalArgumentException.class, () -> b.abandonAfter(Duration.ofSeconds(-1)));
+      assertThrows(IllegalArgumentException.class, () -> b.progressInterval(Duration.ZERO));
+      assertThrows(NullPointerException.class, () -> b.listener(null));
+      assertThrows(NullPointerException.class, () -> b.clock(null));
+    }
+
+    @Test
+    void taskArgumentsAreCheckedAtTheCall() {
+      assertEquals("work", assertThrows(NullPointerException.class, () -> Task.of(null)).getMessage());
+      assertEquals("job", assertThrows(NullPointerException.class, () -> Task.ofJob(null)).getMessage());
+      Task<?> t = Task.of(ctx -> {});
+      assertEquals(
+          "attemptTimeout: PT0S (expected: > 0)",
+          assertThrows(IllegalArgumentException.class, () -> t.attemptTimeout(Duration.ZERO)).getMessage());
+      assertEquals(
+          "within: PT-1S (expected: > 0)",
+          assertThrows(IllegalArgumentException.class, () -> t.within(Duration.ofSeconds(-1))).getMessage());
+      assertEquals(
+          "delay: PT-0.001S (expected: >= 0)",
+          assertThrows(IllegalArgumentException.class, () -> t.delay(Duration.ofMillis(-1))).getMessage());
+      assertThrows(IllegalArgumentException.class, () -> t.named(""));
+      assertThrows(NullPointerException.class, () -> t.notBefore(null));
+      assertEquals(TaskState.NEW, t.state(), "a refused setting leaves the task as it was");
+    }
+
+    @Test
+    void queueArgumentsAreCheckedAtTheCall() {
+      WorkQueue q = WorkQueue.builder("null-args").build();
+      queues.add(q);
+      assertEquals("task", assertThrows(NullPointerException.class, () -> q.enqueue(null)).getMessage());
+      assertEquals("work", assertThrows(NullPointerException.class, () -> q.submit(null)).getMessage());
+      assertThrows(NullPointerException.class, () -> q.offer(null));
+      assertThrows(NullPointerException.class, () -> q.shutdown((Duration) null));
+      assertThrows(IllegalArgumentException.class, () -> RetryPolicy.defaults().withAttemptTimeout(Duration.ZERO));
+    }
+
+    @Test
+    void startOrRunTwiceIsAnError() {
+      WorkQueue q = started();
+      IllegalStateException e = assertThrows(IllegalStateException.class, q::start);
+      assertTrue(e.getMessage().contains("semantics"), e.getMessage());
+      assertThrows(IllegalStateException.class, q::run);
+    }
+  }
+
+  @Nested
+  class Results {
+    @Test
+    void theFutureCompletesExceptionallyWithTheErrorItself() throws Exception {
+      WorkQueue q = started();
+      IllegalStateException boom = new IllegalStateException("boom");
+      Task<String> task =
+          q.enqueue(Task.<String>ofJob(ctx -> {
+                throw boom;
+              })
+              .retries(0));
+      ExecutionException e = assertThrows(ExecutionException.class, () -> task.future().get(30, TimeUnit.SECONDS));
+      assertSame(boom, e.getCause());
+      assertSame(boom, task.error());
+    }
+
+    @Test
+    void aCheckedExceptionIsTheErrorUnwrapped() {
+      WorkQueue q = started();
+      Task<?> task =
+          q.enqueue(
+              Task.of(ctx -> {
+                    throw new java.io.IOException("disk");
+                  })
+                  .retries(0));
+      Throwable error = failureOf(task);
+      assertInstanceOf(java.io.IOException.class, error);
+      assertEquals("disk", error.getMessage());
+    }
+
+    @Test
+    void aWorkTaskResultIsNull() throws Exception {
+      WorkQueue q = started();
+      Task<@Nullable Void> task = q.submit(ctx -> {});
+      assertNull(task.await(LONG));
+    }
+  }
+}
