@@ -1,0 +1,125 @@
+package dev.loomwork;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The README's Java examples are the code between the {@code README:name} markers below: each test
+ * runs its example, and {@link #theReadmeShowsExactlyTheseExamples()} fails if the README drifts.
+ */
+class ReadmeExamplesTest {
+  private static final Logger log = LoggerFactory.getLogger(ReadmeExamplesTest.class);
+
+  /** Stands in for a mail client. */
+  static final class Mailer {
+    final ConcurrentLinkedQueue<String> sent = new ConcurrentLinkedQueue<>();
+
+    void send(String template, String to) {
+      sent.add(template + " -> " + to);
+    }
+  }
+
+  /** Stands in for a webhook client: the first call fails, as a flaky endpoint would. */
+  static final class Webhook {
+    final AtomicInteger calls = new AtomicInteger();
+
+    int post(String url, int attempt) throws IOException {
+      if (calls.incrementAndGet() == 1) {
+        throw new IOException("503 from " + url);
+      }
+      return 200;
+    }
+  }
+
+  @Test
+  void quickstart() throws Exception {
+    Mailer mailer = new Mailer();
+    Webhook webhook = new Webhook();
+    // README:quickstart
+    Task<Integer> delivery;
+    try (WorkQueue queue = WorkQueue.builder("outbox").concurrency(16).build()) {
+      queue.start();
+
+      // Fire and forget: runs on a virtual thread, retried with backoff if it throws.
+      queue.submit(ctx -> mailer.send("welcome", "ada@example.com"));
+
+      // Configure a task, enqueue it, and await its result.
+      delivery = queue.enqueue(
+          Task.ofJob(ctx -> webhook.post("https://example.com/hook", ctx.attempt()))
+              .named("webhook-42")
+              .retries(5)
+              .backoff(Backoff.exponential(Duration.ofMillis(100), Duration.ofSeconds(30)))
+              .attemptTimeout(Duration.ofSeconds(10))
+              .after(task -> log.info("{} ended {}", task.name(), task.state())));
+    } // close() drains: every accepted task runs to its end
+    int status = delivery.await(); // done already: close() waited for it
+    // README:end
+    assertEquals(200, status);
+    assertEquals(2, webhook.calls.get(), "the first call failed and was retried");
+    assertEquals(List.of("welcome -> ada@example.com"), List.copyOf(mailer.sent));
+  }
+
+  @Test
+  void shutdownWithADeadline() throws Exception {
+    WorkQueue queue = WorkQueue.builder("webhooks").concurrency(1).abandonAfter(Duration.ofSeconds(5)).build();
+    queue.start();
+    CountDownLatch slow = new CountDownLatch(1);
+    CountDownLatch started = new CountDownLatch(1);
+    queue.submit(ctx -> {
+      started.countDown();
+      slow.await(); // interrupted by the shutdown
+    });
+    queue.enqueue(Task.of(ctx -> {}).named("never-started"));
+    started.await();
+    // README:shutdown
+    ShutdownReport report = queue.shutdown(Duration.ofMillis(100));
+    for (TaskSnapshot left : report.cancelled()) {
+      log.warn("{} was {} after {} attempt(s); last error: {}",
+          left.name(), left.state(), left.attempts(), left.lastError());
+    }
+    // README:end
+    assertEquals(
+        List.of(TaskState.READY, TaskState.RUNNING),
+        report.cancelled().stream().map(TaskSnapshot::state).sorted().toList());
+    assertEquals("never-started", report.cancelled().getFirst().name());
+    assertTrue(report.abandoned().isEmpty());
+    assertTrue(queue.isShutdown());
+  }
+
+  @Test
+  void theReadmeShowsExactlyTheseExamples() throws IOException {
+    String source = Files.readString(Path.of("src/test/java/dev/loomwork/ReadmeExamplesTest.java"));
+    String readme = Files.readString(Path.of("README.md"));
+    Matcher m = Pattern.compile("// README:(\\w+)\\n(.*?)\\n\\s*// README:end", Pattern.DOTALL).matcher(source);
+    int found = 0;
+    while (m.find()) {
+      found++;
+      String name = m.group(1);
+      String code = dedent(m.group(2));
+      String block = "<!-- example: " + name + " -->\n```java\n" + code + "\n```";
+      assertTrue(readme.contains(block), () -> "README.md must show the example '" + name + "' as:\n" + block);
+    }
+    assertEquals(2, found, "examples found in this file");
+  }
+
+  static String dedent(String code) {
+    List<String> lines = code.lines().toList();
+    int indent = lines.stream().filter(l -> !l.isBlank())
+        .mapToInt(l -> l.length() - l.stripLeading().length()).min().orElse(0);
+    return String.join("\n", lines.stream().map(l -> l.isBlank() ? "" : l.substring(indent)).toList());
+  }
+}
