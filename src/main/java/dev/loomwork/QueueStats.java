@@ -5,7 +5,8 @@ package dev.loomwork;
  * attempts.
  *
  * @param submitted tasks accepted since the queue was built
- * @param rejected submissions refused (shut down, or full for {@code offer})
+ * @param rejected submissions refused: the queue was shut down, full (for {@code offer}), or the
+ *     producer was interrupted while waiting for room
  * @param ready tasks waiting in the ready queue
  * @param running tasks with an attempt in flight
  * @param waiting tasks waiting for their not-before time or a retry backoff

@@ -201,6 +201,7 @@ public final class QueueEngine {
     Objects.requireNonNull(t, "task");
     String refusal;
     boolean full = false;
+    InterruptedException interrupted = null;
     lock.lock();
     try {
       TaskState state = t.state();
@@ -230,13 +231,19 @@ public final class QueueEngine {
           full = true;
           break;
         }
-        if (nanos < 0) {
-          roomAvailable.await();
-        } else {
-          nanos = roomAvailable.awaitNanos(nanos);
-          if (nanos <= 0) {
-            nanos = 0; // one more look before giving up
+        try {
+          if (nanos < 0) {
+            roomAvailable.await();
+          } else {
+            nanos = roomAvailable.awaitNanos(nanos);
+            if (nanos <= 0) {
+              nanos = 0; // one more look before giving up
+            }
           }
+        } catch (InterruptedException e) {
+          interrupted = e;
+          refusal = "interrupted while waiting for room in queue '" + name + "'";
+          break;
         }
       }
       if (refusal != null) {
@@ -253,6 +260,9 @@ public final class QueueEngine {
     }
     if (listening) {
       listener.onRejected(name, t.handle, refusal);
+    }
+    if (interrupted != null) {
+      throw interrupted;
     }
     if (full) {
       return false; // offer's answer
@@ -345,7 +355,6 @@ public final class QueueEngine {
     try {
       try {
         dispatch(scope);
-        scope.join();
       } catch (InterruptedException e) {
         interrupted = true;
         log.info("queue '{}': run() was interrupted; cancelling all work", name);
@@ -355,7 +364,17 @@ public final class QueueEngine {
         cancelAll();
         throw e;
       } finally {
-        scope.close(); // cancels and waits for what still runs, if anything does
+        // The owner must join before it closes (a structured scope insists). The attempts still in
+        // flight were cut if we are stopping, so they end; an interrupt here cuts them too, and
+        // close() then interrupts and waits for whatever remains.
+        try {
+          scope.join();
+        } catch (InterruptedException e) {
+          interrupted = true;
+          cancelAll();
+        } finally {
+          scope.close();
+        }
       }
     } finally {
       terminate();
@@ -496,7 +515,9 @@ public final class QueueEngine {
     RetryPolicy policy = t.resolvedPolicy;
     AttemptOutcome outcome;
     Throwable error;
-    if (ran && failure == null) {
+    if (ran && failure == null && cut == null) {
+      // A body that returned after being cut (it swallowed the interrupt) does not count as a
+      // success: the cut came first. The structured runner sees the same, as its join throws.
       outcome = AttemptOutcome.SUCCEEDED;
       error = null;
     } else if (cut == Cut.TIMEOUT) {
