@@ -102,18 +102,25 @@ class ReadmeExamplesTest {
 
   @Test
   void theReadmeShowsExactlyTheseExamples() throws IOException {
-    String source = Files.readString(Path.of("src/test/java/dev/loomwork/ReadmeExamplesTest.java"));
     String readme = Files.readString(Path.of("README.md"));
-    Matcher m = Pattern.compile("// README:(\\w+)\\n(.*?)\\n\\s*// README:end", Pattern.DOTALL).matcher(source);
+    int java = checkExamples(readme, "src/test/java/dev/loomwork/ReadmeExamplesTest.java", "java");
+    int kotlin = checkExamples(readme, "src/test/kotlin/dev/loomwork/KotlinApiTest.kt", "kotlin");
+    assertEquals(2, java, "Java examples found");
+    assertEquals(2, kotlin, "Kotlin examples found");
+  }
+
+  /** Asserts that README.md shows every marked region of {@code file}; returns how many there are. */
+  private static int checkExamples(String readme, String file, String language) throws IOException {
+    String source = Files.readString(Path.of(file));
+    Matcher m = Pattern.compile("// README:([\\w-]+)\\n(.*?)\\n\\s*// README:end", Pattern.DOTALL).matcher(source);
     int found = 0;
     while (m.find()) {
       found++;
       String name = m.group(1);
-      String code = dedent(m.group(2));
-      String block = "<!-- example: " + name + " -->\n```java\n" + code + "\n```";
+      String block = "<!-- example: " + name + " -->\n```" + language + "\n" + dedent(m.group(2)) + "\n```";
       assertTrue(readme.contains(block), () -> "README.md must show the example '" + name + "' as:\n" + block);
     }
-    assertEquals(2, found, "examples found in this file");
+    return found;
   }
 
   static String dedent(String code) {
