@@ -8,6 +8,7 @@ import org.jspecify.annotations.NullMarked;
 @NullMarked
 module dev.loomwork {
   requires org.slf4j;
+  requires transitive micrometer.core;
   requires static transitive org.jspecify;
 
   exports dev.loomwork;

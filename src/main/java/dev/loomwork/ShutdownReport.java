@@ -1,5 +1,7 @@
 package dev.loomwork;
 
+import dev.loomwork.internal.JsonLines;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
 
@@ -33,6 +35,47 @@ public record ShutdownReport(
   public ShutdownReport {
     cancelled = List.copyOf(cancelled);
     abandoned = List.copyOf(abandoned);
+  }
+
+  /**
+   * Writes one JSON object per line for every task the shutdown left unfinished: first the cancelled,
+   * then the abandoned. Each line has the fields {@code queue}, {@code task}, {@code outcome}
+   * ({@code "cancelled"} or {@code "abandoned"}), {@code state} (the state it was cut in), {@code
+   * attempts}, {@code errorType} and {@code errorMessage} (of its last failure, or null), and {@code
+   * nextAttemptAt} (ISO-8601, or null). The output is ASCII; strings are escaped as JSON requires.
+   *
+   * <pre>{@code
+   * {"queue":"webhooks","task":"hook-7","outcome":"cancelled","state":"WAITING","attempts":2,
+   *  "errorType":"java.io.IOException","errorMessage":"503","nextAttemptAt":"2026-11-28T10:15:30Z"}
+   * }</pre>
+   *
+   * (one line in the output; wrapped here).
+   *
+   * @param out where to write, for example a {@code BufferedWriter}
+   * @throws IOException if {@code out} throws
+   */
+  public void writeJsonLines(Appendable out) throws IOException {
+    for (TaskSnapshot task : cancelled) {
+      JsonLines.write(out, task, "cancelled");
+    }
+    for (TaskSnapshot task : abandoned) {
+      JsonLines.write(out, task, "abandoned");
+    }
+  }
+
+  /**
+   * Returns {@link #writeJsonLines(Appendable)}'s output as a string.
+   *
+   * @return the JSON Lines, empty if the queue drained
+   */
+  public String toJsonLines() {
+    StringBuilder out = new StringBuilder();
+    try {
+      writeJsonLines(out);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e); // a StringBuilder never throws
+    }
+    return out.toString();
   }
 
   /**

@@ -2,6 +2,7 @@ package dev.loomwork;
 
 import dev.loomwork.internal.QueueConfig;
 import dev.loomwork.internal.QueueEngine;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -319,6 +320,7 @@ public final class WorkQueue implements AutoCloseable {
     private @Nullable ThreadFactory threadFactory;
     private Duration abandonAfter = DEFAULT_ABANDON_AFTER;
     private Duration progressInterval = DEFAULT_PROGRESS_INTERVAL;
+    private @Nullable MeterRegistry meterRegistry;
 
     private Builder(String name) {
       Objects.requireNonNull(name, "name");
@@ -458,6 +460,23 @@ public final class WorkQueue implements AutoCloseable {
     }
 
     /**
+     * Publishes the queue's metrics to {@code registry}: counters of tasks submitted, completed (by
+     * outcome) and rejected, of attempts (by outcome) and of retries; gauges of ready, running and
+     * waiting tasks; timers of the wait before the first attempt and of attempt durations, with
+     * histogram buckets from 1 ms to 10 min. Every meter is tagged {@code queue}. The meters are
+     * registered by {@link #build()}. If the registry fails, the queue logs it and runs on. Default:
+     * no metrics.
+     *
+     * @param registry the registry, for example a {@code PrometheusMeterRegistry}
+     * @return this builder
+     * @throws NullPointerException if {@code registry} is null
+     */
+    public Builder meterRegistry(MeterRegistry registry) {
+      this.meterRegistry = Objects.requireNonNull(registry, "registry");
+      return this;
+    }
+
+    /**
      * Builds the queue. It accepts tasks at once and runs them once started.
      *
      * @return a new queue
@@ -469,7 +488,7 @@ public final class WorkQueue implements AutoCloseable {
               : Thread.ofVirtual().name("loomwork-" + name + "-", 0).factory();
       RandomGenerator rng = random != null ? random : RandomGenerator.getDefault();
       return new WorkQueue(
-          new QueueEngine(
+          QueueEngine.create(
               new QueueConfig(
                   name,
                   concurrency,
@@ -480,7 +499,8 @@ public final class WorkQueue implements AutoCloseable {
                   List.copyOf(listeners),
                   factory,
                   abandonAfter,
-                  progressInterval)));
+                  progressInterval,
+                  meterRegistry)));
     }
   }
 }

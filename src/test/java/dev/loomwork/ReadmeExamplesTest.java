@@ -103,9 +103,10 @@ class ReadmeExamplesTest {
   @Test
   void theReadmeShowsExactlyTheseExamples() throws IOException {
     String readme = Files.readString(Path.of("README.md"));
-    int java = checkExamples(readme, "src/test/java/dev/loomwork/ReadmeExamplesTest.java", "java");
+    int java = checkExamples(readme, "src/test/java/dev/loomwork/ReadmeExamplesTest.java", "java")
+        + checkExamples(readme, "src/test/java/dev/loomwork/ObservabilityTest.java", "java");
     int kotlin = checkExamples(readme, "src/test/kotlin/dev/loomwork/KotlinApiTest.kt", "kotlin");
-    assertEquals(2, java, "Java examples found");
+    assertEquals(3, java, "Java examples found");
     assertEquals(2, kotlin, "Kotlin examples found");
   }
 

@@ -7,6 +7,8 @@ import java.time.InstantSource;
 import java.util.List;
 import java.util.concurrent.ThreadFactory;
 import java.util.random.RandomGenerator;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A queue's validated settings, handed from {@code WorkQueue.Builder} to the engine.
@@ -21,6 +23,7 @@ import java.util.random.RandomGenerator;
  * @param threadFactory makes attempt threads
  * @param abandonAfter how long a cancelling shutdown waits for interrupted attempts
  * @param progressInterval how often a draining shutdown logs its progress
+ * @param meterRegistry where to register the queue's meters, or null for none
  */
 public record QueueConfig(
     String name,
@@ -32,4 +35,5 @@ public record QueueConfig(
     List<WorkQueueListener> listeners,
     ThreadFactory threadFactory,
     Duration abandonAfter,
-    Duration progressInterval) {}
+    Duration progressInterval,
+    @Nullable MeterRegistry meterRegistry) {}

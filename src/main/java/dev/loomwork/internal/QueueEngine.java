@@ -8,9 +8,11 @@ import dev.loomwork.ShutdownReport;
 import dev.loomwork.Task;
 import dev.loomwork.TaskSnapshot;
 import dev.loomwork.TaskState;
+import dev.loomwork.WorkQueueListener;
 import dev.loomwork.WorkQueueListener.AttemptOutcome;
 import dev.loomwork.internal.Attempt.Cut;
 import dev.loomwork.internal.Runner.QueueScope;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -123,18 +125,45 @@ public final class QueueEngine {
   private long cancelled;
 
   /**
-   * Creates the engine; nothing runs until {@link #start()} or {@link #run()}.
+   * Creates the engine and registers its meters, if it has a registry; nothing runs until {@link
+   * #start()} or {@link #run()}.
    *
    * @param config validated settings
+   * @return the engine
    */
-  public QueueEngine(QueueConfig config) {
+  public static QueueEngine create(QueueConfig config) {
+    QueueMetrics metrics = null;
+    MeterRegistry registry = config.meterRegistry();
+    if (registry != null) {
+      try {
+        metrics = new QueueMetrics(registry, config.name());
+      } catch (RuntimeException e) {
+        log.warn("queue '{}': could not register its meters; it runs without metrics", config.name(), e);
+      }
+    }
+    QueueEngine engine = new QueueEngine(config, metrics);
+    if (metrics != null) {
+      try {
+        metrics.bindGauges(engine);
+      } catch (RuntimeException e) {
+        log.warn("queue '{}': could not register its gauges", config.name(), e);
+      }
+    }
+    return engine;
+  }
+
+  private QueueEngine(QueueConfig config, @Nullable QueueMetrics metrics) {
     this.name = config.name();
     this.concurrency = config.concurrency();
     this.capacity = config.capacity();
     this.defaultPolicy = config.retryPolicy();
     this.clock = config.clock();
     this.random = config.random();
-    this.listener = new SafeListener(name, config.listeners());
+    List<WorkQueueListener> listeners = new ArrayList<>(config.listeners());
+    if (metrics != null) {
+      listeners.add(metrics);
+    }
+    this.listener = new SafeListener(name, listeners);
     this.listening = !listener.isEmpty();
     this.threadFactory = config.threadFactory();
     this.abandonAfterNanos = TaskCore.saturatedNanos(config.abandonAfter());

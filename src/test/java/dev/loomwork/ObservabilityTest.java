@@ -1,0 +1,333 @@
+package dev.loomwork;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ch.qos.logback.classic.Level;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/** Metrics scraped over real HTTP, drain progress in the log, and the JSON Lines report. */
+class ObservabilityTest {
+  private static final Duration LONG = Duration.ofSeconds(30);
+
+  @Test
+  void prometheusScrapeShowsExactCountsInWellFormedExpositionFormat() throws Exception {
+    // README:prometheus
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    WorkQueue queue = WorkQueue.builder("webhooks").meterRegistry(registry).build();
+
+    HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    server.createContext("/metrics", exchange -> {
+      byte[] body = registry.scrape().getBytes(StandardCharsets.UTF_8);
+      exchange.getResponseHeaders().set("Content-Type", PrometheusTextFormatWriter.CONTENT_TYPE);
+      exchange.sendResponseHeaders(200, body.length);
+      try (OutputStream out = exchange.getResponseBody()) {
+        out.write(body);
+      }
+    });
+    server.start();
+    // README:end
+    try {
+      queue.start();
+      // A known workload: 6 succeed, 3 fail once then succeed, 1 fails both of its attempts.
+      List<Task<?>> tasks = new ArrayList<>();
+      for (int i = 0; i < 6; i++) {
+        tasks.add(queue.submit(ctx -> {}));
+      }
+      for (int i = 0; i < 3; i++) {
+        tasks.add(queue.enqueue(Task.of(ctx -> {
+              if (ctx.attempt() == 1) {
+                throw new IllegalStateException("once");
+              }
+            })
+            .retries(2)
+            .backoff(Backoff.none())));
+      }
+      tasks.add(queue.enqueue(Task.of(ctx -> {
+            throw new IllegalStateException("always");
+          })
+          .retries(1)
+          .backoff(Backoff.none())));
+      queue.shutdown();
+      assertThrows(RejectedExecutionException.class, () -> queue.submit(ctx -> {}));
+
+      URI uri = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/metrics");
+      HttpResponse<String> response;
+      try (HttpClient client = HttpClient.newHttpClient()) {
+        response = client.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString());
+      }
+      assertEquals(200, response.statusCode());
+      assertEquals(
+          "text/plain; version=0.0.4; charset=utf-8",
+          response.headers().firstValue("Content-Type").orElseThrow());
+      String text = response.body();
+      assertWellFormed(text);
+
+      String q = "queue=\"webhooks\"";
+      assertEquals(10, value(text, "loomwork_tasks_submitted_total", q));
+      assertEquals(9, value(text, "loomwork_tasks_completed_total", q, "outcome=\"succeeded\""));
+      assertEquals(1, value(text, "loomwork_tasks_completed_total", q, "outcome=\"failed\""));
+      assertEquals(0, value(text, "loomwork_tasks_completed_total", q, "outcome=\"cancelled\""));
+      assertEquals(9, value(text, "loomwork_attempts_total", q, "outcome=\"succeeded\""));
+      assertEquals(5, value(text, "loomwork_attempts_total", q, "outcome=\"failed\""));
+      assertEquals(0, value(text, "loomwork_attempts_total", q, "outcome=\"timed_out\""));
+      assertEquals(4, value(text, "loomwork_retries_total", q));
+      assertEquals(1, value(text, "loomwork_tasks_rejected_total", q));
+      assertEquals(0, value(text, "loomwork_tasks_ready", q));
+      assertEquals(0, value(text, "loomwork_tasks_running", q));
+      assertEquals(0, value(text, "loomwork_tasks_waiting", q));
+      assertEquals(10, value(text, "loomwork_task_wait_seconds_count", q));
+      assertEquals(14, value(text, "loomwork_attempt_duration_seconds_count", q));
+      // Buckets resolve 1 ms to 10 min, and the +Inf bucket holds every observation.
+      assertEquals(14, value(text, "loomwork_attempt_duration_seconds_bucket", q, "le=\"+Inf\""));
+      double fastest = value(text, "loomwork_attempt_duration_seconds_bucket", q, "le=\"0.001\"");
+      assertTrue(fastest >= 0 && fastest <= 14, () -> "le=0.001: " + fastest);
+      assertEquals(10, value(text, "loomwork_task_wait_seconds_bucket", q, "le=\"600.0\""));
+      for (String type : List.of(
+          "# TYPE loomwork_tasks_submitted_total counter",
+          "# TYPE loomwork_tasks_ready gauge",
+          "# TYPE loomwork_attempt_duration_seconds histogram")) {
+        assertTrue(text.contains(type), () -> "missing '" + type + "' in\n" + text);
+      }
+      for (Task<?> task : tasks) {
+        assertTrue(task.isDone());
+      }
+    } finally {
+      server.stop(0);
+      queue.shutdownNow();
+    }
+  }
+
+  /** Every line is a comment (HELP or TYPE) or a sample; a TYPE precedes each family's samples. */
+  private static void assertWellFormed(String text) {
+    Pattern sample = Pattern.compile("([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{([a-zA-Z_][a-zA-Z0-9_]*=\"(\\\\.|[^\"\\\\])*\",?)*\\})? (-?[0-9.eE+-]+|NaN|\\+Inf|-Inf)");
+    Pattern type = Pattern.compile("# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)");
+    Map<String, String> types = new HashMap<>();
+    assertTrue(text.endsWith("\n"), "exposition ends with a newline");
+    for (String line : text.split("\n")) {
+      if (line.startsWith("# HELP ")) {
+        continue;
+      }
+      Matcher t = type.matcher(line);
+      if (t.matches()) {
+        types.put(t.group(1), t.group(2));
+        continue;
+      }
+      Matcher s = sample.matcher(line);
+      assertTrue(s.matches(), () -> "not a valid exposition line: " + line);
+      String name = s.group(1);
+      boolean typed = types.keySet().stream().anyMatch(family -> name.equals(family)
+          || name.equals(family + "_total") || name.startsWith(family + "_"));
+      assertTrue(typed, () -> "sample before its # TYPE line: " + line);
+    }
+  }
+
+  /** The value of the one sample of {@code name} whose labels include all of {@code labels}. */
+  private static double value(String text, String name, String... labels) {
+    List<Double> found = new ArrayList<>();
+    for (String line : text.split("\n")) {
+      if (!line.startsWith(name + "{")) {
+        continue;
+      }
+      String labelSet = line.substring(name.length() + 1, line.indexOf('}'));
+      List<String> have = List.of(labelSet.split(","));
+      if (have.containsAll(List.of(labels))) {
+        found.add(Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)));
+      }
+    }
+    assertEquals(1, found.size(), () -> "samples of " + name + List.of(labels) + " in\n" + text);
+    return found.getFirst();
+  }
+
+  @Test
+  void aRegistryThatThrowsDoesNotHarmTheQueueAndIsLoggedOncePerKind() throws Exception {
+    SimpleMeterRegistry failing = new SimpleMeterRegistry() {
+      @Override
+      protected Counter newCounter(Meter.Id id) {
+        Counter real = super.newCounter(id);
+        return new Counter() {
+          @Override
+          public void increment(double amount) {
+            throw new IllegalStateException("registry is broken");
+          }
+
+          @Override
+          public double count() {
+            return real.count();
+          }
+
+          @Override
+          public Meter.Id getId() {
+            return real.getId();
+          }
+        };
+      }
+    };
+    try (LogCapture log = new LogCapture();
+        WorkQueue queue = WorkQueue.builder("broken-metrics").meterRegistry(failing).build()) {
+      queue.start();
+      List<Task<String>> tasks = new ArrayList<>();
+      for (int i = 0; i < 20; i++) {
+        tasks.add(queue.submitJob(ctx -> "fine"));
+      }
+      for (Task<String> task : tasks) {
+        assertEquals("fine", task.await(LONG));
+      }
+      queue.shutdown();
+      assertEquals(20, queue.stats().succeeded());
+      List<String> warnings = log.messages(Level.WARN, m -> m.contains("listener") && m.contains("threw"));
+      // One WARN per kind of event that failed (enqueued, attempt finished, succeeded), not per task.
+      assertEquals(3, warnings.size(), warnings::toString);
+      assertTrue(warnings.stream().anyMatch(m -> m.contains("onEnqueued")), warnings::toString);
+    }
+  }
+
+  @Test
+  void aRegistryThatRefusesRegistrationLeavesTheQueueRunningWithoutMetrics() throws Exception {
+    SimpleMeterRegistry refusing = new SimpleMeterRegistry() {
+      @Override
+      protected Counter newCounter(Meter.Id id) {
+        throw new UnsupportedOperationException("no counters here");
+      }
+    };
+    try (LogCapture log = new LogCapture();
+        WorkQueue queue = WorkQueue.builder("refused-metrics").meterRegistry(refusing).build()) {
+      queue.start();
+      assertEquals("ok", queue.submitJob(ctx -> "ok").await(LONG));
+      assertEquals(1, log.messages(Level.WARN, m -> m.contains("could not register its meters")).size());
+    }
+  }
+
+  @Test
+  void aDrainLogsProgressAtInfoAndAFinalLineWithTotals() throws Exception {
+    CountDownLatch release = new CountDownLatch(1);
+    CountDownLatch running = new CountDownLatch(1);
+    WorkQueue queue = WorkQueue.builder("draining").concurrency(1).progressInterval(Duration.ofMillis(20)).build();
+    try (LogCapture log = new LogCapture()) {
+      queue.start();
+      queue.submit(ctx -> {
+        running.countDown();
+        release.await();
+      });
+      queue.submit(ctx -> {});
+      queue.submit(ctx -> {});
+      running.await();
+      CompletableFuture<Void> drain = CompletableFuture.runAsync(queue::shutdown, r -> Thread.ofPlatform().start(r));
+      List<String> progress =
+          log.await(2, m -> m.startsWith("queue 'draining': draining for"), LONG);
+      assertTrue(progress.getFirst().endsWith("2 ready, 1 running, 0 waiting to retry"), progress::toString);
+      release.countDown();
+      drain.get(30, TimeUnit.SECONDS);
+      List<String> done = log.await(1, m -> m.startsWith("queue 'draining': drained in"), LONG);
+      assertTrue(done.getFirst().endsWith("3 succeeded, 0 failed, 0 cancelled"), done::toString);
+      assertEquals(1, log.messages(Level.INFO, m -> m.startsWith("queue 'draining': shutting down with")).size());
+    } finally {
+      release.countDown();
+      queue.shutdownNow();
+    }
+  }
+
+  @Test
+  void theShutdownReportWritesJsonLinesThatParseBackWithHostileMessages() throws Exception {
+    List<String> hostile = List.of(
+        "quote \" and backslash \\ and slash /",
+        "new\nline, carriage\rreturn, tab\t, form\ffeed, back\bspace",
+        "nul \u0000 and unit separator \u001f and delete \u007f",
+        "non-ASCII: héllo wörld, 日本語, Ελληνικά",
+        "emoji outside the BMP: \uD83D\uDE80 and a lone surrogate \uD800",
+        "line separators \u2028 \u2029 and right-to-left \u202Eevil",
+        "{\"json\":\"injection\"}\n{\"queue\":\"fake\"}");
+    CompletableFuture<Void> allWaiting = new CompletableFuture<>();
+    AtomicInteger retries = new AtomicInteger();
+    WorkQueue queue = WorkQueue.builder("json \"report\"").listener(new WorkQueueListener() {
+      @Override
+      public void onRetryScheduled(Task<?> task, Throwable error, Instant at) {
+        if (retries.incrementAndGet() == hostile.size()) {
+          allWaiting.complete(null);
+        }
+      }
+    }).build();
+    queue.start();
+    for (int i = 0; i < hostile.size(); i++) {
+      String message = hostile.get(i);
+      queue.enqueue(Task.of(ctx -> {
+            throw new IllegalStateException(message);
+          })
+          .named("task-" + i + " \"named\"\n")
+          .retries(1)
+          .backoff(Backoff.fixed(Duration.ofHours(1))));
+    }
+    queue.enqueue(Task.of(ctx -> {}).named("never-ran").delay(Duration.ofHours(2)));
+    allWaiting.get(30, TimeUnit.SECONDS);
+    ShutdownReport report = queue.shutdownNow();
+
+    String jsonLines = report.toJsonLines();
+    assertTrue(jsonLines.chars().allMatch(c -> c >= 0x20 && c < 0x7f || c == '\n'), "ASCII only");
+    String[] lines = jsonLines.split("\n", -1);
+    assertEquals(hostile.size() + 2, lines.length, "one line per task, and a final newline");
+    assertEquals("", lines[lines.length - 1]);
+    ObjectMapper json = new ObjectMapper();
+    Map<String, JsonNode> byTask = new HashMap<>();
+    for (int i = 0; i < lines.length - 1; i++) {
+      JsonNode node = json.readTree(lines[i]);
+      assertEquals("json \"report\"", node.get("queue").asText());
+      assertEquals("cancelled", node.get("outcome").asText());
+      assertEquals("WAITING", node.get("state").asText());
+      byTask.put(node.get("task").asText(), node);
+    }
+    for (int i = 0; i < hostile.size(); i++) {
+      JsonNode node = byTask.get("task-" + i + " \"named\"\n");
+      assertEquals(hostile.get(i), node.get("errorMessage").asText(), "message " + i + " round-trips");
+      assertEquals("java.lang.IllegalStateException", node.get("errorType").asText());
+      assertEquals(1, node.get("attempts").asInt());
+      Instant next = Instant.parse(node.get("nextAttemptAt").asText());
+      assertTrue(next.isAfter(Instant.now().plus(Duration.ofMinutes(30))), next::toString);
+    }
+    JsonNode neverRan = byTask.get("never-ran");
+    assertTrue(neverRan.get("errorType").isNull());
+    assertTrue(neverRan.get("errorMessage").isNull());
+    assertEquals(0, neverRan.get("attempts").asInt());
+
+    // The same writer serves any Appendable, and abandoned tasks are marked as such.
+    StringBuilder out = new StringBuilder();
+    new ShutdownReport("q", 0, 0, List.of(),
+        List.of(new TaskSnapshot("q", "stuck", TaskState.RUNNING, 3, null, null)), Duration.ZERO)
+        .writeJsonLines(out);
+    JsonNode stuck = json.readTree(out.toString());
+    assertEquals("abandoned", stuck.get("outcome").asText());
+    assertEquals("RUNNING", stuck.get("state").asText());
+    assertNull(stuck.get("nextAttemptAt").textValue());
+  }
+}
