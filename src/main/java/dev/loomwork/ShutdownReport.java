@@ -13,8 +13,9 @@ import java.util.List;
  * backoff when the deadline passed (with their attempts, last error and next attempt time), and those
  * whose running attempt ended when interrupted. {@code abandoned} lists the tasks whose attempt
  * ignored the interruption and was still running when the shutdown returned: Java cannot stop a
- * thread, so loomwork reports them instead of hanging. Such a task reaches its terminal state
- * (cancelled) when its body finally returns.
+ * thread, so loomwork reports them instead of hanging. Such a task reaches its terminal state when
+ * its body finally returns: cancelled, or failed if its attempt had already run past its timeout or
+ * deadline before the shutdown cut it (and no retry was left).
  *
  * @param queue the queue's name
  * @param succeeded tasks that succeeded

@@ -1049,10 +1049,13 @@ public final class QueueEngine {
     cancelAll();
     long graceEnd = System.nanoTime() + abandonAfterNanos;
     List<TaskCore<?>> abandoned = new ArrayList<>();
+    List<TaskSnapshot> abandonedSnapshots = new ArrayList<>();
+    ShutdownReport report;
     boolean interrupted = false;
     lock.lock();
     try {
-      while (ownerState != TERMINATED && !inFlight.isEmpty()) {
+      // Wait for the cut attempts to end and the owner to terminate, up to abandonAfter.
+      while (ownerState != TERMINATED) {
         long left = graceEnd - System.nanoTime();
         if (left <= 0) {
           break;
@@ -1063,25 +1066,16 @@ public final class QueueEngine {
           interrupted = true;
         }
       }
-      // Give a terminating owner a moment: nothing is in flight, so it is only closing its scope.
-      while (ownerState != TERMINATED && inFlight.isEmpty()) {
-        long left = graceEnd - System.nanoTime();
-        if (left <= 0) {
-          break;
-        }
-        try {
-          settled.awaitNanos(left);
-        } catch (InterruptedException e) {
-          interrupted = true;
-        }
-      }
+      // Both lists at the same moment, so that a task ending now is in exactly one of them.
       abandoned.addAll(inFlight);
+      for (TaskCore<?> t : abandoned) {
+        abandonedSnapshots.add(snapshot(t, TaskState.RUNNING));
+      }
+      report = report(start, abandonedSnapshots);
     } finally {
       lock.unlock();
     }
-    List<TaskSnapshot> abandonedSnapshots = new ArrayList<>(abandoned.size());
     for (TaskCore<?> t : abandoned) {
-      abandonedSnapshots.add(snapshot(t, TaskState.RUNNING));
       log.warn(
           "queue '{}': task '{}' ignored its interruption and still runs; it is abandoned",
           name, t.name());
@@ -1092,7 +1086,6 @@ public final class QueueEngine {
     if (interrupted) {
       Thread.currentThread().interrupt();
     }
-    ShutdownReport report = report(start, abandonedSnapshots);
     log.info(
         "queue '{}': stopped in {} ms: {} succeeded, {} failed, {} cancelled by the shutdown, {} abandoned",
         name,
