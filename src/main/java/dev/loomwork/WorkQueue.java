@@ -177,6 +177,8 @@ public final class WorkQueue implements AutoCloseable {
    *
    * <p>If the calling thread is interrupted while waiting, what is left is cancelled as by {@link
    * #shutdownNow()}, and the interrupt status is set when this method returns.
+   *
+   * @throws IllegalStateException if called from a task of this queue, which would wait for itself
    */
   public void shutdown() {
     engine.shutdown();
@@ -205,7 +207,11 @@ public final class WorkQueue implements AutoCloseable {
     return engine.shutdownNow();
   }
 
-  /** Same as {@link #shutdown()}: a try-with-resources block drains the queue. */
+  /**
+   * Same as {@link #shutdown()}: a try-with-resources block drains the queue.
+   *
+   * @throws IllegalStateException if called from a task of this queue, which would wait for itself
+   */
   @Override
   public void close() {
     engine.shutdown();

@@ -738,6 +738,19 @@ class SemanticsTest {
     }
 
     @Test
+    void shutdownFromItsOwnTaskIsRefusedInsteadOfWaitingForever() throws Exception {
+      WorkQueue q = started();
+      Task<String> task =
+          q.submitJob(ctx -> {
+            IllegalStateException e = assertThrows(IllegalStateException.class, q::shutdown);
+            assertThrows(IllegalStateException.class, q::close);
+            return e.getMessage();
+          });
+      assertTrue(task.await(LONG).contains("would wait for that task forever"));
+      assertFalse(q.isShutdown(), "the refused call changed nothing");
+    }
+
+    @Test
     void startOrRunTwiceIsAnError() {
       WorkQueue q = started();
       IllegalStateException e = assertThrows(IllegalStateException.class, q::start);

@@ -8,14 +8,19 @@ import org.jspecify.annotations.Nullable;
 public final class AttemptContext implements TaskContext {
   static final ScopedValue<AttemptContext> CURRENT = ScopedValue.newInstance();
 
-  private final String queueName;
+  private final QueueEngine queue;
   private final TaskCore<?> task;
   private final Attempt attempt;
 
-  AttemptContext(String queueName, TaskCore<?> task, Attempt attempt) {
-    this.queueName = queueName;
+  AttemptContext(QueueEngine queue, TaskCore<?> task, Attempt attempt) {
+    this.queue = queue;
     this.task = task;
     this.attempt = attempt;
+  }
+
+  /** Tells whether the current thread runs an attempt of {@code queue}. */
+  static boolean isInside(QueueEngine queue) {
+    return CURRENT.isBound() && CURRENT.get().queue == queue;
   }
 
   /**
@@ -45,7 +50,7 @@ public final class AttemptContext implements TaskContext {
 
   @Override
   public String queueName() {
-    return queueName;
+    return queue.name();
   }
 
   @Override
@@ -70,6 +75,6 @@ public final class AttemptContext implements TaskContext {
 
   @Override
   public String toString() {
-    return "TaskContext[queue=" + queueName + ", task=" + task.name() + ", attempt=" + attempt.number + "]";
+    return "TaskContext[queue=" + queue.name() + ", task=" + task.name() + ", attempt=" + attempt.number + "]";
   }
 }

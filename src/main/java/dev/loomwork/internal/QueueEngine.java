@@ -516,7 +516,7 @@ public final class QueueEngine {
   }
 
   private <T extends @Nullable Object> T call(TaskCore<T> t, Attempt a) throws Exception {
-    AttemptContext context = new AttemptContext(name, t, a);
+    AttemptContext context = new AttemptContext(this, t, a);
     return ScopedValue.where(AttemptContext.CURRENT, context)
         .call(() -> runner.runAttempt(threadFactory, () -> t.job.call(context)));
   }
@@ -744,34 +744,7 @@ public final class QueueEngine {
 
   /** The scheduler: a task's overall deadline has passed. */
   private void deadlinePassed(TaskCore<?> t) {
-    Attempt toCut = null;
-    boolean failNow = false;
-    lock.lock();
-    try {
-      switch (t.state()) {
-        case READY, WAITING -> {
-          unfile(t);
-          t.error = deadlineExceeded(t);
-          terminal(t, TaskState.FAILED);
-          failNow = true;
-        }
-        case RUNNING -> {
-          Attempt a = t.current;
-          if (a != null && a.cut(Cut.DEADLINE)) {
-            toCut = a;
-          }
-        }
-        default -> {}
-      }
-    } finally {
-      lock.unlock();
-    }
-    if (toCut != null) {
-      toCut.interrupt();
-    }
-    if (failNow) {
-      complete(t);
-    }
+    stop(t, Cut.DEADLINE);
   }
 
   /**
@@ -780,23 +753,39 @@ public final class QueueEngine {
    * @return true if the task was pending and is now cancelled, or was running and was asked to stop
    */
   boolean cancel(TaskCore<?> t) {
+    return stop(t, Cut.CANCEL);
+  }
+
+  /**
+   * Ends a task for {@code reason} ({@code CANCEL} or {@code DEADLINE}): a pending task at once
+   * (cancelled, or failed with a deadline error), a running one by cutting its attempt, whose thread
+   * then finishes the task. Returns false if the task was already done (or already asked to stop).
+   */
+  private boolean stop(TaskCore<?> t, Cut reason) {
     Attempt toCut = null;
-    boolean cancelNow = false;
+    boolean endedNow = false;
     lock.lock();
     try {
       switch (t.state()) {
         case READY, WAITING -> {
           unfile(t);
-          terminal(t, TaskState.CANCELLED);
-          cancelNow = true;
+          if (reason == Cut.DEADLINE) {
+            t.error = deadlineExceeded(t);
+            terminal(t, TaskState.FAILED);
+          } else {
+            terminal(t, TaskState.CANCELLED);
+          }
+          endedNow = true;
         }
         case RUNNING -> {
-          if (t.cancelRequested) {
-            return false;
+          if (reason == Cut.CANCEL) {
+            if (t.cancelRequested) {
+              return false;
+            }
+            t.cancelRequested = true;
           }
-          t.cancelRequested = true;
           Attempt a = t.current;
-          if (a != null && a.cut(Cut.CANCEL)) {
+          if (a != null && a.cut(reason)) {
             toCut = a;
           }
         }
@@ -810,7 +799,7 @@ public final class QueueEngine {
     if (toCut != null) {
       toCut.interrupt();
     }
-    if (cancelNow) {
+    if (endedNow) {
       complete(t);
     }
     return true;
@@ -826,15 +815,19 @@ public final class QueueEngine {
     } else {
       waiting--;
       waitingSet.remove(t);
-      Future<?> timer = t.wakeTimer;
-      if (timer != null) {
-        timer.cancel(false);
-        t.wakeTimer = null;
-      }
+      cancelWakeTimer(t);
     }
     workAvailable.signal(); // the dispatcher may be waiting for the last task to go
     if (acceptState != OPEN) {
       settled.signalAll();
+    }
+  }
+
+  private static void cancelWakeTimer(TaskCore<?> t) {
+    Future<?> timer = t.wakeTimer;
+    if (timer != null) {
+      timer.cancel(false);
+      t.wakeTimer = null;
     }
   }
 
@@ -856,11 +849,7 @@ public final class QueueEngine {
       readyCount = 0;
       for (TaskCore<?> t : waitingSet) {
         shutdownCancelled.add(snapshot(t, TaskState.WAITING));
-        Future<?> timer = t.wakeTimer;
-        if (timer != null) {
-          timer.cancel(false);
-          t.wakeTimer = null;
-        }
+        cancelWakeTimer(t);
         terminal(t, TaskState.CANCELLED);
         cancelledNow.add(t);
       }
@@ -925,6 +914,13 @@ public final class QueueEngine {
 
   /** Stops accepting and drains everything; returns when the queue has terminated. */
   public void shutdown() {
+    if (AttemptContext.isInside(this)) {
+      throw new IllegalStateException(
+          "queue '"
+              + name
+              + "': shutdown() from one of its own tasks would wait for that task forever; call"
+              + " shutdown(Duration) or shutdownNow(), or shut down from outside the queue");
+    }
     long start = System.nanoTime();
     beginShutdown();
     try {
