@@ -80,6 +80,10 @@ public record Backoff(Duration initial, double factor, Duration max, double jitt
    * @throws IllegalArgumentException if {@code delay} is negative
    */
   public static Backoff fixed(Duration delay) {
+    Objects.requireNonNull(delay, "delay");
+    if (delay.isNegative()) {
+      throw new IllegalArgumentException("delay: " + delay + " (expected: >= 0)");
+    }
     return new Backoff(delay, 1.0, delay, 0.0);
   }
 
@@ -143,11 +147,13 @@ public record Backoff(Duration initial, double factor, Duration max, double jitt
    * @param random the random source; not used when jitter is 0
    * @return the delay, between zero and {@link #max()}
    * @throws IllegalArgumentException if {@code retry} is less than 1
+   * @throws NullPointerException if {@code random} is null
    */
   public Duration delay(int retry, RandomGenerator random) {
     if (retry < 1) {
       throw new IllegalArgumentException("retry: " + retry + " (expected: >= 1)");
     }
+    Objects.requireNonNull(random, "random");
     double maxNanos = toNanos(max);
     double base = toNanos(initial) * Math.pow(factor, retry - 1);
     double delay = jitter == 0.0 ? base : base * (1.0 + jitter * (2.0 * random.nextDouble() - 1.0));

@@ -76,7 +76,8 @@ public final class Task<T extends @Nullable Object> {
   // ---- configuration ----
 
   /**
-   * Names the task, for logs and reports. The default is {@code task-N}.
+   * Names the task, for logs and reports. The default is {@code task-N}, where N counts the tasks
+   * its queue accepted, from 1 (and {@code task-unqueued} before it is enqueued).
    *
    * @param name not blank
    * @return this task

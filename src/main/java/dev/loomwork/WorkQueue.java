@@ -418,7 +418,9 @@ public final class WorkQueue implements AutoCloseable {
     }
 
     /**
-     * Sets the factory of attempt threads. Default: virtual threads named {@code loomwork-NAME-N}.
+     * Sets the factory of attempt threads. Default: virtual threads, all named {@code loomwork-NAME}
+     * (one name per queue: formatting a numbered name for every thread costs more than the rest of
+     * a task's hand-off).
      *
      * @param threadFactory the factory
      * @return this builder
@@ -491,7 +493,7 @@ public final class WorkQueue implements AutoCloseable {
       ThreadFactory factory =
           threadFactory != null
               ? threadFactory
-              : Thread.ofVirtual().name("loomwork-" + name + "-", 0).factory();
+              : Thread.ofVirtual().name("loomwork-" + name).factory();
       RandomGenerator rng = random != null ? random : RandomGenerator.getDefault();
       return new WorkQueue(
           QueueEngine.create(

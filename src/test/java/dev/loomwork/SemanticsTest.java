@@ -267,7 +267,7 @@ class SemanticsTest {
               .startsWith("max: PT1S (expected: >= initial"));
       assertThrows(IllegalArgumentException.class, () -> Backoff.fixed(Duration.ofMillis(-1)));
       assertThrows(IllegalArgumentException.class, () -> Backoff.none().delay(0, new java.util.SplittableRandom()));
-      assertEquals("initial", assertThrows(NullPointerException.class, () -> Backoff.fixed(null)).getMessage());
+      assertEquals("delay", assertThrows(NullPointerException.class, () -> Backoff.fixed(null)).getMessage());
     }
 
     @Test

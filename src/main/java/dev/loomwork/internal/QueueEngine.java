@@ -308,7 +308,7 @@ public final class QueueEngine {
           "task '" + t.name() + "' cannot be enqueued: it was cancelled");
     }
     t.resolve(defaultPolicy, now);
-    submitted++;
+    t.id = ++submitted;
     if (due == null) {
       pushReady(t);
     } else {
@@ -326,7 +326,9 @@ public final class QueueEngine {
   /** Under the lock: puts a task at the tail of the ready deque. */
   private void pushReady(TaskCore<?> t) {
     t.state(TaskState.READY);
-    t.readyAtNanos = System.nanoTime();
+    if (listening) {
+      t.readyAtNanos = System.nanoTime(); // only listeners read the wait
+    }
     readyCount++;
     ready.add(t);
     workAvailable.signal();
@@ -471,6 +473,9 @@ public final class QueueEngine {
       // The thread factory refused or failed: that counts as a failed attempt.
       log.error("queue '{}': could not start a thread for task '{}'", name, t.name(), e);
       t.attempts = a.number;
+      if (listening) { // listeners pair every attempt's end with its start
+        listener.onAttemptStarted(t.handle, a.number, Duration.ofNanos(System.nanoTime() - t.readyAtNanos));
+      }
       finish(t, a, true, null, e, a.settleUnstarted(), 0);
     }
   }
@@ -610,7 +615,11 @@ public final class QueueEngine {
         }
         terminal(t, end);
       }
-      workAvailable.signal();
+      // A freed permit matters to the dispatcher only if work waits for it (a new task signals by
+      // itself) or if it must notice the end of a shutdown; otherwise let it sleep.
+      if (readyCount > 0 || acceptState != OPEN) {
+        workAvailable.signal();
+      }
       if (acceptState != OPEN) {
         settled.signalAll();
       }
@@ -964,6 +973,7 @@ public final class QueueEngine {
   }
 
   private void beginShutdown() {
+    boolean first = false;
     boolean startOwner = false;
     int r;
     int w;
@@ -972,6 +982,7 @@ public final class QueueEngine {
     try {
       if (acceptState == OPEN) {
         acceptState = SHUTDOWN;
+        first = true;
       }
       if (ownerState == NOT_STARTED) {
         ownerState = STARTED; // nobody started it: start it so that what was accepted still runs
@@ -989,7 +1000,9 @@ public final class QueueEngine {
     if (startOwner) {
       startOwner();
     }
-    log.info("queue '{}': shutting down with {} ready, {} running, {} waiting", name, q, r, w);
+    if (first) {
+      log.info("queue '{}': shutting down with {} ready, {} running, {} waiting", name, q, r, w);
+    }
   }
 
   /**
@@ -1034,10 +1047,23 @@ public final class QueueEngine {
   }
 
   private void logDrained(long start) {
-    QueueStats s = stats();
+    QueueStats s;
+    boolean cut;
+    lock.lock();
+    try {
+      s = stats();
+      cut = acceptState == STOP; // another call cancelled what was left while this one waited
+    } finally {
+      lock.unlock();
+    }
     log.info(
-        "queue '{}': drained in {} ms: {} succeeded, {} failed, {} cancelled",
-        name, (System.nanoTime() - start) / 1_000_000, s.succeeded(), s.failed(), s.cancelled());
+        "queue '{}': {} in {} ms: {} succeeded, {} failed, {} cancelled",
+        name,
+        cut ? "stopped by a cancelling shutdown" : "drained",
+        (System.nanoTime() - start) / 1_000_000,
+        s.succeeded(),
+        s.failed(),
+        s.cancelled());
   }
 
   /** Cancels everything, waits up to {@code abandonAfter} for cut attempts, and reports. */

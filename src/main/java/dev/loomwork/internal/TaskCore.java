@@ -17,7 +17,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 
@@ -33,7 +32,6 @@ import org.jspecify.annotations.Nullable;
  * that reading them needs no lock.
  */
 public final class TaskCore<T extends @Nullable Object> {
-  private static final AtomicLong IDS = new AtomicLong();
   private static final VarHandle STATE;
 
   static {
@@ -47,7 +45,7 @@ public final class TaskCore<T extends @Nullable Object> {
   // ---- configuration: written by the configuring thread while NEW, frozen by acceptance ----
   final Task<T> handle;
   final Job<T> job;
-  private String name;
+  private @Nullable String name;
   private @Nullable RetryPolicy policy;
   private int retries = -1;
   private @Nullable Backoff backoff;
@@ -59,7 +57,9 @@ public final class TaskCore<T extends @Nullable Object> {
 
   // ---- fixed at acceptance, under the queue's lock ----
   volatile @Nullable QueueEngine queue;
-  RetryPolicy resolvedPolicy = RetryPolicy.noRetries();
+  RetryPolicy resolvedPolicy = NO_POLICY_YET;
+  /** The task's number in its queue, from 1 in the order of acceptance; 0 until accepted. */
+  volatile long id;
   private volatile @Nullable Instant deadline;
 
   // ---- runtime: written under the queue's lock ----
@@ -89,15 +89,16 @@ public final class TaskCore<T extends @Nullable Object> {
   public TaskCore(Task<T> handle, Job<T> job) {
     this.handle = handle;
     this.job = Objects.requireNonNull(job, "job");
-    this.name = "task-" + IDS.incrementAndGet();
   }
+
+  private static final RetryPolicy NO_POLICY_YET = RetryPolicy.noRetries();
 
   // ---- configuration ----
 
   private void checkNew(String what) {
     if (state != TaskState.NEW) {
       throw new IllegalStateException(
-          "task '" + name + "' is " + state + ": " + what + " can only be set before it is enqueued");
+          "task '" + name() + "' is " + state + ": " + what + " can only be set before it is enqueued");
     }
   }
 
@@ -160,7 +161,7 @@ public final class TaskCore<T extends @Nullable Object> {
   }
 
   public void after(Consumer<? super Task<T>> after) {
-    Objects.requireNonNull(after, "after");
+    Objects.requireNonNull(after, "callback");
     checkNew("after");
     this.after = after;
   }
@@ -219,8 +220,13 @@ public final class TaskCore<T extends @Nullable Object> {
 
   // ---- the handle's view ----
 
+  /** The configured name, or {@code task-N} by the order of acceptance (formatted when asked). */
   public String name() {
-    return name;
+    String n = name;
+    if (n != null) {
+      return n;
+    }
+    return id == 0 ? "task-unqueued" : "task-" + id;
   }
 
   public TaskState state() {
@@ -285,7 +291,7 @@ public final class TaskCore<T extends @Nullable Object> {
     if (cause instanceof CancellationException c) {
       return c;
     }
-    return new TaskFailedException(name, attempts, cause == null ? e : cause);
+    return new TaskFailedException(name(), attempts, cause == null ? e : cause);
   }
 
   static long saturatedNanos(Duration d) {
@@ -326,7 +332,7 @@ public final class TaskCore<T extends @Nullable Object> {
 
   @Override
   public String toString() {
-    return "Task[name=" + name + ", state=" + state + ", attempts=" + attempts + "]";
+    return "Task[name=" + name() + ", state=" + state + ", attempts=" + attempts + "]";
   }
 
   /**

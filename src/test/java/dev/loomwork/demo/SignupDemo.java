@@ -1,0 +1,513 @@
+package dev.loomwork.demo;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import dev.loomwork.Backoff;
+import dev.loomwork.QueueStats;
+import dev.loomwork.RetryPolicy;
+import dev.loomwork.ShutdownReport;
+import dev.loomwork.Task;
+import dev.loomwork.WorkQueue;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.io.Writer;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
+import sun.misc.Signal;
+import sun.misc.SignalHandler;
+
+/**
+ * The seed scenario of loomwork, end to end, in one process: a signup API that moves the welcome
+ * email and the webhook delivery out of the request path into two {@link WorkQueue}s, a webhook
+ * receiver that is down for a fraction of the requests (so deliveries are retried with backoff), a
+ * Prometheus endpoint, and a signal-driven shutdown:
+ *
+ * <ul>
+ *   <li>first SIGINT or SIGTERM: stop taking signups, drain both queues with progress lines, exit 0;
+ *   <li>second signal while draining: cancel what is left, write the shutdown report as JSON Lines
+ *       to a file named in the output, exit 130 (SIGINT) or 143 (SIGTERM).
+ * </ul>
+ *
+ * <p>It lives in the test source set so that it is not part of the library artifact. Run it with
+ * {@code ./mvnw -q test-compile exec:exec@demo -Ddemo.args="--load 200"}; {@code --help} lists the
+ * options. Lines that start with {@code demo:}, {@code load:}, {@code shutdown:}, {@code report:}
+ * and {@code final:} are meant to be read by people and by {@code DemoProcessTest}.
+ */
+public final class SignupDemo {
+  /** Exit status when the drain deadline passed and work was cut. */
+  static final int EXIT_DEADLINE = 1;
+
+  private static final Pattern EMAIL = Pattern.compile("[^\\s\"\\\\<>@]+@[^\\s\"\\\\<>@]+");
+  private static final PrintStream out = System.out;
+
+  private final Options options;
+  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final Counter signups;
+  private final EmailSink emailSink;
+  private final WebhookReceiver receiver;
+  private final HttpClient webhookClient = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final WorkQueue email;
+  private final WorkQueue webhooks;
+  private final ExecutorService apiExecutor = Executors.newVirtualThreadPerTaskExecutor();
+  private final HttpServer api;
+  private final HttpServer metrics;
+  private final AtomicLong nextId = new AtomicLong();
+  private final ConcurrentLinkedQueue<CompletableFuture<?>> accepted = new ConcurrentLinkedQueue<>();
+
+  private final AtomicInteger signals = new AtomicInteger();
+  private final CompletableFuture<String> firstSignal = new CompletableFuture<>();
+  private final CompletableFuture<String> secondSignal = new CompletableFuture<>();
+  private final CompletableFuture<String> laterSignal = new CompletableFuture<>();
+  private volatile boolean drained;
+  private final CompletableFuture<Void> scrapedAfterDrain = new CompletableFuture<>();
+
+  private SignupDemo(Options options) throws IOException {
+    this.options = options;
+    signups = Counter.builder("demo.signups").description("signups accepted by POST /signup").register(registry);
+    emailSink = new EmailSink(options.emailDelay);
+    receiver = new WebhookReceiver(options.failRate, options.webhookDelay);
+    RetryPolicy policy = RetryPolicy.defaults()
+        .withRetries(options.retries)
+        .withBackoff(Backoff.exponential(options.backoff, options.maxBackoff));
+    email = WorkQueue.builder("email")
+        .concurrency(8)
+        .retryPolicy(policy)
+        .progressInterval(options.progress)
+        .meterRegistry(registry)
+        .build();
+    webhooks = WorkQueue.builder("webhooks")
+        .concurrency(options.webhookConcurrency)
+        .retryPolicy(policy.withAttemptTimeout(options.webhookTimeout))
+        .progressInterval(options.progress)
+        .meterRegistry(registry)
+        .build();
+
+    metrics = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    metrics.createContext("/metrics", this::scrape);
+    metrics.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+    api = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    api.createContext("/signup", this::signup);
+    api.setExecutor(apiExecutor);
+  }
+
+  public static void main(String[] args) throws Exception {
+    Options options;
+    try {
+      options = Options.parse(args);
+    } catch (IllegalArgumentException e) {
+      System.err.println("demo: " + e.getMessage());
+      System.err.println(Options.USAGE);
+      System.exit(2);
+      return;
+    }
+    if (options.help) {
+      out.println(Options.USAGE);
+      return;
+    }
+    System.exit(new SignupDemo(options).run());
+  }
+
+  private int run() throws Exception {
+    // Signals first: from the "ready" line on, a signal drains rather than kills.
+    for (String name : List.of("INT", "TERM")) {
+      if (Signal.handle(new Signal(name), this::onSignal) == SignalHandler.SIG_IGN) {
+        // The JVM keeps a signal ignored if it was ignored when the process started, as a shell does
+        // for a job it puts in the background without job control.
+        out.println("demo: warning: SIG" + name + " was ignored when this process started, so it stays"
+            + " ignored; send the other signal, or start the demo with env --default-signal=" + name);
+      }
+    }
+    email.start();
+    webhooks.start();
+    metrics.start();
+    api.start();
+    out.println("demo: signup API   POST " + url(api, "/signup") + "  (body: an email address)");
+    out.println("demo: webhooks     " + receiver.uri() + "  (answers 503 to "
+        + percent(options.failRate) + " of requests, after " + options.webhookDelay.toMillis() + " ms)");
+    out.println("demo: metrics      " + url(metrics, "/metrics"));
+    out.println("demo: ready, pid " + ProcessHandle.current().pid()
+        + "; Ctrl-C (SIGINT) or SIGTERM drains and stops, a second Ctrl-C cancels");
+
+    if (options.load > 0) {
+      Thread.ofPlatform().daemon().name("demo-load").start(this::load);
+    }
+
+    String signal = firstSignal.join();
+    out.println("shutdown: SIG" + signal + " received: no more signups; draining "
+        + outstanding(email) + " email and " + outstanding(webhooks) + " webhook task(s); metrics at "
+        + url(metrics, "/metrics"));
+    api.stop(1); // the listener closes at once; in-flight signups get a second to finish
+    apiExecutor.shutdown();
+
+    CompletableFuture<List<ShutdownReport>> drain = new CompletableFuture<>();
+    Thread.ofPlatform().name("demo-drain").start(() -> {
+      try {
+        drain.complete(WorkQueue.join(options.drainTimeout, email, webhooks));
+      } catch (Throwable e) {
+        drain.completeExceptionally(e);
+      }
+    });
+    CompletableFuture.anyOf(drain, secondSignal).exceptionally(e -> null).join();
+
+    List<ShutdownReport> reports;
+    int status;
+    if (drain.isDone() && !drain.isCompletedExceptionally()) {
+      reports = drain.join();
+      status = reports.stream().allMatch(ShutdownReport::drained) ? 0 : EXIT_DEADLINE;
+      if (status == 0) {
+        out.println("shutdown: drained");
+      } else {
+        out.println("shutdown: drain deadline of " + options.drainTimeout + " passed; cancelled what was left");
+      }
+    } else {
+      String second = secondSignal.join();
+      out.println("shutdown: second SIG" + second + ": cancelling what is left");
+      // Both at once: each waits up to abandonAfter for its interrupted attempts.
+      try (ExecutorService cut = Executors.newVirtualThreadPerTaskExecutor()) {
+        var emailReport = cut.submit(email::shutdownNow);
+        var webhookReport = cut.submit(webhooks::shutdownNow);
+        reports = List.of(emailReport.get(), webhookReport.get());
+      }
+      status = "INT".equals(second) ? 130 : 143;
+    }
+    if (status != 0) {
+      writeReport(reports);
+    }
+    out.println(counts("final:"));
+    if (status == 0 && options.finalScrapeWait.isPositive()) {
+      lastScrape();
+    }
+    metrics.stop(0);
+    receiver.close();
+    return status;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // The request path: take the signup, enqueue the slow work, answer at once.
+  // ------------------------------------------------------------------------------------------
+
+  private void signup(HttpExchange exchange) throws IOException {
+    try (exchange; InputStream in = exchange.getRequestBody()) {
+      String address = new String(in.readAllBytes(), StandardCharsets.UTF_8).strip();
+      if (!"POST".equals(exchange.getRequestMethod())) {
+        respond(exchange, 405, "POST an email address\n");
+        return;
+      }
+      if (!EMAIL.matcher(address).matches()) {
+        respond(exchange, 400, "expected an email address, like ada@example.com\n");
+        return;
+      }
+      long id = nextId.incrementAndGet();
+      Task<?> welcome;
+      Task<?> hook;
+      try {
+        welcome = email.enqueue(Task.of(ctx -> emailSink.send(new EmailSink.Email(
+                address, "Welcome!", "Hello " + address + ", thanks for signing up.")))
+            .named("email-" + id));
+        hook = webhooks.enqueue(Task.of(ctx -> deliverWebhook(id, address)).named("webhook-" + id));
+      } catch (RejectedExecutionException e) {
+        respond(exchange, 503, "shutting down\n");
+        return;
+      }
+      signups.increment();
+      accepted.add(welcome.future());
+      accepted.add(hook.future());
+      respond(exchange, 202,
+          "{\"id\":" + id + ",\"tasks\":[\"" + welcome.name() + "\",\"" + hook.name() + "\"]}\n");
+    }
+  }
+
+  private void deliverWebhook(long id, String address) throws IOException, InterruptedException {
+    HttpResponse<Void> response = webhookClient.send(
+        HttpRequest.newBuilder(receiver.uri())
+            .timeout(options.webhookTimeout)
+            .header("Content-Type", "application/json")
+            .header("X-Signup-Id", Long.toString(id))
+            .POST(HttpRequest.BodyPublishers.ofString(
+                "{\"event\":\"signup\",\"id\":" + id + ",\"email\":\"" + address + "\"}"))
+            .build(),
+        HttpResponse.BodyHandlers.discarding());
+    if (response.statusCode() / 100 != 2) {
+      throw new IOException(response.statusCode() + " from " + receiver.uri());
+    }
+  }
+
+  private static void respond(HttpExchange exchange, int status, String body) throws IOException {
+    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+    exchange.sendResponseHeaders(status, bytes.length);
+    try (OutputStream o = exchange.getResponseBody()) {
+      o.write(bytes);
+    }
+  }
+
+  private void scrape(HttpExchange exchange) throws IOException {
+    try (exchange; InputStream in = exchange.getRequestBody()) {
+      in.readAllBytes();
+      boolean afterDrain = drained; // read first: this scrape then shows the final counts
+      byte[] body = registry.scrape().getBytes(StandardCharsets.UTF_8);
+      exchange.getResponseHeaders().set("Content-Type", PrometheusTextFormatWriter.CONTENT_TYPE);
+      exchange.sendResponseHeaders(200, body.length);
+      try (OutputStream o = exchange.getResponseBody()) {
+        o.write(body);
+      }
+      if (afterDrain) {
+        scrapedAfterDrain.complete(null);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Load, signals, shutdown
+  // ------------------------------------------------------------------------------------------
+
+  private void load() {
+    try {
+      LoadGenerator.Result result =
+          new LoadGenerator(URI.create(url(api, "/signup")), options.load, out, onTerminal()).run();
+      out.println(String.format(Locale.ROOT,
+          "load: done: %d sent, %d accepted, %d refused in %.1f s (%.0f signups/s)",
+          result.sent(), result.accepted(), result.refused(), result.elapsed().toMillis() / 1000.0, result.rate()));
+      // Wait for the work those signups started, then show where it ended.
+      if (options.stopAfterLoad) {
+        if (signals.compareAndSet(0, 1)) {
+          out.println("load: --stop-after-load: shutting down as on SIGTERM");
+          firstSignal.complete("TERM");
+        }
+        return;
+      }
+      CompletableFuture.allOf(accepted.toArray(CompletableFuture[]::new)).exceptionally(e -> null).join();
+      if (!firstSignal.isDone()) {
+        out.println(counts("load: settled:"));
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void onSignal(Signal signal) {
+    String name = signal.getName();
+    switch (signals.incrementAndGet()) {
+      case 1 -> firstSignal.complete(name);
+      case 2 -> secondSignal.complete(name);
+      default -> laterSignal.complete(name);
+    }
+  }
+
+  /** Keeps /metrics up until it is scraped once more, so that the final counts are collected. */
+  private void lastScrape() {
+    drained = true;
+    out.println("shutdown: waiting up to " + options.finalScrapeWait.toSeconds() + " s for a last scrape of "
+        + url(metrics, "/metrics"));
+    try {
+      CompletableFuture.anyOf(scrapedAfterDrain, secondSignal, laterSignal)
+          .get(options.finalScrapeWait.toMillis(), TimeUnit.MILLISECONDS);
+      out.println("shutdown: " + (scrapedAfterDrain.isDone() ? "scraped" : "not scraped") + "; exiting");
+    } catch (TimeoutException e) {
+      out.println("shutdown: no last scrape; exiting");
+    } catch (Exception e) {
+      out.println("shutdown: " + e);
+    }
+  }
+
+  private void writeReport(List<ShutdownReport> reports) throws IOException {
+    Path file = options.reportFile != null
+        ? options.reportFile
+        : Files.createTempFile("loomwork-demo-shutdown-", ".jsonl");
+    long lines = 0;
+    try (Writer w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+      for (ShutdownReport report : reports) {
+        report.writeJsonLines(w);
+        lines += report.cancelled().size() + report.abandoned().size();
+      }
+    }
+    for (ShutdownReport report : reports) {
+      out.println("report: queue " + report.queue() + ": " + report.succeeded() + " succeeded, " + report.failed()
+          + " failed, " + report.cancelled().size() + " cancelled, " + report.abandoned().size() + " abandoned");
+    }
+    out.println("report: " + lines + " unfinished task(s) written to " + file.toAbsolutePath());
+  }
+
+  private String counts(String prefix) {
+    QueueStats e = email.stats();
+    QueueStats w = webhooks.stats();
+    return prefix
+        + " signups=" + (long) signups.count()
+        + " emails=" + e.succeeded()
+        + " webhooks=" + w.succeeded()
+        + " receiver=" + receiver.delivered()
+        + " receiver_503=" + receiver.unavailable()
+        + " failed=" + (e.failed() + w.failed())
+        + " cancelled=" + (e.cancelled() + w.cancelled());
+  }
+
+  /** A progress bar on a terminal; plain lines in a pipe, a file, a CI log or a test. */
+  private static boolean onTerminal() {
+    java.io.Console console = System.console();
+    return console != null && console.isTerminal();
+  }
+
+  private static long outstanding(WorkQueue queue) {
+    return queue.stats().outstanding();
+  }
+
+  private static String url(HttpServer server, String path) {
+    InetSocketAddress address = server.getAddress();
+    return "http://" + address.getHostString() + ":" + address.getPort() + path;
+  }
+
+  private static String percent(double fraction) {
+    return String.format(Locale.ROOT, "%.0f%%", fraction * 100);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Options
+  // ------------------------------------------------------------------------------------------
+
+  /** Command-line options. Durations are written like 250ms, 2s, 1m. */
+  static final class Options {
+    static final String USAGE = """
+        usage: SignupDemo [options]
+          --load N                  post N signups to the demo's own API, then keep serving (default 0)
+          --stop-after-load         once the load is sent, shut down as on SIGTERM (drain, exit 0)
+          --fail-rate F             fraction of webhook requests the receiver answers 503 (default 0.2)
+          --webhook-delay D         how long the receiver takes to answer (default 20ms)
+          --webhook-timeout D       attempt timeout of a webhook delivery (default 10s)
+          --webhook-concurrency N   webhook deliveries in flight at most (default 8)
+          --email-delay D           how long the email sink takes per message (default 5ms)
+          --retries N               retries after a failed attempt (default 8)
+          --backoff D               first backoff delay, doubling up to 2s (default 100ms)
+          --progress D              interval of the drain progress lines (default 1s)
+          --drain-timeout D         cut the drain after D, report, exit 1 (default 5m)
+          --report-file PATH        where a cut shutdown writes its JSON Lines report
+                                    (default: a new loomwork-demo-shutdown-*.jsonl in the temp dir)
+          --final-scrape-wait D     after draining, keep /metrics up until one more scrape, at most D
+                                    (default 0: exit at once)
+        """;
+
+    int load;
+    double failRate = 0.2;
+    Duration webhookDelay = Duration.ofMillis(20);
+    Duration webhookTimeout = Duration.ofSeconds(10);
+    int webhookConcurrency = 8;
+    Duration emailDelay = Duration.ofMillis(5);
+    int retries = 8;
+    Duration backoff = Duration.ofMillis(100);
+    Duration maxBackoff = Duration.ofSeconds(2);
+    Duration progress = Duration.ofSeconds(1);
+    Duration drainTimeout = Duration.ofMinutes(5);
+    @Nullable Path reportFile;
+    Duration finalScrapeWait = Duration.ZERO;
+    boolean stopAfterLoad;
+    boolean help;
+
+    static Options parse(String[] args) {
+      Options o = new Options();
+      for (int i = 0; i < args.length; i++) {
+        String arg = args[i];
+        if (arg.equals("--help") || arg.equals("-h")) {
+          o.help = true;
+          continue;
+        }
+        if (arg.equals("--stop-after-load")) {
+          o.stopAfterLoad = true;
+          continue;
+        }
+        if (i + 1 >= args.length) {
+          throw new IllegalArgumentException("missing value after " + arg);
+        }
+        String value = args[++i];
+        try {
+          switch (arg) {
+            case "--load" -> o.load = atLeast(arg, Integer.parseInt(value), 0);
+            case "--fail-rate" -> {
+              o.failRate = Double.parseDouble(value);
+              if (!(o.failRate >= 0 && o.failRate < 1)) {
+                throw new IllegalArgumentException(arg + ": " + value + " (expected: >= 0 and < 1)");
+              }
+            }
+            case "--webhook-delay" -> o.webhookDelay = duration(value);
+            case "--webhook-timeout" -> o.webhookTimeout = positive(arg, duration(value));
+            case "--webhook-concurrency" -> o.webhookConcurrency = atLeast(arg, Integer.parseInt(value), 1);
+            case "--email-delay" -> o.emailDelay = duration(value);
+            case "--retries" -> o.retries = atLeast(arg, Integer.parseInt(value), 0);
+            case "--backoff" -> o.backoff = positive(arg, duration(value));
+            case "--progress" -> o.progress = positive(arg, duration(value));
+            case "--drain-timeout" -> o.drainTimeout = duration(value);
+            case "--report-file" -> o.reportFile = Path.of(value);
+            case "--final-scrape-wait" -> o.finalScrapeWait = duration(value);
+            default -> throw new IllegalArgumentException("unknown option " + arg);
+          }
+        } catch (NumberFormatException e) {
+          throw new IllegalArgumentException(arg + ": not a number: " + value);
+        }
+      }
+      if (o.maxBackoff.compareTo(o.backoff) < 0) {
+        o.maxBackoff = o.backoff;
+      }
+      return o;
+    }
+
+    private static int atLeast(String option, int value, int min) {
+      if (value < min) {
+        throw new IllegalArgumentException(option + ": " + value + " (expected: >= " + min + ")");
+      }
+      return value;
+    }
+
+    private static Duration positive(String option, Duration value) {
+      if (!value.isPositive()) {
+        throw new IllegalArgumentException(option + ": " + value + " (expected: > 0)");
+      }
+      return value;
+    }
+
+    static Duration duration(String text) {
+      String t = text.strip().toLowerCase(Locale.ROOT);
+      if (t.equals("0")) {
+        return Duration.ZERO;
+      }
+      int split = 0;
+      while (split < t.length() && Character.isDigit(t.charAt(split))) {
+        split++;
+      }
+      if (split == 0 || split == t.length()) {
+        throw new IllegalArgumentException("not a duration: " + text + " (expected e.g. 250ms, 2s, 1m, 1h)");
+      }
+      long n = Long.parseLong(t.substring(0, split));
+      return switch (t.substring(split)) {
+        case "ms" -> Duration.ofMillis(n);
+        case "s" -> Duration.ofSeconds(n);
+        case "m" -> Duration.ofMinutes(n);
+        case "h" -> Duration.ofHours(n);
+        default -> throw new IllegalArgumentException("not a duration: " + text + " (expected e.g. 250ms, 2s, 1m, 1h)");
+      };
+    }
+  }
+}
