@@ -110,7 +110,8 @@ public final class QueueEngine {
 
   // ---- guarded by lock ----
   private final ArrayDeque<TaskCore<?>> ready = new ArrayDeque<>();
-  private final Set<TaskCore<?>> inFlight = new HashSet<>();
+  /** The tasks with an attempt in flight, as an intrusive list through the tasks themselves. */
+  private final RunningList inFlight = new RunningList();
   private final Set<TaskCore<?>> waitingSet = new HashSet<>();
   private final List<TaskSnapshot> shutdownCancelled = new ArrayList<>();
   private int readyCount;
@@ -301,16 +302,19 @@ public final class QueueEngine {
 
   /** Under the lock: freezes the task and files it as ready or waiting. */
   private void admit(TaskCore<?> t, @Nullable Instant now, @Nullable Instant due) {
+    // Plain writes, published by the compare-and-set that freezes the task.
     t.queue = this;
+    t.id = submitted + 1;
+    t.resolve(defaultPolicy, now);
     if (!t.freeze(due == null ? TaskState.READY : TaskState.WAITING)) {
       t.queue = null;
+      t.id = 0;
       throw new IllegalStateException(
           "task '" + t.name() + "' cannot be enqueued: it was cancelled");
     }
-    t.resolve(defaultPolicy, now);
-    t.id = ++submitted;
+    submitted++;
     if (due == null) {
-      pushReady(t);
+      fileReady(t);
     } else {
       t.nextAttemptAt = due;
       waiting++;
@@ -323,9 +327,14 @@ public final class QueueEngine {
     }
   }
 
-  /** Under the lock: puts a task at the tail of the ready deque. */
+  /** Under the lock: makes a task ready again (after a wait or a failed attempt). */
   private void pushReady(TaskCore<?> t) {
     t.state(TaskState.READY);
+    fileReady(t);
+  }
+
+  /** Under the lock: puts a task already in state READY at the tail of the ready deque. */
+  private void fileReady(TaskCore<?> t) {
     if (listening) {
       t.readyAtNanos = System.nanoTime(); // only listeners read the wait
     }
@@ -436,7 +445,7 @@ public final class QueueEngine {
             }
             readyCount--;
             running++;
-            inFlight.add(t);
+            inFlight.link(t);
             t.state(TaskState.RUNNING);
             Attempt a = new Attempt(t.attempts + 1);
             t.current = a;
@@ -574,7 +583,7 @@ public final class QueueEngine {
     lock.lock();
     try {
       running--;
-      inFlight.remove(t);
+      inFlight.unlink(t);
       t.current = null;
       if (outcome == AttemptOutcome.SUCCEEDED) {
         t.result = result;
@@ -864,7 +873,7 @@ public final class QueueEngine {
       }
       waitingSet.clear();
       waiting = 0;
-      for (TaskCore<?> t : inFlight) {
+      for (TaskCore<?> t = inFlight.head; t != null; t = t.nextRunning) {
         t.cutByShutdown = true;
         Attempt a = t.current;
         if (a != null && a.cut(Cut.CANCEL)) {
@@ -1089,7 +1098,9 @@ public final class QueueEngine {
         }
       }
       // Both lists at the same moment, so that a task ending now is in exactly one of them.
-      abandoned.addAll(inFlight);
+      for (TaskCore<?> t = inFlight.head; t != null; t = t.nextRunning) {
+        abandoned.add(t);
+      }
       for (TaskCore<?> t : abandoned) {
         abandonedSnapshots.add(snapshot(t, TaskState.RUNNING));
       }

@@ -56,10 +56,14 @@ public final class TaskCore<T extends @Nullable Object> {
   private @Nullable Consumer<? super Task<T>> after;
 
   // ---- fixed at acceptance, under the queue's lock ----
-  volatile @Nullable QueueEngine queue;
+  /** Written before the freezing compare-and-set publishes it (see {@link #cancel()}). */
+  @Nullable QueueEngine queue;
   RetryPolicy resolvedPolicy = NO_POLICY_YET;
   /** The task's number in its queue, from 1 in the order of acceptance; 0 until accepted. */
-  volatile long id;
+  long id;
+  /** Links of the queue's list of running tasks, under the queue's lock. */
+  @Nullable TaskCore<?> prevRunning;
+  @Nullable TaskCore<?> nextRunning;
   private volatile @Nullable Instant deadline;
 
   // ---- runtime: written under the queue's lock ----
@@ -226,7 +230,8 @@ public final class TaskCore<T extends @Nullable Object> {
     if (n != null) {
       return n;
     }
-    return id == 0 ? "task-unqueued" : "task-" + id;
+    // Read the state first: the volatile read that makes the id written before freezing visible.
+    return state == TaskState.NEW || id == 0 ? "task-unqueued" : "task-" + id;
   }
 
   public TaskState state() {
@@ -255,13 +260,15 @@ public final class TaskCore<T extends @Nullable Object> {
    * @return true if this call cancelled the task or asked its running attempt to stop
    */
   public boolean cancel() {
-    QueueEngine q = queue;
+    QueueEngine q = state == TaskState.NEW ? null : queue;
     if (q == null) {
       if (STATE.compareAndSet(this, TaskState.NEW, TaskState.CANCELLED)) {
         QueueEngine.completeUnqueued(this);
         return true;
       }
-      q = queue; // accepted concurrently: the engine set queue before its compare-and-set
+      // Accepted concurrently: the engine wrote queue before the compare-and-set we just lost to,
+      // and losing it was a volatile read of that state, so queue is visible now.
+      q = queue;
       if (q == null) {
         return false;
       }
