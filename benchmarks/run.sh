@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Builds loomwork, builds the benchmarks, and runs them with JMH on the JDK 25 toolchain.
+#
+#   benchmarks/run.sh [quick|full] [extra JMH arguments, e.g. a benchmark regex]
+#
+#   quick  every benchmark once: 1 fork, 1 short warmup and 1 short measurement iteration, at the
+#          default concurrency and capacity only (CI; under two minutes on 2 cores)
+#   full   the settings in the benchmark annotations (the README figures); the default
+#
+# Writes JMH's JSON to benchmarks/results/<mode>.json. Needs only an installed JDK 25: the Maven
+# wrapper fetches Maven, and the toolchains plugin finds the JDK (no JAVA_HOME needed).
+set -euo pipefail
+mode="${1:-full}"
+shift || true
+case "$mode" in
+  quick) settings="-f 1 -wi 1 -i 1 -w 200ms -r 200ms -p concurrency=1000 -p capacity=10000" ;;
+  full) settings="" ;;
+  *)
+    echo "usage: $0 [quick|full] [JMH arguments...]" >&2
+    exit 2
+    ;;
+esac
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+mkdir -p benchmarks/results
+# The library, without its tests (they are not needed to measure it, and Kotlin compiles slowly).
+./mvnw -B -q install -Dmaven.test.skip=true
+./mvnw -B -q -f benchmarks/pom.xml package exec:exec \
+  -Djmh.args="$settings -foe true -rf json -rff $root/benchmarks/results/$mode.json $*"

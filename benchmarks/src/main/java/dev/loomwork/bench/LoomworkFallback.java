@@ -1,0 +1,18 @@
+package dev.loomwork.bench;
+
+import org.openjdk.jmh.annotations.Fork;
+
+/**
+ * loomwork with the fallback runner: forks run without {@code --enable-preview}, so loomwork cannot
+ * load {@code StructuredTaskScope} and runs attempts on plain virtual threads.
+ */
+@Fork(
+    value = 1,
+    jvmArgs = {
+      "--sun-misc-unsafe-memory-access=allow",
+      "-Dbench.runner=virtual",
+      "-Xms2g",
+      "-Xmx2g",
+      "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"
+    })
+public class LoomworkFallback extends LoomworkBenchmarks {}
