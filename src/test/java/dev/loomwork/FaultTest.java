@@ -422,11 +422,11 @@ class FaultTest {
       }
       q.shutdown();
       assertEquals(1, gaugeCalls.get(), "the first queue gauge threw; the others were not tried");
-      assertEquals(1, log.messages(Level.WARN, m -> m.contains("could not register its gauges")).size());
+      assertEquals(1, log.messages(Level.WARN, m -> m.contains("could not register its counters and gauges")).size());
       assertNull(registry.find("loomwork.tasks.ready").gauge(), "no gauge registered");
-      assertEquals(5.0, registry.get("loomwork.tasks.submitted").counter().count(), "counters still count");
+      assertEquals(5.0, registry.get("loomwork.tasks.submitted").functionCounter().count(), "counters still count");
       assertEquals(
-          5.0, registry.get("loomwork.tasks.completed").tag("outcome", "succeeded").counter().count());
+          5.0, registry.get("loomwork.tasks.completed").tag("outcome", "succeeded").functionCounter().count());
       assertEquals(5, q.stats().succeeded());
       assertStatsAddUp(q.stats());
     }

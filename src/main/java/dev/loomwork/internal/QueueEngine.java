@@ -56,21 +56,24 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>State</h2>
  *
- * One lock guards the queue's state: the ready deque, the counts, the sets of running and waiting
- * tasks, the accept and owner states, and every task's transitions after acceptance. Decisions are
+ * One lock guards the queue's state: the ready deque, the counts, the list of running tasks and the
+ * set of waiting ones, the accept and owner states, and every task's transitions after acceptance. Decisions are
  * made under it; everything that calls user code (bodies, listeners, callbacks) or interrupts a thread
  * happens after it is released.
  *
  * <p>A task is in exactly one of: the ready deque ({@code READY}, counted by {@code readyCount}), the
- * waiting set ({@code WAITING}, with a scheduler entry), the in-flight set ({@code RUNNING}, holding a
- * permit), or a terminal state. A task cancelled while ready is not searched for in the deque: its
+ * waiting set ({@code WAITING}, with a scheduler entry), the in-flight list ({@code RUNNING}, holding
+ * a permit), or a terminal state. A task cancelled while ready is not searched for in the deque: its
  * state changes and the dispatcher skips it when it comes up, so every cancel is O(1). The number of
  * tasks not yet terminal is therefore {@code readyCount + waiting + running}.
  *
  * <p>The accept state goes {@code OPEN → SHUTDOWN} (no new tasks; drain everything, including retries)
  * {@code → STOP} (cancel what is pending, cut what runs, schedule no retry). The owner state goes
- * {@code NOT_STARTED → RUNNING → TERMINATED}; it terminates once the dispatcher has nothing left to do
+ * {@code NOT_STARTED → STARTED → TERMINATED}; it terminates once the dispatcher has nothing left to do
  * and every attempt thread has ended.
+ *
+ * <p>The dispatcher sleeps on {@code workAvailable} and is woken only when it can act: a task became
+ * ready, a permit was freed while tasks wait for one, or a shutdown changed what "done" means.
  */
 public final class QueueEngine {
   private static final Logger log = LoggerFactory.getLogger("dev.loomwork.WorkQueue");
@@ -124,6 +127,11 @@ public final class QueueEngine {
   private long succeeded;
   private long failed;
   private long cancelled;
+  private long attemptsSucceeded;
+  private long attemptsFailed;
+  private long attemptsTimedOut;
+  private long attemptsCancelled;
+  private long retriesScheduled;
 
   /**
    * Creates the engine and registers its meters, if it has a registry; nothing runs until {@link
@@ -145,9 +153,9 @@ public final class QueueEngine {
     QueueEngine engine = new QueueEngine(config, metrics);
     if (metrics != null) {
       try {
-        metrics.bindGauges(engine);
+        metrics.bind(engine);
       } catch (RuntimeException e) {
-        log.warn("queue '{}': could not register its gauges", config.name(), e);
+        log.warn("queue '{}': could not register its counters and gauges", config.name(), e);
       }
     }
     return engine;
@@ -585,6 +593,14 @@ public final class QueueEngine {
       running--;
       inFlight.unlink(t);
       t.current = null;
+      if (ran) {
+        switch (outcome) {
+          case SUCCEEDED -> attemptsSucceeded++;
+          case FAILED -> attemptsFailed++;
+          case TIMED_OUT -> attemptsTimedOut++;
+          case CANCELLED -> attemptsCancelled++;
+        }
+      }
       if (outcome == AttemptOutcome.SUCCEEDED) {
         t.result = result;
         end = TaskState.SUCCEEDED;
@@ -608,8 +624,10 @@ public final class QueueEngine {
             end = TaskState.FAILED;
             retryAt = null;
           } else if (delay.isZero()) {
+            retriesScheduled++;
             pushReady(t);
           } else {
+            retriesScheduled++;
             t.state(TaskState.WAITING);
             t.nextAttemptAt = retryAt;
             waiting++;
@@ -1157,6 +1175,52 @@ public final class QueueEngine {
     } finally {
       lock.unlock();
     }
+  }
+
+  /**
+   * Reads one of the counts the metrics publish, under the lock; called when a registry is scraped.
+   *
+   * @param count which count
+   * @return its value
+   */
+  long count(Count count) {
+    lock.lock();
+    try {
+      return switch (count) {
+        case SUBMITTED -> submitted;
+        case REJECTED -> rejected;
+        case SUCCEEDED -> succeeded;
+        case FAILED -> failed;
+        case CANCELLED -> cancelled;
+        case ATTEMPTS_SUCCEEDED -> attemptsSucceeded;
+        case ATTEMPTS_FAILED -> attemptsFailed;
+        case ATTEMPTS_TIMED_OUT -> attemptsTimedOut;
+        case ATTEMPTS_CANCELLED -> attemptsCancelled;
+        case RETRIES -> retriesScheduled;
+        case READY -> readyCount;
+        case RUNNING -> running;
+        case WAITING -> waiting;
+      };
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** The counts {@link #count(Count)} reads. */
+  enum Count {
+    SUBMITTED,
+    REJECTED,
+    SUCCEEDED,
+    FAILED,
+    CANCELLED,
+    ATTEMPTS_SUCCEEDED,
+    ATTEMPTS_FAILED,
+    ATTEMPTS_TIMED_OUT,
+    ATTEMPTS_CANCELLED,
+    RETRIES,
+    READY,
+    RUNNING,
+    WAITING
   }
 
   public boolean isShutdown() {
