@@ -7,7 +7,8 @@
 #          default concurrency and capacity only (CI; under two minutes on 2 cores)
 #   full   the settings in the benchmark annotations (the README figures); the default
 #
-# Writes JMH's JSON to benchmarks/results/<mode>.json. Needs only an installed JDK 25: the Maven
+# Writes JMH's JSON to benchmarks/results/<mode>.json (<mode>-custom.json when extra arguments are
+# given, so that a partial run never replaces the published figures). Needs only an installed JDK 25: the Maven
 # wrapper fetches Maven, and the toolchains plugin finds the JDK (no JAVA_HOME needed).
 set -euo pipefail
 mode="${1:-full}"
@@ -25,5 +26,10 @@ cd "$root"
 mkdir -p benchmarks/results
 # The library, without its tests (they are not needed to measure it, and Kotlin compiles slowly).
 ./mvnw -B -q install -Dmaven.test.skip=true
+# A run with extra arguments (a subset, other parameters) must not replace the published figures.
+out="$mode"
+if [ "$#" -gt 0 ]; then
+  out="$mode-custom"
+fi
 ./mvnw -B -q -f benchmarks/pom.xml package exec:exec \
-  -Djmh.args="$settings -foe true -rf json -rff $root/benchmarks/results/$mode.json $*"
+  -Djmh.args="$settings -foe true -rf json -rff $root/benchmarks/results/$out.json $*"

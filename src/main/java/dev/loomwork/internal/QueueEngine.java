@@ -8,7 +8,6 @@ import dev.loomwork.ShutdownReport;
 import dev.loomwork.Task;
 import dev.loomwork.TaskSnapshot;
 import dev.loomwork.TaskState;
-import dev.loomwork.WorkQueueListener;
 import dev.loomwork.WorkQueueListener.AttemptOutcome;
 import dev.loomwork.internal.Attempt.Cut;
 import dev.loomwork.internal.Runner.QueueScope;
@@ -97,6 +96,10 @@ public final class QueueEngine {
   private final RandomGenerator random;
   private final SafeListener listener;
   private final boolean listening;
+  /** The timers of a Micrometer binding, recorded directly (no listener fan-out), or null. */
+  private final @Nullable QueueMetrics metrics;
+  /** Whether anyone reads wait times: a listener or the metrics. */
+  private final boolean timing;
   private final ThreadFactory threadFactory;
   private final long abandonAfterNanos;
   private final long progressNanos;
@@ -168,12 +171,10 @@ public final class QueueEngine {
     this.defaultPolicy = config.retryPolicy();
     this.clock = config.clock();
     this.random = config.random();
-    List<WorkQueueListener> listeners = new ArrayList<>(config.listeners());
-    if (metrics != null) {
-      listeners.add(metrics);
-    }
-    this.listener = new SafeListener(name, listeners);
+    this.listener = new SafeListener(name, config.listeners());
     this.listening = !listener.isEmpty();
+    this.metrics = metrics;
+    this.timing = listening || metrics != null;
     this.threadFactory = config.threadFactory();
     this.abandonAfterNanos = TaskCore.saturatedNanos(config.abandonAfter());
     this.progressNanos = TaskCore.saturatedNanos(config.progressInterval());
@@ -343,8 +344,8 @@ public final class QueueEngine {
 
   /** Under the lock: puts a task already in state READY at the tail of the ready deque. */
   private void fileReady(TaskCore<?> t) {
-    if (listening) {
-      t.readyAtNanos = System.nanoTime(); // only listeners read the wait
+    if (timing) {
+      t.readyAtNanos = System.nanoTime(); // only listeners and the metrics read the wait
     }
     readyCount++;
     ready.add(t);
@@ -490,9 +491,7 @@ public final class QueueEngine {
       // The thread factory refused or failed: that counts as a failed attempt.
       log.error("queue '{}': could not start a thread for task '{}'", name, t.name(), e);
       t.attempts = a.number;
-      if (listening) { // listeners pair every attempt's end with its start
-        listener.onAttemptStarted(t.handle, a.number, Duration.ofNanos(System.nanoTime() - t.readyAtNanos));
-      }
+      started(t, a.number, System.nanoTime()); // listeners pair every attempt's end with its start
       finish(t, a, true, null, e, a.settleUnstarted(), 0);
     }
   }
@@ -517,9 +516,7 @@ public final class QueueEngine {
       } else {
         ran = true;
         t.attempts = a.number;
-        if (listening) {
-          listener.onAttemptStarted(t.handle, a.number, Duration.ofNanos(start - t.readyAtNanos));
-        }
+        started(t, a.number, start);
         Duration timeout = t.resolvedPolicy.attemptTimeout();
         Future<?> timer = timeout == null ? null : schedule(() -> cut(a, Cut.TIMEOUT), timeout);
         try {
@@ -535,6 +532,20 @@ public final class QueueEngine {
     }
     Cut cut = a.settle();
     finish(t, a, ran, result, failure, cut, System.nanoTime() - start);
+  }
+
+  /** An attempt starts: the wait timer (first attempts only) and the listeners. */
+  private void started(TaskCore<?> t, int attempt, long nowNanos) {
+    if (!timing) {
+      return;
+    }
+    long waited = nowNanos - t.readyAtNanos;
+    if (metrics != null && attempt == 1) {
+      metrics.recordWait(waited);
+    }
+    if (listening) {
+      listener.onAttemptStarted(t.handle, attempt, Duration.ofNanos(waited));
+    }
   }
 
   private <T extends @Nullable Object> T call(TaskCore<T> t, Attempt a) throws Exception {
@@ -654,8 +665,13 @@ public final class QueueEngine {
       lock.unlock();
     }
 
-    if (listening && ran) {
-      listener.onAttemptFinished(t.handle, a.number, outcome, Duration.ofNanos(nanos), error);
+    if (ran) {
+      if (metrics != null) {
+        metrics.recordAttempt(nanos);
+      }
+      if (listening) {
+        listener.onAttemptFinished(t.handle, a.number, outcome, Duration.ofNanos(nanos), error);
+      }
     }
     if (retryAt != null) {
       Throwable e = Objects.requireNonNull(error);

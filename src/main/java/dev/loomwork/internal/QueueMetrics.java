@@ -1,7 +1,5 @@
 package dev.loomwork.internal;
 
-import dev.loomwork.Task;
-import dev.loomwork.WorkQueueListener;
 import dev.loomwork.internal.QueueEngine.Count;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -9,7 +7,12 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The Micrometer binding. Every meter carries the tag {@code queue}; the only other tag, {@code
@@ -17,11 +20,14 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>The engine already counts tasks, attempts and retries under its lock, so the counters and
  * gauges are function meters that read those counts when the registry is scraped: on the hot path
- * they cost nothing. Only the two timers are recorded per event, by this listener. The function
+ * they cost nothing. Only the two timers are recorded per task, called straight from the engine with
+ * raw nanoseconds (no listener fan-out, no {@code Duration}). A registry that throws is logged once
+ * per meter and never harms the queue. The function
  * meters hold the engine weakly, as Micrometer's do by default, so a forgotten queue can still be
  * collected.
  */
-final class QueueMetrics implements WorkQueueListener {
+final class QueueMetrics {
+  private static final Logger log = LoggerFactory.getLogger("dev.loomwork.WorkQueue");
   /** Timer buckets from 1 ms to 10 min, so that both quick webhooks and slow jobs resolve. */
   static final Duration[] BUCKETS = {
     Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10),
@@ -35,12 +41,15 @@ final class QueueMetrics implements WorkQueueListener {
   private static final String ATTEMPTS = "Attempts that ended";
 
   private final MeterRegistry registry;
+  private final String queue;
   private final Tags tags;
+  private final Set<String> reported = ConcurrentHashMap.newKeySet();
   private final Timer waitTimer;
   private final Timer attemptTimer;
 
   QueueMetrics(MeterRegistry registry, String queue) {
     this.registry = registry;
+    this.queue = queue;
     this.tags = Tags.of("queue", queue);
     waitTimer =
         Timer.builder("loomwork.task.wait")
@@ -96,16 +105,29 @@ final class QueueMetrics implements WorkQueueListener {
     Gauge.builder(name, engine, e -> e.count(count)).description(description).tags(tags).register(registry);
   }
 
-  @Override
-  public void onAttemptStarted(Task<?> task, int attempt, Duration waited) {
-    if (attempt == 1) {
-      waitTimer.record(waited);
+  /** Records the wait before a first attempt; a registry that throws is logged once. */
+  void recordWait(long nanos) {
+    try {
+      waitTimer.record(nanos, TimeUnit.NANOSECONDS);
+    } catch (RuntimeException e) {
+      failed("loomwork.task.wait", e);
     }
   }
 
-  @Override
-  public void onAttemptFinished(
-      Task<?> task, int attempt, AttemptOutcome outcome, Duration duration, @Nullable Throwable error) {
-    attemptTimer.record(duration);
+  /** Records an attempt's duration; a registry that throws is logged once. */
+  void recordAttempt(long nanos) {
+    try {
+      attemptTimer.record(nanos, TimeUnit.NANOSECONDS);
+    } catch (RuntimeException e) {
+      failed("loomwork.attempt.duration", e);
+    }
+  }
+
+  private void failed(String meter, RuntimeException e) {
+    if (reported.add(meter)) {
+      log.warn("queue '{}': the meter registry threw while recording {}; the queue carries on", queue, meter, e);
+    } else {
+      log.debug("queue '{}': the meter registry threw while recording {}", queue, meter, e);
+    }
   }
 }

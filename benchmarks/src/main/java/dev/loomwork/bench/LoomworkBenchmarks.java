@@ -170,7 +170,7 @@ public abstract class LoomworkBenchmarks {
     @TearDown(Level.Trial)
     public void tearDown() {
       Bench.shutdown(queue);
-      double done = registry.get("loomwork.tasks.completed").tag("outcome", "succeeded").counter().count();
+      double done = registry.get("loomwork.tasks.completed").tag("outcome", "succeeded").functionCounter().count();
       if (done < N) {
         throw new IllegalStateException("the registry saw " + done + " tasks succeed");
       }
