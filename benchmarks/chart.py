@@ -69,7 +69,7 @@ def throughput(r):
 
 def si(x):
     for unit, div in (("M", 1e6), ("k", 1e3)):
-        if x >= div:
+        if x >= div * 0.9995:  # 999,999 rounds to "1 M", not "1e+03 k"
             return f"{x / div:.3g} {unit}"
     return f"{x:.3g}"
 
