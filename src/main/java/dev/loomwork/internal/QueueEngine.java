@@ -192,15 +192,6 @@ public final class QueueEngine {
     return name;
   }
 
-  /**
-   * Returns the name of the runner attempts run in.
-   *
-   * @return {@code "structured"} or {@code "virtual"}
-   */
-  public String runnerName() {
-    return runner.name();
-  }
-
   // ------------------------------------------------------------------------------------------
   // Accepting work
   // ------------------------------------------------------------------------------------------
