@@ -1,13 +1,29 @@
 package dev.loomwork.internal;
 
+import dev.loomwork.internal.Verdict.Fate;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Objects;
+import java.util.concurrent.Future;
 import org.jspecify.annotations.Nullable;
 
 /**
- * One attempt of a task, and the race between the attempt thread finishing and someone cutting it.
+ * One attempt of a task, from start to end, on its own thread; and the race between that thread
+ * finishing and someone cutting it.
  *
- * <p>{@code cut} starts null and is set once, by compare-and-set: to a {@link Cut} reason by whoever
+ * <h2>The attempt's life ({@link #run()}, top to bottom)</h2>
+ *
+ * Begin (publish the thread), check the deadline, arm the timeout timer, bind the {@link
+ * AttemptContext} and run the body through the {@link Runner}, disarm, settle the race, judge the
+ * attempt ({@link Verdict}, outside any lock: the retry rules, the clock, the random source), end it
+ * in the books ({@link QueueState#endAttempt}, under the lock, nothing there can throw), then publish
+ * outside the lock (metrics, events, and the task's publication if it ended).
+ *
+ * <h2>The cut race</h2>
+ *
+ * {@code cut} starts null and is set once, by compare-and-set: to a {@link Cut} reason by whoever
  * cuts the attempt (the scheduler at a timeout or deadline, a cancel, a shutdown), or to {@link
  * Cut#DONE} by the attempt thread when the body has returned. Whoever wins decides: a cutter that wins
  * interrupts the thread; an attempt thread that wins is never interrupted afterwards.
@@ -19,7 +35,7 @@ import org.jspecify.annotations.Nullable;
  * reads {@code cut}; a cutter sets {@code cut}, then reads {@code thread}. At least one of them sees
  * the other, so an attempt cut before its body starts either never starts it or is interrupted.
  */
-final class Attempt {
+final class Attempt implements Runnable {
   private static final VarHandle CUT;
 
   static {
@@ -38,17 +54,98 @@ final class Attempt {
     DONE
   }
 
+  private final QueueEngine queue;
+  final TaskCore<?> task;
   final int number;
 
   private volatile @Nullable Thread thread;
   private volatile @Nullable Cut cut;
 
-  Attempt(int number) {
+  Attempt(QueueEngine queue, TaskCore<?> task, int number) {
+    this.queue = queue;
+    this.task = task;
     this.number = number;
   }
 
+  /** The attempt thread: the whole attempt. Never throws (the queue's scope assumes it). */
+  @Override
+  public void run() {
+    long start = System.nanoTime();
+    boolean ran = false;
+    Object result = null;
+    Throwable failure = null;
+    if (begin()) {
+      Future<?> timer = null;
+      try {
+        Instant deadline = task.deadline();
+        if (deadline != null && !queue.clock.instant().isBefore(deadline)) {
+          cut(Cut.DEADLINE); // no attempt starts after the deadline
+        } else {
+          ran = true;
+          task.attempts = number;
+          queue.publisher.started(task, number, start);
+          Duration timeout = task.resolvedPolicy().attemptTimeout();
+          if (timeout != null) {
+            timer = queue.timers.schedule(() -> cutAndInterrupt(Cut.TIMEOUT), Timers.nanos(timeout));
+          }
+          result = call(task);
+        }
+      } catch (Throwable e) {
+        failure = e;
+      } finally {
+        if (timer != null) {
+          timer.cancel(false);
+        }
+      }
+    }
+    Cut c = settle();
+    try {
+      end(ran, result, failure, c, System.nanoTime() - start);
+    } catch (Throwable e) {
+      Log.LOG.error("task '{}': the queue failed to end attempt {}", task.name(), number, e);
+    }
+  }
+
+  /**
+   * The dispatcher, when the thread factory made no thread: the attempt fails with {@code e}, on the
+   * dispatcher's thread. Listeners still see the attempt start, so that every end pairs with one.
+   */
+  void failToStart(Throwable e) {
+    task.attempts = number;
+    queue.publisher.started(task, number, System.nanoTime());
+    Cut c = CUT.compareAndSet(this, null, Cut.DONE) ? null : cut; // no thread to clear
+    end(true, null, e, c, 0);
+  }
+
+  private <T extends @Nullable Object> T call(TaskCore<T> t) throws Exception {
+    AttemptContext context = new AttemptContext(queue, t, this);
+    return ScopedValue.where(AttemptContext.CURRENT, context)
+        .call(() -> queue.runner.runAttempt(queue.threadFactory, () -> t.job.call(context)));
+  }
+
+  private void end(
+      boolean ran, @Nullable Object result, @Nullable Throwable failure, @Nullable Cut c, long nanos) {
+    TaskCore<?> t = task;
+    Verdict v =
+        Verdict.of(
+            ran, failure, c, t.resolvedPolicy(), number, t.name(), t.deadline(), t.error(),
+            queue.clock, queue.random);
+    Fate fate = queue.state.endAttempt(t, this, v, ran, result);
+    Publisher publisher = queue.publisher;
+    if (ran) {
+      publisher.attemptEnded(t, number, v, nanos);
+    }
+    if (fate == Fate.RETRY) {
+      publisher.retryScheduled(t, number, Objects.requireNonNull(v.error()), v.retryAt());
+    } else {
+      publisher.publish(t);
+    }
+  }
+
+  // ---- the cut race -------------------------------------------------------------------------
+
   /** On the attempt thread, before the body: publishes the thread; false if already cut. */
-  boolean begin() {
+  private boolean begin() {
     thread = Thread.currentThread();
     return cut == null;
   }
@@ -56,6 +153,13 @@ final class Attempt {
   /** Cuts the attempt for {@code reason}; true if this call won. The winner must call interrupt. */
   boolean cut(Cut reason) {
     return CUT.compareAndSet(this, null, reason);
+  }
+
+  /** Cuts the attempt and, if this call won, interrupts it. */
+  void cutAndInterrupt(Cut reason) {
+    if (cut(reason)) {
+      interrupt();
+    }
   }
 
   /** Interrupts the attempt thread, if it is still in the attempt. */
@@ -70,7 +174,7 @@ final class Attempt {
    * On the attempt thread, after the body: closes the race. Returns the reason the attempt was cut, or
    * null if the body returned first. Either way no interrupt for this attempt can arrive afterwards.
    */
-  @Nullable Cut settle() {
+  private @Nullable Cut settle() {
     if (CUT.compareAndSet(this, null, Cut.DONE)) {
       thread = null;
       return null;
@@ -80,14 +184,6 @@ final class Attempt {
     }
     Thread.interrupted(); // the interrupt was ours, meant for the body; do not leak it
     return cut;
-  }
-
-  /**
-   * For an attempt whose thread never started: closes the race without touching the calling thread's
-   * interrupt status (no interrupt can have been aimed at it, since no attempt thread was published).
-   */
-  @Nullable Cut settleUnstarted() {
-    return CUT.compareAndSet(this, null, Cut.DONE) ? null : cut;
   }
 
   /** The reason the attempt was cut, or null if it was not (yet). */

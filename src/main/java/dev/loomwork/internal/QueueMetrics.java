@@ -1,6 +1,6 @@
 package dev.loomwork.internal;
 
-import dev.loomwork.internal.QueueEngine.Count;
+import dev.loomwork.internal.QueueState.Count;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -12,7 +12,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The Micrometer binding. Every meter carries the tag {@code queue}; the only other tag, {@code
@@ -23,13 +22,13 @@ import org.slf4j.LoggerFactory;
  * they cost nothing. Only the two timers are recorded per task, called straight from the engine with
  * raw nanoseconds (no listener fan-out, no {@code Duration}). A registry that throws is logged once
  * per meter and never harms the queue. The function
- * meters hold the engine weakly, as Micrometer's do by default, so a forgotten queue can still be
+ * meters hold the books weakly, as Micrometer's do by default, so a forgotten queue can still be
  * collected.
  */
 final class QueueMetrics {
-  private static final Logger log = LoggerFactory.getLogger("dev.loomwork.WorkQueue");
+  private static final Logger log = Log.LOG;
   /** Timer buckets from 1 ms to 10 min, so that both quick webhooks and slow jobs resolve. */
-  static final Duration[] BUCKETS = {
+  private static final Duration[] BUCKETS = {
     Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10),
     Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250),
     Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(5),
@@ -65,44 +64,44 @@ final class QueueMetrics {
             .register(registry);
   }
 
-  /** Registers the counters and gauges, once the engine whose counts they read exists. */
-  void bind(QueueEngine engine) {
-    counter(engine, "loomwork.tasks.submitted", "Tasks accepted by the queue", null, Count.SUBMITTED);
+  /** Registers the counters and gauges, once the books whose counts they read exist. */
+  void bind(QueueState state) {
+    counter(state, "loomwork.tasks.submitted", "Tasks accepted by the queue", null, Count.SUBMITTED);
     counter(
-        engine,
+        state,
         "loomwork.tasks.rejected",
         "Submissions refused: shut down, full, or interrupted",
         null,
         Count.REJECTED);
-    counter(engine, "loomwork.retries", "Retries scheduled after a failed attempt", null, Count.RETRIES);
-    counter(engine, "loomwork.tasks.completed", COMPLETED, "succeeded", Count.SUCCEEDED);
-    counter(engine, "loomwork.tasks.completed", COMPLETED, "failed", Count.FAILED);
-    counter(engine, "loomwork.tasks.completed", COMPLETED, "cancelled", Count.CANCELLED);
-    counter(engine, "loomwork.attempts", ATTEMPTS, "succeeded", Count.ATTEMPTS_SUCCEEDED);
-    counter(engine, "loomwork.attempts", ATTEMPTS, "failed", Count.ATTEMPTS_FAILED);
-    counter(engine, "loomwork.attempts", ATTEMPTS, "timed_out", Count.ATTEMPTS_TIMED_OUT);
-    counter(engine, "loomwork.attempts", ATTEMPTS, "cancelled", Count.ATTEMPTS_CANCELLED);
-    gauge(engine, "loomwork.tasks.ready", "Tasks waiting in the ready queue", Count.READY);
-    gauge(engine, "loomwork.tasks.running", "Tasks with an attempt in flight", Count.RUNNING);
+    counter(state, "loomwork.retries", "Retries scheduled after a failed attempt", null, Count.RETRIES);
+    counter(state, "loomwork.tasks.completed", COMPLETED, "succeeded", Count.SUCCEEDED);
+    counter(state, "loomwork.tasks.completed", COMPLETED, "failed", Count.FAILED);
+    counter(state, "loomwork.tasks.completed", COMPLETED, "cancelled", Count.CANCELLED);
+    counter(state, "loomwork.attempts", ATTEMPTS, "succeeded", Count.ATTEMPTS_SUCCEEDED);
+    counter(state, "loomwork.attempts", ATTEMPTS, "failed", Count.ATTEMPTS_FAILED);
+    counter(state, "loomwork.attempts", ATTEMPTS, "timed_out", Count.ATTEMPTS_TIMED_OUT);
+    counter(state, "loomwork.attempts", ATTEMPTS, "cancelled", Count.ATTEMPTS_CANCELLED);
+    gauge(state, "loomwork.tasks.ready", "Tasks waiting in the ready queue", Count.READY);
+    gauge(state, "loomwork.tasks.running", "Tasks with an attempt in flight", Count.RUNNING);
     gauge(
-        engine,
+        state,
         "loomwork.tasks.waiting",
         "Tasks waiting for a retry backoff or a not-before time",
         Count.WAITING);
   }
 
   private void counter(
-      QueueEngine engine, String name, String description, @Nullable String outcome, Count count) {
-    FunctionCounter.Builder<QueueEngine> b =
-        FunctionCounter.builder(name, engine, e -> e.count(count)).description(description).tags(tags);
+      QueueState state, String name, String description, @Nullable String outcome, Count count) {
+    FunctionCounter.Builder<QueueState> b =
+        FunctionCounter.builder(name, state, s -> s.count(count)).description(description).tags(tags);
     if (outcome != null) {
       b.tag("outcome", outcome);
     }
     b.register(registry);
   }
 
-  private void gauge(QueueEngine engine, String name, String description, Count count) {
-    Gauge.builder(name, engine, e -> e.count(count)).description(description).tags(tags).register(registry);
+  private void gauge(QueueState state, String name, String description, Count count) {
+    Gauge.builder(name, state, s -> s.count(count)).description(description).tags(tags).register(registry);
   }
 
   /** Records the wait before a first attempt; a registry that throws is logged once. */

@@ -1,14 +1,13 @@
 package dev.loomwork.internal;
 
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Chooses the {@link Runner}: the structured one when {@code StructuredTaskScope} can be used (JDK 25
  * with {@code --enable-preview}), the virtual-thread fallback otherwise.
  */
 public final class Runners {
-  private static final Logger log = LoggerFactory.getLogger("dev.loomwork.WorkQueue");
+  private static final Logger log = Log.LOG;
 
   private Runners() {}
 

@@ -9,6 +9,11 @@ import org.jspecify.annotations.Nullable;
  */
 final class RunningList {
   @Nullable TaskCore<?> head;
+  private int size;
+
+  int size() {
+    return size;
+  }
 
   void link(TaskCore<?> t) {
     t.prevRunning = null;
@@ -17,6 +22,7 @@ final class RunningList {
       head.prevRunning = t;
     }
     head = t;
+    size++;
   }
 
   void unlink(TaskCore<?> t) {
@@ -35,5 +41,6 @@ final class RunningList {
     }
     t.prevRunning = null;
     t.nextRunning = null;
+    size--;
   }
 }

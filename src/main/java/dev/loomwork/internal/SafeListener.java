@@ -9,14 +9,13 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Fans events out to the user's listeners. A listener that throws is logged, at WARN the first time a
  * given listener fails on a given event and at DEBUG after that, and never harms the queue.
  */
 final class SafeListener implements WorkQueueListener {
-  private static final Logger log = LoggerFactory.getLogger("dev.loomwork.WorkQueue");
+  private static final Logger log = Log.LOG;
 
   private final WorkQueueListener[] listeners;
   private final String queue;

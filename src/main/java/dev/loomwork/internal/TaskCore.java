@@ -13,6 +13,7 @@ import java.time.Instant;
 import java.util.Objects;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
@@ -24,12 +25,12 @@ import org.jspecify.annotations.Nullable;
  * The state behind a {@link Task} handle.
  *
  * <p>Life: {@code NEW} while the caller configures it (configuration fields are plain, written by
- * that thread only); {@link QueueEngine#accept} freezes it by compare-and-set {@code NEW → READY} or
+ * that thread only); {@link QueueState#admit} freezes it by compare-and-set {@code NEW → READY} or
  * {@code NEW → WAITING} under the queue's lock, which also publishes the configuration to every other
- * thread. A task not yet enqueued can be cancelled by the same compare-and-set {@code NEW → CANCELLED},
- * without any lock. After acceptance every transition happens under the queue's lock. The fields the
- * handle reads ({@code state}, {@code attempts}, {@code error}, {@code nextAttemptAt}) are volatile so
- * that reading them needs no lock.
+ * thread. A task not yet enqueued can be cancelled by the same compare-and-set {@code NEW →
+ * CANCELLED}, without any lock. After acceptance every transition happens under the queue's lock (see
+ * {@link QueueState} for the whole graph). The fields the handle reads ({@code state}, {@code
+ * attempts}, {@code error}, {@code nextAttemptAt}) are volatile so that reading them needs no lock.
  */
 public final class TaskCore<T extends @Nullable Object> {
   private static final VarHandle STATE;
@@ -55,29 +56,33 @@ public final class TaskCore<T extends @Nullable Object> {
   private @Nullable Duration delay;
   private @Nullable Consumer<? super Task<T>> after;
 
-  // ---- fixed at acceptance, under the queue's lock ----
+  // ---- fixed at acceptance: resolved by the enqueuing thread, published by the freeze ----
   /** Written before the freezing compare-and-set publishes it (see {@link #cancel()}). */
   @Nullable QueueEngine queue;
-  RetryPolicy resolvedPolicy = NO_POLICY_YET;
+  private @Nullable RetryPolicy resolvedPolicy;
   /** The task's number in its queue, from 1 in the order of acceptance; 0 until accepted. */
   long id;
-  /** Links of the queue's list of running tasks, under the queue's lock. */
-  @Nullable TaskCore<?> prevRunning;
-  @Nullable TaskCore<?> nextRunning;
   private volatile @Nullable Instant deadline;
 
-  // ---- runtime: written under the queue's lock ----
+  // ---- runtime: guarded by the queue's lock, except where said ----
   private volatile TaskState state = TaskState.NEW;
+  /** Written by the attempt thread as its attempt starts (one attempt at a time runs). */
   volatile int attempts;
   volatile @Nullable Throwable error;
   volatile @Nullable Instant nextAttemptAt;
   @Nullable Attempt current;
-  @Nullable Future<?> wakeTimer;
   @Nullable Future<?> deadlineTimer;
+  /** When it last became ready ({@code System.nanoTime()}), if anyone reads wait times. */
   long readyAtNanos;
   boolean cancelRequested;
   boolean cutByShutdown;
   @Nullable Object result;
+  /** Links of the queue's list of running tasks ({@link RunningList}). */
+  @Nullable TaskCore<?> prevRunning;
+  @Nullable TaskCore<?> nextRunning;
+  /** While {@code WAITING}: when it is due, and its index in the store's heap ({@link MemoryStore}). */
+  long dueNanos;
+  int heapIndex = -1;
 
   /** Completed once, after the after-callback; the handle's {@code await} reads it. */
   final CompletableFuture<T> done = new CompletableFuture<>();
@@ -94,8 +99,6 @@ public final class TaskCore<T extends @Nullable Object> {
     this.handle = handle;
     this.job = Objects.requireNonNull(job, "job");
   }
-
-  private static final RetryPolicy NO_POLICY_YET = RetryPolicy.noRetries();
 
   // ---- configuration ----
 
@@ -184,15 +187,18 @@ public final class TaskCore<T extends @Nullable Object> {
     return within != null || delay != null || notBefore != null;
   }
 
-  /** When the first attempt is due, or null if at once. */
+  /** When the first attempt is due, or null if at once; {@link Instant#MAX} means never. */
   @Nullable Instant firstDue(Instant now) {
     if (delay != null) {
-      return delay.isZero() ? null : now.plus(delay);
+      return delay.isZero() ? null : Timers.plus(now, delay);
     }
     return notBefore != null && notBefore.isAfter(now) ? notBefore : null;
   }
 
-  /** Under the queue's lock, at acceptance: fixes the policy and the deadline. */
+  /**
+   * At acceptance, by the enqueuing thread before the queue's lock: fixes the policy and the
+   * deadline (a deadline beyond {@link Instant#MAX} is none).
+   */
   void resolve(RetryPolicy queueDefault, @Nullable Instant now) {
     RetryPolicy p = policy != null ? policy : queueDefault;
     if (retries >= 0) {
@@ -206,8 +212,27 @@ public final class TaskCore<T extends @Nullable Object> {
     }
     resolvedPolicy = p;
     if (within != null && now != null) {
-      deadline = now.plus(within);
+      Instant d = Timers.plus(now, within);
+      deadline = d.equals(Instant.MAX) ? null : d;
     }
+  }
+
+  /** Under the queue's lock: throws unless the task can still be enqueued. */
+  void checkEnqueueable() {
+    TaskState s = state;
+    if (s != TaskState.NEW) {
+      throw new IllegalStateException(
+          "task '"
+              + name()
+              + "' cannot be enqueued: it is "
+              + s
+              + (s == TaskState.CANCELLED ? "" : " (a task can be enqueued once)"));
+    }
+  }
+
+  /** The policy resolved at acceptance. */
+  RetryPolicy resolvedPolicy() {
+    return Objects.requireNonNull(resolvedPolicy, "not accepted yet");
   }
 
   boolean freeze(TaskState to) {
@@ -220,6 +245,24 @@ public final class TaskCore<T extends @Nullable Object> {
 
   @Nullable Consumer<? super Task<T>> afterCallback() {
     return after;
+  }
+
+  /**
+   * Completes {@link #done} by the terminal state, once the after-callback has run. A cancelled task
+   * gets a {@link CancellationException} without a stack trace: a shutdown that cancels a million
+   * tasks from a deep stack must not keep a million stack traces.
+   */
+  @SuppressWarnings("unchecked")
+  void complete() {
+    switch (state) {
+      case SUCCEEDED -> {
+        T value = (T) result;
+        result = null;
+        done.complete(value);
+      }
+      case FAILED -> done.completeExceptionally(Objects.requireNonNull(error));
+      default -> done.completeExceptionally(new Cancelled(this));
+    }
   }
 
   // ---- the handle's view ----
@@ -263,7 +306,7 @@ public final class TaskCore<T extends @Nullable Object> {
     QueueEngine q = state == TaskState.NEW ? null : queue;
     if (q == null) {
       if (STATE.compareAndSet(this, TaskState.NEW, TaskState.CANCELLED)) {
-        QueueEngine.completeUnqueued(this);
+        Publisher.publishUnqueued(this);
         return true;
       }
       // Accepted concurrently: the engine wrote queue before the compare-and-set we just lost to,
@@ -281,32 +324,30 @@ public final class TaskCore<T extends @Nullable Object> {
       return done.get();
     } catch (ExecutionException e) {
       throw failed(e);
+    } catch (CancellationException e) {
+      throw cancelled();
     }
   }
 
   public T await(Duration timeout) throws InterruptedException, TimeoutException {
     Objects.requireNonNull(timeout, "timeout");
     try {
-      return done.get(Math.max(0, saturatedNanos(timeout)), TimeUnit.NANOSECONDS);
+      return done.get(Math.max(0, Timers.nanos(timeout)), TimeUnit.NANOSECONDS);
     } catch (ExecutionException e) {
       throw failed(e);
+    } catch (CancellationException e) {
+      throw cancelled();
     }
   }
 
   private RuntimeException failed(ExecutionException e) {
     Throwable cause = e.getCause();
-    if (cause instanceof CancellationException c) {
-      return c;
-    }
     return new TaskFailedException(name(), attempts, cause == null ? e : cause);
   }
 
-  static long saturatedNanos(Duration d) {
-    try {
-      return d.toNanos();
-    } catch (ArithmeticException e) {
-      return d.isNegative() ? Long.MIN_VALUE : Long.MAX_VALUE;
-    }
+  /** A cancellation with the waiter's stack trace (the one in {@link #done} has none). */
+  private CancellationException cancelled() {
+    return new CancellationException("task '" + name() + "' was cancelled");
   }
 
   public CompletableFuture<T> future() {
@@ -332,7 +373,7 @@ public final class TaskCore<T extends @Nullable Object> {
   }
 
   private static Throwable unwrap(Throwable failure) {
-    return failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+    return failure instanceof CompletionException && failure.getCause() != null
         ? failure.getCause()
         : failure;
   }
@@ -342,9 +383,31 @@ public final class TaskCore<T extends @Nullable Object> {
     return "Task[name=" + name() + ", state=" + state + ", attempts=" + attempts + "]";
   }
 
+  /** The cancellation in {@link #done}: no stack trace, and its message formatted only if read. */
+  private static final class Cancelled extends CancellationException {
+    private static final long serialVersionUID = 1L;
+    private final transient TaskCore<?> task;
+
+    Cancelled(TaskCore<?> task) {
+      this.task = task;
+    }
+
+    @Override
+    public String getMessage() {
+      return "task '" + task.name() + "' was cancelled";
+    }
+
+    @Override
+    public synchronized Throwable fillInStackTrace() {
+      return this;
+    }
+  }
+
   /**
    * The {@code CompletableFuture} a caller gets. Completing it by hand affects only this view, never
-   * the task; cancelling it cancels the task.
+   * the task; cancelling it cancels the task. A cancel that the task accepts completes the view as
+   * cancelled at once, as {@link java.util.concurrent.Future#cancel} promises, even while the
+   * interrupted attempt is still winding down; the task then ends {@code CANCELLED}.
    */
   private static final class View<T extends @Nullable Object> extends CompletableFuture<T> {
     private final TaskCore<T> task;
@@ -355,8 +418,11 @@ public final class TaskCore<T extends @Nullable Object> {
 
     @Override
     public boolean cancel(boolean mayInterruptIfRunning) {
-      boolean cancelled = task.cancel();
-      return cancelled || isCancelled();
+      if (task.cancel()) {
+        super.completeExceptionally(new Cancelled(task));
+        return true;
+      }
+      return isCancelled();
     }
 
     @Override

@@ -46,20 +46,18 @@ final class VirtualThreadRunner implements Runner {
 
     @Override
     public void fork(Runnable attempt) {
-      Thread[] self = new Thread[1];
       Thread thread =
           factory.newThread(
               () -> {
                 try {
                   attempt.run();
                 } finally {
-                  exited(self[0]);
+                  exited(Thread.currentThread());
                 }
               });
       if (thread == null) {
         throw new RejectedExecutionException("Rejected by thread factory");
       }
-      self[0] = thread;
       live.add(thread);
       try {
         thread.start();

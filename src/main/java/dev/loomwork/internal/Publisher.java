@@ -1,0 +1,153 @@
+package dev.loomwork.internal;
+
+import dev.loomwork.Task;
+import dev.loomwork.TaskState;
+import dev.loomwork.WorkQueueListener.AttemptOutcome;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Objects;
+import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+
+/**
+ * Everything the queue tells the outside world, always outside the queue's lock: listener events,
+ * the two timers of the Micrometer binding, logs, and, once per task, its publication (the terminal
+ * event, the after-callback, then the future).
+ *
+ * <p>Publication runs on the thread that ended the task: the attempt thread, a canceller, the
+ * shutdown caller, or the owner when {@code run()} is interrupted. Never on the scheduler thread: a
+ * task its timer ended is published on a new virtual thread ({@link #publishLater}).
+ */
+final class Publisher {
+  private static final Logger log = Log.LOG;
+
+  private final String queue;
+  private final SafeListener listener;
+  private final boolean listening;
+  /** The timers of a Micrometer binding, recorded directly (no listener fan-out), or null. */
+  private final @Nullable QueueMetrics metrics;
+  /** Whether anyone reads wait times: a listener or the metrics. */
+  final boolean timing;
+
+  Publisher(String queue, SafeListener listener, @Nullable QueueMetrics metrics) {
+    this.queue = queue;
+    this.listener = listener;
+    this.listening = !listener.isEmpty();
+    this.metrics = metrics;
+    this.timing = listening || metrics != null;
+  }
+
+  void enqueued(TaskCore<?> t) {
+    if (listening) {
+      listener.onEnqueued(t.handle);
+    }
+  }
+
+  void rejected(TaskCore<?> t, String reason) {
+    if (listening) {
+      listener.onRejected(queue, t.handle, reason);
+    }
+  }
+
+  /** An attempt starts: the wait timer (first attempts only) and the listeners. */
+  void started(TaskCore<?> t, int attempt, long nowNanos) {
+    if (!timing) {
+      return;
+    }
+    long waited = nowNanos - t.readyAtNanos;
+    if (metrics != null && attempt == 1) {
+      metrics.recordWait(waited);
+    }
+    if (listening) {
+      listener.onAttemptStarted(t.handle, attempt, Duration.ofNanos(waited));
+    }
+  }
+
+  /** An attempt that started has ended. */
+  void attemptEnded(TaskCore<?> t, int attempt, Verdict v, long nanos) {
+    if (metrics != null) {
+      metrics.recordAttempt(nanos);
+    }
+    if (listening) {
+      listener.onAttemptFinished(t.handle, attempt, v.outcome(), Duration.ofNanos(nanos), v.error());
+    }
+  }
+
+  void retryScheduled(TaskCore<?> t, int attempt, Throwable error, Instant retryAt) {
+    if (log.isDebugEnabled()) {
+      log.debug(
+          "queue '{}': task '{}' attempt {} failed ({}); retry at {}",
+          queue, t.name(), attempt, error.toString(), retryAt);
+    }
+    if (listening) {
+      listener.onRetryScheduled(t.handle, error, retryAt);
+    }
+  }
+
+  void abandoned(TaskCore<?> t) {
+    log.warn(
+        "queue '{}': task '{}' ignored its interruption and still runs; it is abandoned",
+        queue, t.name());
+    if (listening) {
+      listener.onAbandoned(t.handle);
+    }
+  }
+
+  /** Publishes a task that ended, once: its terminal event and log, the after-callback, the future. */
+  void publish(TaskCore<?> t) {
+    TaskState state = t.state();
+    switch (state) {
+      case SUCCEEDED -> {
+        if (listening) {
+          listener.onSucceeded(t.handle);
+        }
+      }
+      case FAILED -> {
+        Throwable e = Objects.requireNonNull(t.error());
+        log.warn(
+            "queue '{}': task '{}' failed after {} attempt(s): {}",
+            queue, t.name(), t.attempts(), e.toString(), e);
+        if (listening) {
+          listener.onFailed(t.handle, e);
+        }
+      }
+      case CANCELLED -> {
+        if (log.isDebugEnabled()) {
+          log.debug("queue '{}': task '{}' cancelled after {} attempt(s)", queue, t.name(), t.attempts());
+        }
+        if (listening) {
+          listener.onCancelled(t.handle);
+        }
+      }
+      default -> throw new AssertionError(state);
+    }
+    settle(t);
+  }
+
+  /**
+   * Publishes a task ended by a timer on a new virtual thread, so that the scheduler thread never
+   * runs user code (see {@link Timers}).
+   */
+  void publishLater(TaskCore<?> t) {
+    Thread.ofVirtual().name("loomwork-" + queue + "-publish").start(() -> publish(t));
+  }
+
+  /** Completes a task cancelled before it was ever enqueued: only its callback and future. */
+  static void publishUnqueued(TaskCore<?> t) {
+    settle(t);
+  }
+
+  /** The after-callback, then the future, so that the callback runs before {@code await} returns. */
+  private static <T extends @Nullable Object> void settle(TaskCore<T> t) {
+    Consumer<? super Task<T>> after = t.afterCallback();
+    if (after != null) {
+      try {
+        after.accept(t.handle);
+      } catch (Throwable e) {
+        log.warn("task '{}': the after-callback threw; the task keeps its outcome", t.name(), e);
+      }
+    }
+    t.complete();
+  }
+}
