@@ -1,6 +1,6 @@
 package dev.loomwork.internal;
 
-import dev.loomwork.internal.QueueState.Count;
+import dev.loomwork.internal.Counts.Count;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;

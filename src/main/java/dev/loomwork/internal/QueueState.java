@@ -5,6 +5,7 @@ import dev.loomwork.ShutdownReport;
 import dev.loomwork.TaskSnapshot;
 import dev.loomwork.TaskState;
 import dev.loomwork.internal.Attempt.Cut;
+import dev.loomwork.internal.Counts.Count;
 import dev.loomwork.internal.Verdict.Fate;
 import java.time.Duration;
 import java.time.Instant;
@@ -64,24 +65,12 @@ import org.jspecify.annotations.Nullable;
  * monitor and the fallback runner's thread-set lock are leaves, never held while taking this one.
  */
 final class QueueState {
-  enum Accepting {
-    OPEN,
-    SHUTDOWN,
-    STOP
-  }
+  enum Accepting { OPEN, SHUTDOWN, STOP }
 
-  enum Owner {
-    NEW,
-    RUNNING,
-    TERMINATED
-  }
+  enum Owner { NEW, RUNNING, TERMINATED }
 
   /** Why an enqueue was refused. */
-  enum Refusal {
-    SHUT_DOWN,
-    FULL,
-    INTERRUPTED
-  }
+  enum Refusal { SHUT_DOWN, FULL, INTERRUPTED }
 
   /** What {@link #stop} did: ended a pending task, cut a running attempt, or nothing. */
   record Stopped(boolean accepted, boolean ended, @Nullable Attempt toCut) {
@@ -104,18 +93,10 @@ final class QueueState {
   private final TaskStore store;
   private final RunningList running = new RunningList();
   private final List<TaskSnapshot> shutdownCancelled = new ArrayList<>();
-  private Accepting accepting = Accepting.OPEN;
-  private Owner owner = Owner.NEW;
-  private long submitted;
-  private long rejected;
-  private long succeeded;
-  private long failed;
-  private long cancelled;
-  private long attemptsSucceeded;
-  private long attemptsFailed;
-  private long attemptsTimedOut;
-  private long attemptsCancelled;
-  private long retriesScheduled;
+  /** Written under the lock; volatile so that a single read needs none. */
+  private volatile Accepting accepting = Accepting.OPEN;
+  private volatile Owner owner = Owner.NEW;
+  private final Counts counts = new Counts();
 
   QueueState(
       String name,
@@ -162,32 +143,32 @@ final class QueueState {
       long nanos = waitNanos;
       while (true) {
         if (accepting != Accepting.OPEN) {
-          rejected++;
+          counts.add(Count.REJECTED);
           return Refusal.SHUT_DOWN;
         }
         if (delayNanos > 0 || store.readyCount() < capacity) {
           break;
         }
         if (nanos == 0) {
-          rejected++;
+          counts.add(Count.REJECTED);
           return Refusal.FULL;
         }
         try {
           nanos = nanos < 0 ? awaitRoom() : Math.max(roomAvailable.awaitNanos(nanos), 0);
         } catch (InterruptedException e) {
-          rejected++;
+          counts.add(Count.REJECTED);
           return Refusal.INTERRUPTED;
         }
       }
       // Plain writes, published by the compare-and-set that freezes the task.
       t.queue = engine;
-      t.id = submitted + 1;
+      t.id = counts.get(Count.SUBMITTED) + 1;
       if (!t.freeze(delayNanos > 0 ? TaskState.WAITING : TaskState.READY)) {
         t.queue = null;
         t.id = 0;
         throw new IllegalStateException("task '" + t.name() + "' cannot be enqueued: it was cancelled");
       }
-      submitted++;
+      counts.add(Count.SUBMITTED);
       t.nextAttemptAt = due;
       store.add(t, Timers.plus(store.nanoTime(), Math.max(delayNanos, 0)));
       if (delayNanos <= 0) {
@@ -278,12 +259,7 @@ final class QueueState {
       running.unlink(t);
       t.current = null;
       if (ran) {
-        switch (v.outcome()) {
-          case SUCCEEDED -> attemptsSucceeded++;
-          case FAILED -> attemptsFailed++;
-          case TIMED_OUT -> attemptsTimedOut++;
-          case CANCELLED -> attemptsCancelled++;
-        }
+        counts.attemptEnded(v.outcome());
       }
       Fate fate = v.fate();
       if (fate == Fate.FAILED || fate == Fate.RETRY) {
@@ -295,7 +271,7 @@ final class QueueState {
       switch (fate) {
         case SUCCEEDED -> t.result = result;
         case RETRY -> {
-          retriesScheduled++;
+          counts.add(Count.RETRIES);
           t.nextAttemptAt = v.retryDelayNanos() > 0 ? v.retryAt() : null;
           store.retry(t, v.retryDelayNanos());
         }
@@ -408,21 +384,15 @@ final class QueueState {
       deadlineTimer.cancel(false);
       t.deadlineTimer = null;
     }
-    switch (fate) {
-      case SUCCEEDED -> {
-        t.state(TaskState.SUCCEEDED);
-        succeeded++;
-      }
-      case FAILED -> {
-        t.state(TaskState.FAILED);
-        failed++;
-      }
-      case CANCELLED -> {
-        t.state(TaskState.CANCELLED);
-        cancelled++;
-      }
-      case RETRY -> throw new AssertionError(fate);
-    }
+    TaskState end =
+        switch (fate) {
+          case SUCCEEDED -> TaskState.SUCCEEDED;
+          case FAILED -> TaskState.FAILED;
+          case CANCELLED -> TaskState.CANCELLED;
+          case RETRY -> throw new AssertionError(fate);
+        };
+    t.state(end);
+    counts.ended(end);
   }
 
   private int outstanding() {
@@ -499,20 +469,21 @@ final class QueueState {
         abandoned.add(t);
         stillRunning.add(snapshot(t, TaskState.RUNNING));
       }
-      return new ShutdownReport(name, succeeded, failed, shutdownCancelled, stillRunning, elapsed);
+      return new ShutdownReport(
+          name,
+          counts.get(Count.SUCCEEDED),
+          counts.get(Count.FAILED),
+          shutdownCancelled,
+          stillRunning,
+          elapsed);
     } finally {
       lock.unlock();
     }
   }
 
-  /** Takes the lock; whether a cancelling shutdown stopped the queue. */
+  /** Whether a cancelling shutdown stopped the queue. */
   boolean isStopped() {
-    lock.lock();
-    try {
-      return accepting == Accepting.STOP;
-    } finally {
-      lock.unlock();
-    }
+    return accepting == Accepting.STOP;
   }
 
   /** Takes the lock; the owner, last: every attempt thread has ended. */
@@ -549,14 +520,14 @@ final class QueueState {
   private QueueStats statsLocked() {
     assert lock.isHeldByCurrentThread();
     return new QueueStats(
-          submitted,
-          rejected,
-          store.readyCount(),
-          running.size(),
-          store.waitingCount(),
-          succeeded,
-          failed,
-          cancelled);
+        counts.get(Count.SUBMITTED),
+        counts.get(Count.REJECTED),
+        store.readyCount(),
+        running.size(),
+        store.waitingCount(),
+        counts.get(Count.SUCCEEDED),
+        counts.get(Count.FAILED),
+        counts.get(Count.CANCELLED));
   }
 
   /** Takes the lock; one of the counts the metrics publish (read when a registry is scraped). */
@@ -564,57 +535,21 @@ final class QueueState {
     lock.lock();
     try {
       return switch (count) {
-        case SUBMITTED -> submitted;
-        case REJECTED -> rejected;
-        case SUCCEEDED -> succeeded;
-        case FAILED -> failed;
-        case CANCELLED -> cancelled;
-        case ATTEMPTS_SUCCEEDED -> attemptsSucceeded;
-        case ATTEMPTS_FAILED -> attemptsFailed;
-        case ATTEMPTS_TIMED_OUT -> attemptsTimedOut;
-        case ATTEMPTS_CANCELLED -> attemptsCancelled;
-        case RETRIES -> retriesScheduled;
         case READY -> store.readyCount();
         case RUNNING -> running.size();
         case WAITING -> store.waitingCount();
+        default -> counts.get(count);
       };
     } finally {
       lock.unlock();
     }
   }
 
-  /** The counts {@link #count(Count)} reads. */
-  enum Count {
-    SUBMITTED,
-    REJECTED,
-    SUCCEEDED,
-    FAILED,
-    CANCELLED,
-    ATTEMPTS_SUCCEEDED,
-    ATTEMPTS_FAILED,
-    ATTEMPTS_TIMED_OUT,
-    ATTEMPTS_CANCELLED,
-    RETRIES,
-    READY,
-    RUNNING,
-    WAITING
-  }
-
   boolean isShutdown() {
-    lock.lock();
-    try {
-      return accepting != Accepting.OPEN;
-    } finally {
-      lock.unlock();
-    }
+    return accepting != Accepting.OPEN;
   }
 
   boolean isTerminated() {
-    lock.lock();
-    try {
-      return owner == Owner.TERMINATED;
-    } finally {
-      lock.unlock();
-    }
+    return owner == Owner.TERMINATED;
   }
 }
