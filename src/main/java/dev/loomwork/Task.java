@@ -151,6 +151,7 @@ public final class Task<T extends @Nullable Object> {
   /**
    * Sets an overall deadline, counted from when the task is enqueued: no attempt starts after it, a
    * running attempt is cut at it, and the task then fails with a {@link DeadlineExceededException}.
+   * A deadline beyond the last {@link Instant} the JDK can represent is no deadline.
    *
    * @param within positive
    * @return this task
@@ -295,7 +296,10 @@ public final class Task<T extends @Nullable Object> {
   /**
    * Returns a {@link CompletableFuture} view of the result. It completes with the result, exceptionally
    * with {@link #error()} itself, or as cancelled. Cancelling it cancels the task (see {@link
-   * #cancel()}); completing it by hand affects only the view. The same view is returned every time.
+   * #cancel()}): when {@code cancel} returns true the view is done and cancelled at once, even while
+   * an interrupted attempt is still winding down, and the task ends cancelled; it returns false for a
+   * task that had already ended. Completing the view by hand affects only the view. The same view is
+   * returned every time.
    *
    * @return the view
    */
@@ -306,10 +310,11 @@ public final class Task<T extends @Nullable Object> {
   /**
    * Cancels the task. A task that is pending or waiting out a backoff (or not yet enqueued) is
    * cancelled at once and never runs. A running task has its attempt interrupted (its scope is
-   * cancelled) and is not retried; it becomes cancelled when the attempt ends, unless the attempt
-   * returned normally first, in which case it succeeds. A finished task is left alone.
+   * cancelled) and is not retried; it becomes cancelled when the attempt ends, even if the attempt
+   * returned normally just before the cancel. A finished task is left alone.
    *
-   * @return true if this call cancelled the task or asked its running attempt to stop
+   * @return true if this call cancelled the task, or will have cancelled it when its running attempt
+   *     ends; false if the task had already ended, or was already asked to stop
    */
   public boolean cancel() {
     return core.cancel();

@@ -73,7 +73,9 @@ public final class WorkQueue implements AutoCloseable {
 
   /**
    * Starts the queue on a new platform thread named {@code loomwork-NAME-dispatcher}, and returns at
-   * once. That thread keeps the JVM alive until the queue is shut down, as an executor's threads do.
+   * once. The queue keeps the JVM alive until it terminates or a shutdown method returns, as an
+   * executor's threads do; after that no thread of the queue does, even if a shutdown abandoned an
+   * attempt that ignored its interruption (that attempt runs on a virtual thread, a daemon).
    *
    * @throws IllegalStateException if the queue was already started or run
    */
