@@ -101,6 +101,7 @@ final class Dispatcher {
       }
     } finally {
       queue.timers.shutdown();
+      queue.publisher.awaitLater();
       queue.state.terminated();
       releaseKeeper();
       if (interrupted) {

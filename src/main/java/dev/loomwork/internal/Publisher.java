@@ -6,6 +6,8 @@ import dev.loomwork.WorkQueueListener.AttemptOutcome;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -29,6 +31,8 @@ final class Publisher {
   private final @Nullable QueueMetrics metrics;
   /** Whether anyone reads wait times: a listener or the metrics. */
   final boolean timing;
+  /** The threads {@link #publishLater} started that have not finished. */
+  private final Set<Thread> later = ConcurrentHashMap.newKeySet();
 
   Publisher(String queue, SafeListener listener, @Nullable QueueMetrics metrics) {
     this.queue = queue;
@@ -127,10 +131,45 @@ final class Publisher {
 
   /**
    * Publishes a task ended by a timer on a new virtual thread, so that the scheduler thread never
-   * runs user code (see {@link Timers}).
+   * runs user code (see {@link Timers}). The owner waits for these threads before the queue
+   * terminates ({@link #awaitLater}).
    */
   void publishLater(TaskCore<?> t) {
-    Thread.ofVirtual().name("loomwork-" + queue + "-publish").start(() -> publish(t));
+    Thread thread =
+        Thread.ofVirtual()
+            .name("loomwork-" + queue + "-publish")
+            .unstarted(
+                () -> {
+                  try {
+                    publish(t);
+                  } finally {
+                    later.remove(Thread.currentThread());
+                  }
+                });
+    later.add(thread);
+    thread.start();
+  }
+
+  /**
+   * The owner, once the scheduler has stopped (so no timer can publish anything more): waits until
+   * every publication {@link #publishLater} started has finished, so that a drained queue has
+   * published every task it ended.
+   */
+  void awaitLater() {
+    boolean interrupted = false;
+    for (Thread thread : later) {
+      while (true) {
+        try {
+          thread.join();
+          break;
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   /** Completes a task cancelled before it was ever enqueued: only its callback and future. */
