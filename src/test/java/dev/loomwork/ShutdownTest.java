@@ -110,18 +110,9 @@ class ShutdownTest {
       events.awaitFirst(RetryScheduled.class);
 
       AtomicInteger delayedRan = new AtomicInteger();
-      Task<Void> delayed =
-          q.enqueue(
-              Task.of(ctx -> delayedRan.incrementAndGet())
-                  .named("delayed").delay(Duration.ofMillis(200)).after(countAfter));
-      Task<Void> notBefore =
-          q.enqueue(
-              Task.of(ctx -> delayedRan.incrementAndGet())
-                  .named("not-before").notBefore(Instant.now().plusMillis(200)).after(countAfter));
-      // Accepted with a future start: they wait in the scheduler, not in the ready queue.
-      assertEquals(TaskState.WAITING, delayed.state());
-      assertEquals(TaskState.WAITING, notBefore.state());
-      List<Task<?>> all = new ArrayList<>(List.of(flaky, hopeless, delayed, notBefore));
+      List<Task<Void>> startingLater = enqueueTwoStartingLater(q, delayedRan, countAfter);
+      List<Task<?>> all = new ArrayList<>(List.of(flaky, hopeless));
+      all.addAll(startingLater);
       for (int i = 0; i < 20; i++) {
         all.add(q.submit(ctx -> {}));
       }
@@ -135,10 +126,26 @@ class ShutdownTest {
       assertEquals(TaskState.FAILED, hopeless.state());
       assertEquals(3, hopeless.attempts(), "retries(2) means three attempts, all run by the drain");
       assertSame(last, hopeless.error());
-      assertEquals(TaskState.SUCCEEDED, delayed.state());
-      assertEquals(TaskState.SUCCEEDED, notBefore.state());
+      for (Task<Void> t : startingLater) {
+        assertEquals(TaskState.SUCCEEDED, t.state(), t::toString);
+      }
       assertEquals(2, delayedRan.get());
       assertEquals(4, afterCalls.get(), "every after-callback ran once before shutdown() returned");
+    }
+
+    /** Enqueues "delayed" (by 200 ms) and "not-before" (now + 200 ms); both wait in the scheduler. */
+    private static List<Task<Void>> enqueueTwoStartingLater(
+        WorkQueue q, AtomicInteger ran, Consumer<Task<?>> after) {
+      Task<Void> delayed =
+          q.enqueue(Task.of(ctx -> ran.incrementAndGet()).named("delayed").delay(Duration.ofMillis(200)).after(after));
+      Task<Void> notBefore =
+          q.enqueue(
+              Task.of(ctx -> ran.incrementAndGet())
+                  .named("not-before").notBefore(Instant.now().plusMillis(200)).after(after));
+      // Accepted with a future start: they wait in the scheduler, not in the ready queue.
+      assertEquals(TaskState.WAITING, delayed.state());
+      assertEquals(TaskState.WAITING, notBefore.state());
+      return List.of(delayed, notBefore);
     }
 
     /** shutdown() returned: the queue terminated with every task done, and these counts. */
@@ -313,7 +320,12 @@ class ShutdownTest {
       assertEquals(5, report.cancelled().size(), "each task is reported once");
       assertReportedAsTheyWereWhenCut(byName(report.cancelled()), firstFailure, expectedRetry, beforeEnqueue);
 
-      // Every task is terminal, and nothing was left to run.
+      assertNothingLeftToRun(q, backoff, running, pending, pendingRan);
+    }
+
+    /** Every task is terminal, and nothing was left to run. */
+    private static void assertNothingLeftToRun(
+        WorkQueue q, Task<Void> backoff, Task<Void> running, List<Task<?>> pending, AtomicInteger pendingRan) {
       List<Task<?>> all = new ArrayList<>(pending);
       all.add(backoff);
       all.add(running);
