@@ -1,7 +1,6 @@
 package dev.loomwork;
 
 import static dev.loomwork.TestTimeouts.GENEROUS;
-import static dev.loomwork.TestTimeouts.GENEROUS_SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -15,7 +14,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
 
@@ -98,9 +96,7 @@ final class CancelScenario implements AutoCloseable {
     assertTrue(runThrew.isDone(), "run() returned");
     assertNull(runThrew.getNow(null), () -> "run() threw " + runThrew.getNow(null));
     assertTrue(interruptedOnReturn.getNow(false), "interrupt status set when run() returned");
-    assertTrue(
-        blocked.interrupted.await(GENEROUS_SECONDS, TimeUnit.SECONDS),
-        "every running attempt saw an InterruptedException");
+    QueueFixture.await(blocked.interrupted, "every running attempt saw an InterruptedException");
     assertEquals(0, pendingRan.get(), "pending tasks never ran");
     List<Task<?>> all = new ArrayList<>(pending);
     all.addAll(running);

@@ -430,7 +430,7 @@ class ShutdownTest {
       Task<String> slow = q.submitJob(blocker.job("done"));
       blocker.awaitStarted();
       Background<ShutdownReport> shutdown =
-          fx.inBackground("timed-drain", () -> q.shutdown(Duration.ofSeconds(30)));
+          fx.inBackground("timed-drain", () -> q.shutdown(Duration.ofSeconds(30))); // a deadline never reached
       // The shutdown has begun once the queue refuses work: a state, checked without sleeping.
       awaitCondition("the shutdown has begun", q::isShutdown);
       assertEquals(0, q.stats().succeeded(), "the task has not completed before the drain");

@@ -1,7 +1,8 @@
 package dev.loomwork;
 
+import static dev.loomwork.QueueFixture.await;
+import static dev.loomwork.QueueFixture.get;
 import static dev.loomwork.TestTimeouts.GENEROUS;
-import static dev.loomwork.TestTimeouts.GENEROUS_SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -18,7 +19,6 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -130,7 +130,7 @@ class TaskContextTest {
             calls.incrementAndGet();
             cancelledAtStart.set(ctx.isCancelled());
             started.countDown();
-            long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(GENEROUS_SECONDS);
+            long giveUp = System.nanoTime() + GENEROUS.toNanos();
             while (!TaskContext.current().isCancelled() && System.nanoTime() < giveUp) {
               Thread.onSpinWait();
             }
@@ -144,7 +144,7 @@ class TaskContextTest {
   /** Waits for the task to end, whatever its outcome. */
   private static void awaitEnd(Task<?> task) throws Exception {
     try {
-      task.future().get(GENEROUS_SECONDS, TimeUnit.SECONDS);
+      get(task.future());
     } catch (ExecutionException | CancellationException expected) {
       // the outcome is checked by the caller
     }
@@ -157,7 +157,7 @@ class TaskContextTest {
     WorkQueue queue = fx.started(WorkQueue.builder("ctx-cancel"));
     Task<String> task =
         queue.enqueue(poller.task().named("poller").retries(3).backoff(Backoff.none()));
-    assertTrue(poller.started.await(GENEROUS_SECONDS, TimeUnit.SECONDS), "body started");
+    await(poller.started, "body started");
     assertEquals(Boolean.FALSE, poller.cancelledAtStart.get(), "not cancelled at the start");
     assertTrue(task.cancel(), "cancel() of a running task asks it to stop");
     awaitEnd(task);
@@ -189,7 +189,7 @@ class TaskContextTest {
     Poller poller = new Poller();
     WorkQueue queue = fx.started(WorkQueue.builder("ctx-cancel-outcome"));
     Task<String> task = queue.enqueue(poller.task().named("poller").retries(0));
-    assertTrue(poller.started.await(GENEROUS_SECONDS, TimeUnit.SECONDS), "body started");
+    await(poller.started, "body started");
     assertTrue(task.cancel());
     awaitEnd(task);
     assertTrue(poller.sawCancelled.get());
