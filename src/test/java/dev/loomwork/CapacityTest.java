@@ -237,7 +237,7 @@ class CapacityTest {
       }
     }
 
-    @ParameterizedTest
+    @ParameterizedTest(name = "{0}")
     @EnumSource
     void retriesAreNeverRefusedByCapacity(RetryTiming timing) throws Exception {
       RecordingListener events = new RecordingListener();
