@@ -1,107 +1,49 @@
 package dev.loomwork;
 
+import static dev.loomwork.QueueFixture.awaitCondition;
+import static dev.loomwork.QueueFixture.awaitState;
+import static dev.loomwork.TestTimeouts.GENEROUS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.loomwork.QueueFixture.Background;
+import dev.loomwork.QueueFixture.Blocker;
+import dev.loomwork.RecordingListener.Rejected;
+import dev.loomwork.RecordingListener.RetryScheduled;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
+/** The ready queue's capacity: offers refused, producers blocked, and what never needs room. */
 class CapacityTest {
-  private static final Duration GENEROUS = Duration.ofSeconds(30);
-
-  /** Spins (yielding) until {@code condition} holds, failing after a generous deadline. */
-  private static void awaitCondition(String what, BooleanSupplier condition) {
-    long giveUp = System.nanoTime() + GENEROUS.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() - giveUp > 0) {
-        fail("timed out waiting until " + what);
-      }
-      Thread.onSpinWait();
-      Thread.yield();
-    }
-  }
-
-  /** Waits until {@code thread} parks in a wait without a timeout (blocked for room). */
-  private static void awaitState(Thread thread, Thread.State state) {
-    awaitCondition(thread.getName() + " is " + state + " (now " + thread.getState() + ")",
-        () -> thread.getState() == state);
-  }
-
-  /** Runs {@code body} on a new platform thread; the future completes with its outcome. */
-  private static <T> Producer<T> producer(String name, java.util.concurrent.Callable<T> body) {
-    CompletableFuture<T> outcome = new CompletableFuture<>();
-    Thread thread =
-        Thread.ofPlatform()
-            .name(name)
-            .daemon(true)
-            .start(
-                () -> {
-                  try {
-                    outcome.complete(body.call());
-                  } catch (Throwable e) {
-                    outcome.completeExceptionally(e);
-                  }
-                });
-    return new Producer<>(thread, outcome);
-  }
-
-  record Producer<T>(Thread thread, CompletableFuture<T> outcome) {
-    T get() throws Exception {
-      return outcome.get(GENEROUS.toSeconds(), TimeUnit.SECONDS);
-    }
-
-    Throwable failure() throws Exception {
-      try {
-        outcome.get(GENEROUS.toSeconds(), TimeUnit.SECONDS);
-      } catch (java.util.concurrent.ExecutionException e) {
-        return e.getCause();
-      }
-      return fail("expected the producer to throw, but it returned");
-    }
-  }
-
-  /** Records refusals. */
-  static final class Rejections implements WorkQueueListener {
-    final List<String> reasons = new CopyOnWriteArrayList<>();
-    final AtomicInteger retries = new AtomicInteger();
-    /** Opens at the first retry; the listener runs on the attempt thread after the queue's lock. */
-    final CountDownLatch retried = new CountDownLatch(1);
-
-    @Override
-    public void onRejected(String queue, Task<?> task, String reason) {
-      reasons.add(task.name() + ": " + reason);
-    }
-
-    @Override
-    public void onRetryScheduled(Task<?> task, Throwable error, Instant nextAttemptAt) {
-      retries.incrementAndGet();
-      retried.countDown();
-    }
-  }
+  @RegisterExtension final QueueFixture fx = new QueueFixture();
 
   private static Task<String> named(String name) {
     return Task.ofJob(ctx -> ctx.taskName()).named(name);
   }
 
-  @Test
-  void offerReturnsFalseWhenTheReadyQueueIsFull() throws Exception {
-    Rejections listener = new Rejections();
-    WorkQueue queue = WorkQueue.builder("cap-offer").capacity(2).listener(listener).build();
-    try {
+  /** Each refusal the listener saw, as "task: reason". */
+  private static List<String> reasons(RecordingListener events) {
+    return events.events(Rejected.class).stream().map(r -> r.task().name() + ": " + r.reason()).toList();
+  }
+
+  @Nested
+  class Offer {
+    @Test
+    void offerReturnsFalseWhenTheReadyQueueIsFull() throws Exception {
+      RecordingListener events = new RecordingListener();
+      WorkQueue queue = fx.unstarted(WorkQueue.builder("cap-offer").capacity(2).listener(events));
       Task<String> a = named("a");
       Task<String> b = named("b");
       Task<String> c = named("c");
@@ -113,8 +55,9 @@ class CapacityTest {
       assertEquals(2, s.submitted());
       assertEquals(1, s.rejected());
       assertEquals(2, s.ready());
-      assertEquals(1, listener.reasons.size(), () -> "rejections: " + listener.reasons);
-      assertTrue(listener.reasons.get(0).contains("full"), listener.reasons.get(0));
+      List<String> reasons = reasons(events);
+      assertEquals(1, reasons.size(), () -> "rejections: " + reasons);
+      assertTrue(reasons.get(0).contains("full"), reasons.get(0));
 
       queue.shutdown(); // starts the queue and drains what was accepted
       assertEquals("a", a.await(GENEROUS));
@@ -123,20 +66,16 @@ class CapacityTest {
       assertEquals(2, end.succeeded());
       assertEquals(0, end.outstanding());
       assertEquals(1, end.rejected());
-    } finally {
-      queue.shutdownNow();
     }
-  }
 
-  @Test
-  void offerWithTimeoutWaitsAndSucceedsWhenRoomFrees() throws Exception {
-    WorkQueue queue = WorkQueue.builder("cap-offer-wait").capacity(1).build();
-    try {
+    @Test
+    void offerWithTimeoutWaitsAndSucceedsWhenRoomFrees() throws Exception {
+      WorkQueue queue = fx.unstarted(WorkQueue.builder("cap-offer-wait").capacity(1));
       assertTrue(queue.offer(named("first")));
       Task<String> second = named("second");
-      Producer<Boolean> p = producer("offer-waiter", () -> queue.offer(second, GENEROUS));
+      Background<Boolean> p = fx.inBackground("offer-waiter", () -> queue.offer(second, GENEROUS));
       awaitState(p.thread(), Thread.State.TIMED_WAITING);
-      assertFalse(p.outcome().isDone(), "offer(task, timeout) waits while full");
+      assertFalse(p.isDone(), "offer(task, timeout) waits while full");
       assertEquals(TaskState.NEW, second.state());
       assertEquals(1, queue.stats().submitted());
 
@@ -144,16 +83,12 @@ class CapacityTest {
       assertEquals(Boolean.TRUE, p.get(), "offer(task, timeout) succeeds once room frees");
       assertEquals("second", second.await(GENEROUS));
       assertEquals(0, queue.stats().rejected());
-    } finally {
-      queue.shutdown();
     }
-  }
 
-  @Test
-  void offerWithTimeoutReturnsFalseWhenTheQueueStaysFull() throws Exception {
-    Rejections listener = new Rejections();
-    WorkQueue queue = WorkQueue.builder("cap-offer-expire").capacity(1).listener(listener).build();
-    try {
+    @Test
+    void offerWithTimeoutReturnsFalseWhenTheQueueStaysFull() throws Exception {
+      RecordingListener events = new RecordingListener();
+      WorkQueue queue = fx.unstarted(WorkQueue.builder("cap-offer-expire").capacity(1).listener(events));
       assertTrue(queue.offer(named("first")));
       Task<String> second = named("second");
       Duration timeout = Duration.ofMillis(50);
@@ -164,26 +99,25 @@ class CapacityTest {
       assertTrue(waited < GENEROUS.toNanos(), "offer waited far longer than its timeout");
       assertEquals(TaskState.NEW, second.state());
       assertEquals(1, queue.stats().rejected());
-      assertEquals(1, listener.reasons.size());
+      assertEquals(1, reasons(events).size());
 
       // The refused task was never enqueued, so it can still be enqueued once there is room.
       queue.start();
       assertTrue(queue.offer(second, GENEROUS));
       assertEquals("second", second.await(GENEROUS));
-    } finally {
-      queue.shutdown();
     }
   }
 
-  @Test
-  void enqueueBlocksWhileFullAndProceedsOnceTheQueueDrains() throws Exception {
-    WorkQueue queue = WorkQueue.builder("cap-enqueue").capacity(1).build();
-    try {
+  @Nested
+  class BlockingEnqueue {
+    @Test
+    void enqueueBlocksWhileFullAndProceedsOnceTheQueueDrains() throws Exception {
+      WorkQueue queue = fx.unstarted(WorkQueue.builder("cap-enqueue").capacity(1));
       Task<String> first = queue.enqueue(named("first"));
       Task<String> second = named("second");
-      Producer<Task<String>> p = producer("enqueue-blocked", () -> queue.enqueue(second));
+      Background<Task<String>> p = fx.inBackground("enqueue-blocked", () -> queue.enqueue(second));
       awaitState(p.thread(), Thread.State.WAITING);
-      assertFalse(p.outcome().isDone(), "enqueue waits for room");
+      assertFalse(p.isDone(), "enqueue waits for room");
       assertEquals(TaskState.NEW, second.state(), "not accepted while it waits");
       assertEquals(TaskState.READY, first.state());
       QueueStats s = queue.stats();
@@ -197,19 +131,15 @@ class CapacityTest {
       assertEquals("second", second.await(GENEROUS));
       assertEquals(2, queue.stats().submitted());
       assertEquals(0, queue.stats().rejected());
-    } finally {
-      queue.shutdown();
     }
-  }
 
-  @Test
-  void blockedEnqueueIsRejectedWhenTheQueueShutsDown() throws Exception {
-    Rejections listener = new Rejections();
-    WorkQueue queue = WorkQueue.builder("cap-shutdown").capacity(1).listener(listener).build();
-    try {
+    @Test
+    void blockedEnqueueIsRejectedWhenTheQueueShutsDown() throws Exception {
+      RecordingListener events = new RecordingListener();
+      WorkQueue queue = fx.unstarted(WorkQueue.builder("cap-shutdown").capacity(1).listener(events));
       Task<String> first = queue.enqueue(named("first"));
       Task<String> second = named("second");
-      Producer<Task<String>> p = producer("enqueue-until-shutdown", () -> queue.enqueue(second));
+      Background<Task<String>> p = fx.inBackground("enqueue-until-shutdown", () -> queue.enqueue(second));
       awaitState(p.thread(), Thread.State.WAITING);
 
       queue.shutdown(); // stops accepting (wakes the producer), starts the queue, drains "first"
@@ -223,21 +153,18 @@ class CapacityTest {
       assertEquals(1, s.submitted());
       assertEquals(1, s.rejected());
       assertEquals(1, s.succeeded());
-      assertEquals(1, listener.reasons.size(), () -> "rejections: " + listener.reasons);
-    } finally {
-      queue.shutdownNow();
+      List<String> reasons = reasons(events);
+      assertEquals(1, reasons.size(), () -> "rejections: " + reasons);
     }
-  }
 
-  @Test
-  void interruptedEnqueueIsRejectedWithTheInterruptFlagSet() throws Exception {
-    WorkQueue queue = WorkQueue.builder("cap-interrupt").capacity(1).build();
-    try {
+    @Test
+    void interruptedEnqueueIsRejectedWithTheInterruptFlagSet() throws Exception {
+      WorkQueue queue = fx.unstarted(WorkQueue.builder("cap-interrupt").capacity(1));
       queue.enqueue(named("first"));
       Task<String> second = named("second");
       CompletableFuture<Boolean> flagAfterwards = new CompletableFuture<>();
-      Producer<Task<String>> p =
-          producer(
+      Background<Task<String>> p =
+          fx.inBackground(
               "enqueue-interrupted",
               () -> {
                 try {
@@ -257,22 +184,21 @@ class CapacityTest {
       assertEquals(TaskState.NEW, second.state());
       assertEquals(1, queue.stats().submitted(), "the interrupted task was not accepted");
       assertFalse(queue.isShutdown(), "an interrupted producer does not shut the queue down");
-    } finally {
-      queue.shutdown();
     }
   }
 
-  @Test
-  void delayedTasksAreAcceptedWhileTheReadyQueueIsFull() throws Exception {
-    WorkQueue queue = WorkQueue.builder("cap-delayed").capacity(1).build();
-    try {
+  /** What never needs room in the ready queue: tasks that start later, and retries. */
+  @Nested
+  class Bypass {
+    @Test
+    void delayedTasksAreAcceptedWhileTheReadyQueueIsFull() throws Exception {
+      WorkQueue queue = fx.unstarted(WorkQueue.builder("cap-delayed").capacity(1));
       Task<String> first = queue.enqueue(named("first"));
       assertFalse(queue.offer(named("refused")), "the ready queue is full");
 
       Task<String> later = named("later").delay(Duration.ofMillis(20));
       Task<String> muchLater = named("much-later").delay(Duration.ofHours(1));
-      Task<String> notBefore =
-          named("not-before").notBefore(Instant.now().plus(Duration.ofHours(1)));
+      Task<String> notBefore = named("not-before").notBefore(Instant.now().plus(Duration.ofHours(1)));
       assertTrue(queue.offer(later), "a delayed task does not need room in the ready queue");
       assertTrue(queue.offer(notBefore), "nor does a task with a future not-before time");
       assertSame(muchLater, queue.enqueue(muchLater), "enqueue of a delayed task does not wait");
@@ -292,153 +218,103 @@ class CapacityTest {
       assertEquals("later", later.await(GENEROUS), "the delayed task ran after its delay");
       assertEquals(TaskState.CANCELLED, muchLater.state());
       assertEquals(TaskState.CANCELLED, notBefore.state());
-    } finally {
       queue.shutdown();
+      QueueStats end = queue.stats();
+      assertEquals(2, end.succeeded());
+      assertEquals(2, end.cancelled());
+      assertEquals(0, end.outstanding());
     }
-    QueueStats end = queue.stats();
-    assertEquals(2, end.succeeded());
-    assertEquals(2, end.cancelled());
-    assertEquals(0, end.outstanding());
-  }
 
-  @Test
-  void immediateRetriesAreNeverRefusedByCapacity() throws Exception {
-    Rejections listener = new Rejections();
-    CountDownLatch failNow = new CountDownLatch(1);
-    CountDownLatch holdBlocker = new CountDownLatch(1);
-    CountDownLatch blockerRunning = new CountDownLatch(1);
-    WorkQueue queue =
-        WorkQueue.builder("cap-retry-now").concurrency(1).capacity(1).listener(listener).build();
-    try {
-      queue.start();
-      CountDownLatch flakyRunning = new CountDownLatch(1);
+    /** When a failed attempt's retry comes back to the ready queue. */
+    enum RetryTiming {
+      IMMEDIATE(Backoff.none()),
+      BACKED_OFF(Backoff.fixed(Duration.ofMillis(30)));
+
+      final Backoff backoff;
+
+      RetryTiming(Backoff backoff) {
+        this.backoff = backoff;
+      }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource
+    void retriesAreNeverRefusedByCapacity(RetryTiming timing) throws Exception {
+      RecordingListener events = new RecordingListener();
+      WorkQueue queue =
+          fx.started(WorkQueue.builder("cap-retry-" + timing).concurrency(1).capacity(1).listener(events));
+      Blocker firstAttempt = fx.blocker(); // released, the first attempt of "flaky" fails
       Task<String> flaky =
           queue.enqueue(
               Task.ofJob(
                       ctx -> {
                         if (ctx.attempt() == 1) {
-                          flakyRunning.countDown();
-                          failNow.await();
+                          firstAttempt.block();
                           throw new IllegalStateException("first attempt fails");
                         }
                         return "retried";
                       })
                   .named("flaky")
                   .retries(1)
-                  .backoff(Backoff.none()));
-      assertTrue(flakyRunning.await(GENEROUS.toSeconds(), TimeUnit.SECONDS));
-      Task<String> blocker =
-          queue.enqueue(
-              Task.ofJob(
-                      ctx -> {
-                        blockerRunning.countDown();
-                        holdBlocker.await();
-                        return "blocker";
-                      })
-                  .named("blocker"));
+                  .backoff(timing.backoff));
+      firstAttempt.awaitStarted();
+      Blocker held = fx.blocker();
+      Task<String> blocker = queue.enqueue(Task.ofJob(held.job("blocker")).named("blocker"));
       // The one permit is held by "flaky", the one ready slot by "blocker": full.
       Task<String> late = named("late");
-      Producer<Task<String>> p = producer("enqueue-late", () -> queue.enqueue(late));
+      Background<Task<String>> p = fx.inBackground("enqueue-late", () -> queue.enqueue(late));
       awaitState(p.thread(), Thread.State.WAITING);
 
-      failNow.countDown(); // flaky fails: its retry goes to the ready queue although it is full
-      assertTrue(blockerRunning.await(GENEROUS.toSeconds(), TimeUnit.SECONDS));
-      // "blocker" holds the permit now; the retry holds the ready slot, so "late" still waits.
+      firstAttempt.release(); // flaky fails; "blocker" takes the permit
+      held.awaitStarted();
+      // Its retry enters the ready queue (at once, or when its backoff ends) although it is full.
       awaitCondition("flaky is ready again", () -> flaky.state() == TaskState.READY);
       assertEquals(1, flaky.attempts());
-      awaitState(p.thread(), Thread.State.WAITING);
-      assertEquals(TaskState.NEW, late.state(), "the retry took the slot; the producer waits");
-      assertEquals(1, queue.stats().ready());
+      if (timing == RetryTiming.IMMEDIATE) {
+        assertTheRetryTookTheSlot(queue, late, p);
+      } else {
+        assertTheRetryWasAdmittedWhateverTheFill(queue, late, p);
+      }
 
-      holdBlocker.countDown();
+      held.release();
       assertEquals("retried", flaky.await(GENEROUS));
       assertEquals(2, flaky.attempts());
       assertSame(late, p.get());
       assertEquals("late", late.await(GENEROUS));
       assertEquals("blocker", blocker.await(GENEROUS));
       assertEquals(0, queue.stats().rejected());
-      assertTrue(listener.retried.await(GENEROUS.toSeconds(), TimeUnit.SECONDS), "retry reported");
-      assertEquals(1, listener.retries.get());
-      assertTrue(listener.reasons.isEmpty(), () -> "rejections: " + listener.reasons);
-    } finally {
-      failNow.countDown();
-      holdBlocker.countDown();
-      queue.shutdown();
+      events.awaitFirst(RetryScheduled.class); // the retry is reported
+      assertEquals(1, events.events(RetryScheduled.class).size());
+      List<String> reasons = reasons(events);
+      assertTrue(reasons.isEmpty(), () -> "rejections: " + reasons);
     }
-  }
 
-  @Test
-  void backedOffRetriesAreNeverRefusedByCapacity() throws Exception {
-    Rejections listener = new Rejections();
-    CountDownLatch holdBlocker = new CountDownLatch(1);
-    CountDownLatch failNow = new CountDownLatch(1);
-    CountDownLatch blockerRunning = new CountDownLatch(1);
-    WorkQueue queue =
-        WorkQueue.builder("cap-retry-later").concurrency(1).capacity(1).listener(listener).build();
-    try {
-      queue.start();
-      CountDownLatch flakyRunning = new CountDownLatch(1);
-      Task<String> flaky =
-          queue.enqueue(
-              Task.ofJob(
-                      ctx -> {
-                        if (ctx.attempt() == 1) {
-                          flakyRunning.countDown();
-                          failNow.await();
-                          throw new IllegalStateException("first attempt fails");
-                        }
-                        return "retried";
-                      })
-                  .named("flaky")
-                  .retries(1)
-                  .backoff(Backoff.fixed(Duration.ofMillis(30))));
-      assertTrue(flakyRunning.await(GENEROUS.toSeconds(), TimeUnit.SECONDS));
-      Task<String> blocker =
-          queue.enqueue(
-              Task.ofJob(
-                      ctx -> {
-                        blockerRunning.countDown();
-                        holdBlocker.await();
-                        return "blocker";
-                      })
-                  .named("blocker"));
-      Task<String> filler = named("filler");
-      Producer<Task<String>> p = producer("enqueue-filler", () -> queue.enqueue(filler));
+    /** An immediate retry arrived while "blocker" was taking the permit: it holds the ready slot. */
+    private static void assertTheRetryTookTheSlot(WorkQueue queue, Task<String> late, Background<?> p) {
       awaitState(p.thread(), Thread.State.WAITING);
+      assertEquals(TaskState.NEW, late.state(), "the retry took the slot; the producer waits");
+      assertEquals(1, queue.stats().ready());
+    }
 
-      failNow.countDown(); // flaky fails and waits out its backoff; blocker takes the permit
-      assertTrue(blockerRunning.await(GENEROUS.toSeconds(), TimeUnit.SECONDS));
-      // Whenever the backoff ends, the retry enters the ready queue whatever its fill.
-      awaitCondition("flaky is ready again", () -> flaky.state() == TaskState.READY);
-      assertEquals(1, flaky.attempts());
-      // Either filler got the slot "blocker" left before flaky's retry arrived (2 ready, over the
-      // capacity of 1), or flaky's retry arrived first and filler still waits (1 ready).
+    /**
+     * Whenever a backed-off retry arrives, it is admitted whatever the fill: either "late" got the
+     * slot "blocker" left before the retry arrived (2 ready, over the capacity of 1), or the retry
+     * arrived first and "late" still waits (1 ready).
+     */
+    private static void assertTheRetryWasAdmittedWhateverTheFill(
+        WorkQueue queue, Task<String> late, Background<?> p) {
       awaitCondition(
-          "filler accepted, or its producer waiting again",
+          "late accepted, or its producer waiting again",
           () ->
-              filler.state() == TaskState.READY
-                  || (filler.state() == TaskState.NEW
-                      && p.thread().getState() == Thread.State.WAITING));
+              late.state() == TaskState.READY
+                  || (late.state() == TaskState.NEW && p.thread().getState() == Thread.State.WAITING));
       QueueStats s = queue.stats();
-      if (filler.state() == TaskState.READY) {
+      if (late.state() == TaskState.READY) {
         assertEquals(2, s.ready(), () -> "retry admitted over capacity: " + s);
       } else {
         assertEquals(1, s.ready(), () -> "retry took the last slot: " + s);
       }
       assertEquals(0, s.rejected());
-
-      holdBlocker.countDown();
-      assertEquals("retried", flaky.await(GENEROUS));
-      assertSame(filler, p.get());
-      assertEquals("filler", filler.await(GENEROUS));
-      assertEquals("blocker", blocker.await(GENEROUS));
-      assertTrue(listener.retried.await(GENEROUS.toSeconds(), TimeUnit.SECONDS), "retry reported");
-      assertEquals(1, listener.retries.get());
-      assertTrue(listener.reasons.isEmpty(), () -> "rejections: " + listener.reasons);
-    } finally {
-      failNow.countDown();
-      holdBlocker.countDown();
-      queue.shutdown();
     }
   }
 }

@@ -1,5 +1,6 @@
 package dev.loomwork;
 
+import static dev.loomwork.TestTimeouts.GENEROUS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -9,6 +10,9 @@ import ch.qos.logback.classic.Level;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
+import dev.loomwork.QueueFixture.Background;
+import dev.loomwork.QueueFixture.Blocker;
+import dev.loomwork.RecordingListener.RetryScheduled;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.distribution.DistributionStatisticConfig;
@@ -32,18 +36,15 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Metrics scraped over real HTTP, drain progress in the log, and the JSON Lines report. */
 class ObservabilityTest {
-  private static final Duration LONG = Duration.ofSeconds(30);
+  @RegisterExtension final QueueFixture fx = new QueueFixture();
 
   @Test
   void prometheusScrapeShowsExactCountsInWellFormedExpositionFormat() throws Exception {
@@ -64,72 +65,84 @@ class ObservabilityTest {
     // README:end
     try {
       queue.start();
-      // A known workload: 6 succeed, 3 fail once then succeed, 1 fails both of its attempts.
-      List<Task<?>> tasks = new ArrayList<>();
-      for (int i = 0; i < 6; i++) {
-        tasks.add(queue.submit(ctx -> {}));
-      }
-      for (int i = 0; i < 3; i++) {
-        tasks.add(queue.enqueue(Task.of(ctx -> {
-              if (ctx.attempt() == 1) {
-                throw new IllegalStateException("once");
-              }
-            })
-            .retries(2)
-            .backoff(Backoff.none())));
-      }
-      tasks.add(queue.enqueue(Task.of(ctx -> {
-            throw new IllegalStateException("always");
-          })
-          .retries(1)
-          .backoff(Backoff.none())));
-      queue.shutdown();
-      assertThrows(RejectedExecutionException.class, () -> queue.submit(ctx -> {}));
-
-      URI uri = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/metrics");
-      HttpResponse<String> response;
-      try (HttpClient client = HttpClient.newHttpClient()) {
-        response = client.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString());
-      }
-      assertEquals(200, response.statusCode());
-      assertEquals(
-          "text/plain; version=0.0.4; charset=utf-8",
-          response.headers().firstValue("Content-Type").orElseThrow());
-      String text = response.body();
+      List<Task<?>> tasks = runTheKnownWorkload(queue);
+      String text = scrape(server);
       assertWellFormed(text);
-
-      String q = "queue=\"webhooks\"";
-      assertEquals(10, value(text, "loomwork_tasks_submitted_total", q));
-      assertEquals(9, value(text, "loomwork_tasks_completed_total", q, "outcome=\"succeeded\""));
-      assertEquals(1, value(text, "loomwork_tasks_completed_total", q, "outcome=\"failed\""));
-      assertEquals(0, value(text, "loomwork_tasks_completed_total", q, "outcome=\"cancelled\""));
-      assertEquals(9, value(text, "loomwork_attempts_total", q, "outcome=\"succeeded\""));
-      assertEquals(5, value(text, "loomwork_attempts_total", q, "outcome=\"failed\""));
-      assertEquals(0, value(text, "loomwork_attempts_total", q, "outcome=\"timed_out\""));
-      assertEquals(4, value(text, "loomwork_retries_total", q));
-      assertEquals(1, value(text, "loomwork_tasks_rejected_total", q));
-      assertEquals(0, value(text, "loomwork_tasks_ready", q));
-      assertEquals(0, value(text, "loomwork_tasks_running", q));
-      assertEquals(0, value(text, "loomwork_tasks_waiting", q));
-      assertEquals(10, value(text, "loomwork_task_wait_seconds_count", q));
-      assertEquals(14, value(text, "loomwork_attempt_duration_seconds_count", q));
-      // Buckets resolve 1 ms to 10 min, and the +Inf bucket holds every observation.
-      assertEquals(14, value(text, "loomwork_attempt_duration_seconds_bucket", q, "le=\"+Inf\""));
-      double fastest = value(text, "loomwork_attempt_duration_seconds_bucket", q, "le=\"0.001\"");
-      assertTrue(fastest >= 0 && fastest <= 14, () -> "le=0.001: " + fastest);
-      assertEquals(10, value(text, "loomwork_task_wait_seconds_bucket", q, "le=\"600.0\""));
-      for (String type : List.of(
-          "# TYPE loomwork_tasks_submitted_total counter",
-          "# TYPE loomwork_tasks_ready gauge",
-          "# TYPE loomwork_attempt_duration_seconds histogram")) {
-        assertTrue(text.contains(type), () -> "missing '" + type + "' in\n" + text);
-      }
+      assertTheCountsOfTheKnownWorkload(text);
       for (Task<?> task : tasks) {
         assertTrue(task.isDone());
       }
     } finally {
       server.stop(0);
       queue.shutdownNow();
+    }
+  }
+
+  /** 6 tasks succeed, 3 fail once then succeed, 1 fails both of its attempts; 1 is refused. */
+  private static List<Task<?>> runTheKnownWorkload(WorkQueue queue) {
+    List<Task<?>> tasks = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      tasks.add(queue.submit(ctx -> {}));
+    }
+    for (int i = 0; i < 3; i++) {
+      tasks.add(queue.enqueue(Task.of(ctx -> {
+            if (ctx.attempt() == 1) {
+              throw new IllegalStateException("once");
+            }
+          })
+          .retries(2)
+          .backoff(Backoff.none())));
+    }
+    tasks.add(queue.enqueue(Task.of(ctx -> {
+          throw new IllegalStateException("always");
+        })
+        .retries(1)
+        .backoff(Backoff.none())));
+    queue.shutdown();
+    assertThrows(RejectedExecutionException.class, () -> queue.submit(ctx -> {}));
+    return tasks;
+  }
+
+  /** GETs /metrics over real HTTP; checks the status and the content type, returns the body. */
+  private static String scrape(HttpServer server) throws Exception {
+    URI uri = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/metrics");
+    HttpResponse<String> response;
+    try (HttpClient client = HttpClient.newHttpClient()) {
+      response = client.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString());
+    }
+    assertEquals(200, response.statusCode());
+    assertEquals(
+        "text/plain; version=0.0.4; charset=utf-8",
+        response.headers().firstValue("Content-Type").orElseThrow());
+    return response.body();
+  }
+
+  private static void assertTheCountsOfTheKnownWorkload(String text) {
+    String q = "queue=\"webhooks\"";
+    assertEquals(10, value(text, "loomwork_tasks_submitted_total", q));
+    assertEquals(9, value(text, "loomwork_tasks_completed_total", q, "outcome=\"succeeded\""));
+    assertEquals(1, value(text, "loomwork_tasks_completed_total", q, "outcome=\"failed\""));
+    assertEquals(0, value(text, "loomwork_tasks_completed_total", q, "outcome=\"cancelled\""));
+    assertEquals(9, value(text, "loomwork_attempts_total", q, "outcome=\"succeeded\""));
+    assertEquals(5, value(text, "loomwork_attempts_total", q, "outcome=\"failed\""));
+    assertEquals(0, value(text, "loomwork_attempts_total", q, "outcome=\"timed_out\""));
+    assertEquals(4, value(text, "loomwork_retries_total", q));
+    assertEquals(1, value(text, "loomwork_tasks_rejected_total", q));
+    assertEquals(0, value(text, "loomwork_tasks_ready", q));
+    assertEquals(0, value(text, "loomwork_tasks_running", q));
+    assertEquals(0, value(text, "loomwork_tasks_waiting", q));
+    assertEquals(10, value(text, "loomwork_task_wait_seconds_count", q));
+    assertEquals(14, value(text, "loomwork_attempt_duration_seconds_count", q));
+    // Buckets resolve 1 ms to 10 min, and the +Inf bucket holds every observation.
+    assertEquals(14, value(text, "loomwork_attempt_duration_seconds_bucket", q, "le=\"+Inf\""));
+    double fastest = value(text, "loomwork_attempt_duration_seconds_bucket", q, "le=\"0.001\"");
+    assertTrue(fastest >= 0 && fastest <= 14, () -> "le=0.001: " + fastest);
+    assertEquals(10, value(text, "loomwork_task_wait_seconds_bucket", q, "le=\"600.0\""));
+    for (String type : List.of(
+        "# TYPE loomwork_tasks_submitted_total counter",
+        "# TYPE loomwork_tasks_ready gauge",
+        "# TYPE loomwork_attempt_duration_seconds histogram")) {
+      assertTrue(text.contains(type), () -> "missing '" + type + "' in\n" + text);
     }
   }
 
@@ -194,15 +207,14 @@ class ObservabilityTest {
   @Test
   void aRegistryThatThrowsDoesNotHarmTheQueueAndIsLoggedOncePerKind() throws Exception {
     SimpleMeterRegistry failing = registryWithBrokenTimers();
-    try (LogCapture log = new LogCapture();
-        WorkQueue queue = WorkQueue.builder("broken-metrics").meterRegistry(failing).build()) {
-      queue.start();
+    try (LogCapture log = new LogCapture()) {
+      WorkQueue queue = fx.started(WorkQueue.builder("broken-metrics").meterRegistry(failing));
       List<Task<String>> tasks = new ArrayList<>();
       for (int i = 0; i < 20; i++) {
         tasks.add(queue.submitJob(ctx -> "fine"));
       }
       for (Task<String> task : tasks) {
-        assertEquals("fine", task.await(LONG));
+        assertEquals("fine", task.await(GENEROUS));
       }
       queue.shutdown();
       assertEquals(20, queue.stats().succeeded());
@@ -223,40 +235,38 @@ class ObservabilityTest {
         throw new UnsupportedOperationException("no timers here");
       }
     };
-    try (LogCapture log = new LogCapture();
-        WorkQueue queue = WorkQueue.builder("refused-metrics").meterRegistry(refusing).build()) {
-      queue.start();
-      assertEquals("ok", queue.submitJob(ctx -> "ok").await(LONG));
+    try (LogCapture log = new LogCapture()) {
+      WorkQueue queue = fx.started(WorkQueue.builder("refused-metrics").meterRegistry(refusing));
+      assertEquals("ok", queue.submitJob(ctx -> "ok").await(GENEROUS));
       assertEquals(1, log.messages(Level.WARN, m -> m.contains("could not register its meters")).size());
     }
   }
 
   @Test
   void aDrainLogsProgressAtInfoAndAFinalLineWithTotals() throws Exception {
-    CountDownLatch release = new CountDownLatch(1);
-    CountDownLatch running = new CountDownLatch(1);
-    WorkQueue queue = WorkQueue.builder("draining").concurrency(1).progressInterval(Duration.ofMillis(20)).build();
     try (LogCapture log = new LogCapture()) {
-      queue.start();
-      queue.submit(ctx -> {
-        running.countDown();
-        release.await();
-      });
+      WorkQueue queue =
+          fx.started(WorkQueue.builder("draining").concurrency(1).progressInterval(Duration.ofMillis(20)));
+      Blocker blocker = fx.blocker();
+      queue.submit(blocker.work());
       queue.submit(ctx -> {});
       queue.submit(ctx -> {});
-      running.await();
-      CompletableFuture<Void> drain = CompletableFuture.runAsync(queue::shutdown, r -> Thread.ofPlatform().start(r));
+      blocker.awaitStarted();
+      Background<Void> drain =
+          fx.inBackground(
+              "drain",
+              () -> {
+                queue.shutdown();
+                return null;
+              });
       List<String> progress =
-          log.await(2, m -> m.startsWith("queue 'draining': draining for"), LONG);
+          log.await(2, m -> m.startsWith("queue 'draining': draining for"), GENEROUS);
       assertTrue(progress.getFirst().endsWith("2 ready, 1 running, 0 waiting to retry"), progress::toString);
-      release.countDown();
-      drain.get(30, TimeUnit.SECONDS);
-      List<String> done = log.await(1, m -> m.startsWith("queue 'draining': drained in"), LONG);
+      blocker.release();
+      drain.get();
+      List<String> done = log.await(1, m -> m.startsWith("queue 'draining': drained in"), GENEROUS);
       assertTrue(done.getFirst().endsWith("3 succeeded, 0 failed, 0 cancelled"), done::toString);
       assertEquals(1, log.messages(Level.INFO, m -> m.startsWith("queue 'draining': shutting down with")).size());
-    } finally {
-      release.countDown();
-      queue.shutdownNow();
     }
   }
 
@@ -270,17 +280,8 @@ class ObservabilityTest {
         "emoji outside the BMP: \uD83D\uDE80 and a lone surrogate \uD800",
         "line separators \u2028 \u2029 and right-to-left \u202Eevil",
         "{\"json\":\"injection\"}\n{\"queue\":\"fake\"}");
-    CompletableFuture<Void> allWaiting = new CompletableFuture<>();
-    AtomicInteger retries = new AtomicInteger();
-    WorkQueue queue = WorkQueue.builder("json \"report\"").listener(new WorkQueueListener() {
-      @Override
-      public void onRetryScheduled(Task<?> task, Throwable error, Instant at) {
-        if (retries.incrementAndGet() == hostile.size()) {
-          allWaiting.complete(null);
-        }
-      }
-    }).build();
-    queue.start();
+    RecordingListener events = new RecordingListener();
+    WorkQueue queue = fx.started(WorkQueue.builder("json \"report\"").listener(events));
     for (int i = 0; i < hostile.size(); i++) {
       String message = hostile.get(i);
       queue.enqueue(Task.of(ctx -> {
@@ -291,23 +292,10 @@ class ObservabilityTest {
           .backoff(Backoff.fixed(Duration.ofHours(1))));
     }
     queue.enqueue(Task.of(ctx -> {}).named("never-ran").delay(Duration.ofHours(2)));
-    allWaiting.get(30, TimeUnit.SECONDS);
+    events.await(RetryScheduled.class, hostile.size());
     ShutdownReport report = queue.shutdownNow();
 
-    String jsonLines = report.toJsonLines();
-    assertTrue(jsonLines.chars().allMatch(c -> c >= 0x20 && c < 0x7f || c == '\n'), "ASCII only");
-    String[] lines = jsonLines.split("\n", -1);
-    assertEquals(hostile.size() + 2, lines.length, "one line per task, and a final newline");
-    assertEquals("", lines[lines.length - 1]);
-    ObjectMapper json = new ObjectMapper();
-    Map<String, JsonNode> byTask = new HashMap<>();
-    for (int i = 0; i < lines.length - 1; i++) {
-      JsonNode node = json.readTree(lines[i]);
-      assertEquals("json \"report\"", node.get("queue").asText());
-      assertEquals("cancelled", node.get("outcome").asText());
-      assertEquals("WAITING", node.get("state").asText());
-      byTask.put(node.get("task").asText(), node);
-    }
+    Map<String, JsonNode> byTask = parseJsonLines(report.toJsonLines(), hostile.size() + 1);
     for (int i = 0; i < hostile.size(); i++) {
       JsonNode node = byTask.get("task-" + i + " \"named\"\n");
       assertEquals(hostile.get(i), node.get("errorMessage").asText(), "message " + i + " round-trips");
@@ -320,8 +308,32 @@ class ObservabilityTest {
     assertTrue(neverRan.get("errorType").isNull());
     assertTrue(neverRan.get("errorMessage").isNull());
     assertEquals(0, neverRan.get("attempts").asInt());
+  }
 
-    // The same writer serves any Appendable, and abandoned tasks are marked as such.
+  /**
+   * Parses the report of a queue named {@code json "report"} whose {@code tasks} tasks were all
+   * cancelled while waiting: checks each line, and returns them by task name.
+   */
+  private static Map<String, JsonNode> parseJsonLines(String jsonLines, int tasks) throws Exception {
+    assertTrue(jsonLines.chars().allMatch(c -> c >= 0x20 && c < 0x7f || c == '\n'), "ASCII only");
+    String[] lines = jsonLines.split("\n", -1);
+    assertEquals(tasks + 1, lines.length, "one line per task, and a final newline");
+    assertEquals("", lines[lines.length - 1]);
+    ObjectMapper json = new ObjectMapper();
+    Map<String, JsonNode> byTask = new HashMap<>();
+    for (int i = 0; i < lines.length - 1; i++) {
+      JsonNode node = json.readTree(lines[i]);
+      assertEquals("json \"report\"", node.get("queue").asText());
+      assertEquals("cancelled", node.get("outcome").asText());
+      assertEquals("WAITING", node.get("state").asText());
+      byTask.put(node.get("task").asText(), node);
+    }
+    return byTask;
+  }
+
+  @Test
+  void theJsonLinesWriterServesAnyAppendableAndMarksAbandonedTasks() throws Exception {
+    ObjectMapper json = new ObjectMapper();
     StringBuilder out = new StringBuilder();
     new ShutdownReport("q", 0, 0, List.of(),
         List.of(new TaskSnapshot("q", "stuck", TaskState.RUNNING, 3, null, null)), Duration.ZERO)

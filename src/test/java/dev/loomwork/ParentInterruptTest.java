@@ -1,11 +1,11 @@
 package dev.loomwork;
 
+import static dev.loomwork.TestTimeouts.GENEROUS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.time.Duration;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -19,24 +19,19 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 60, unit = TimeUnit.SECONDS) // a safety net against hangs, not a timing assertion
 class ParentInterruptTest {
 
-  private static final long GENEROUS_SECONDS = CancelScenario.GENEROUS_SECONDS;
-
   @Test
   void interruptingTheThreadInRunCancelsEveryTaskAndReturns() throws Exception {
-    CancelScenario s = new CancelScenario("parent-interrupt");
-    Thread owner = null;
-    try {
-      owner =
-          Thread.ofPlatform()
-              .name("parent-interrupt-owner")
-              .start(
-                  () -> {
-                    try {
-                      s.runQueue();
-                    } catch (RuntimeException | Error e) {
-                      // recorded by runQueue; assertCancelledAndReturned reports it
-                    }
-                  });
+    try (CancelScenario s = new CancelScenario("parent-interrupt")) {
+      Thread owner =
+          s.startOwner(
+              "parent-interrupt-owner",
+              () -> {
+                try {
+                  s.runQueue();
+                } catch (RuntimeException | Error e) {
+                  // recorded by runQueue; assertCancelledAndReturned reports it
+                }
+              });
       s.awaitInPlace();
       assertEquals(TaskState.WAITING, s.waiting.state());
       for (Task<?> t : s.pending) {
@@ -44,7 +39,7 @@ class ParentInterruptTest {
       }
 
       owner.interrupt();
-      owner.join(Duration.ofSeconds(GENEROUS_SECONDS));
+      owner.join(GENEROUS);
 
       assertFalse(owner.isAlive(), "run() returned after its thread was interrupted");
       s.assertCancelledAndReturned();
@@ -52,13 +47,6 @@ class ParentInterruptTest {
       RejectedExecutionException e =
           assertThrows(RejectedExecutionException.class, () -> s.queue.submit(ctx -> {}));
       assertTrue(e.getMessage().contains("parent-interrupt"), e::getMessage);
-    } finally {
-      s.release.countDown();
-      if (owner != null && owner.isAlive()) {
-        owner.interrupt();
-        owner.join(Duration.ofSeconds(GENEROUS_SECONDS));
-      }
-      s.queue.shutdown(Duration.ofSeconds(GENEROUS_SECONDS));
     }
   }
 }

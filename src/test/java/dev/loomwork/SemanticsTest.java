@@ -8,6 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import static dev.loomwork.QueueFixture.NO_BACKOFF;
+import static dev.loomwork.QueueFixture.failureOf;
+import static dev.loomwork.QueueFixture.get;
+import static dev.loomwork.TestTimeouts.GENEROUS;
+
+import dev.loomwork.QueueFixture.Blocker;
+import dev.loomwork.RecordingListener.RetryScheduled;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -17,55 +24,18 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** One nested class per row of the semantics table (DESIGN.md section 4). */
 class SemanticsTest {
-  private static final Duration LONG = Duration.ofSeconds(30);
-
-  private final List<WorkQueue> queues = new ArrayList<>();
-  private final List<CountDownLatch> latches = new ArrayList<>();
-
-  @AfterEach
-  void tearDown() {
-    latches.forEach(l -> {
-      while (l.getCount() > 0) {
-        l.countDown();
-      }
-    });
-    for (WorkQueue q : queues) {
-      q.shutdownNow();
-    }
-  }
-
-  private WorkQueue started(WorkQueue.Builder builder) {
-    WorkQueue q = builder.build();
-    queues.add(q);
-    q.start();
-    return q;
-  }
+  @RegisterExtension final QueueFixture fx = new QueueFixture();
 
   private WorkQueue started() {
-    return started(WorkQueue.builder("semantics").retryPolicy(RetryPolicy.defaults().withBackoff(Backoff.none())));
-  }
-
-  private CountDownLatch latch() {
-    CountDownLatch l = new CountDownLatch(1);
-    latches.add(l);
-    return l;
-  }
-
-  /** Awaits a failure and returns the TaskFailedException's cause. */
-  private static Throwable failureOf(Task<?> task) {
-    TaskFailedException e = assertThrows(TaskFailedException.class, () -> task.await(LONG));
-    assertSame(task.error(), e.getCause(), "await's cause is error() itself");
-    assertEquals(TaskState.FAILED, task.state());
-    return e.getCause();
+    return fx.started(WorkQueue.builder("semantics").retryPolicy(NO_BACKOFF));
   }
 
   @Nested
@@ -113,10 +83,10 @@ class SemanticsTest {
                     return "done on " + ctx.attempt();
                   })
                   .retries(5));
-      assertEquals("done on 3", task.await(LONG));
+      assertEquals("done on 3", task.await(GENEROUS));
       assertEquals(TaskState.SUCCEEDED, task.state());
       assertInstanceOf(java.io.IOException.class, task.error(), "error() keeps the last failure");
-      assertEquals("done on 3", task.future().get(30, TimeUnit.SECONDS));
+      assertEquals("done on 3", get(task.future()));
     }
 
     @Test
@@ -130,7 +100,7 @@ class SemanticsTest {
     @Test
     void theQueueDefaultPolicyAppliesToTasksThatSetNone() {
       WorkQueue q =
-          started(
+          fx.started(
               WorkQueue.builder("default-policy")
                   .retryPolicy(RetryPolicy.defaults().withRetries(1).withBackoff(Backoff.none())));
       Task<?> task =
@@ -273,17 +243,8 @@ class SemanticsTest {
     @Test
     void aRetryWaitsItsBackoffInTheSchedulerAndReportsNextAttemptAt() throws Exception {
       Instant t0 = Instant.parse("2030-01-01T00:00:00Z");
-      CompletableFuture<Instant> retryScheduled = new CompletableFuture<>();
-      WorkQueue q =
-          started(
-              WorkQueue.builder("backoff")
-                  .clock(InstantSource.fixed(t0))
-                  .listener(new WorkQueueListener() {
-                    @Override
-                    public void onRetryScheduled(Task<?> task, Throwable error, Instant at) {
-                      retryScheduled.complete(at);
-                    }
-                  }));
+      RecordingListener events = new RecordingListener();
+      WorkQueue q = fx.started(WorkQueue.builder("backoff").clock(InstantSource.fixed(t0)).listener(events));
       Task<String> task =
           q.enqueue(
               Task.ofJob(ctx -> {
@@ -295,9 +256,9 @@ class SemanticsTest {
                   .retries(1)
                   .backoff(Backoff.fixed(Duration.ofMillis(300))));
       // The retry time is computed from the (fixed) clock: exactly t0 + backoff.
-      Instant at = retryScheduled.get(30, TimeUnit.SECONDS);
+      Instant at = events.awaitFirst(RetryScheduled.class).nextAttemptAt();
       assertEquals(t0.plusMillis(300), at);
-      assertEquals("second", task.await(LONG));
+      assertEquals("second", task.await(GENEROUS));
       assertEquals(2, task.attempts());
       assertNull(task.nextAttemptAt(), "no next attempt once done");
     }
@@ -308,25 +269,19 @@ class SemanticsTest {
     @Test
     void anAttemptPastItsTimeoutIsInterruptedAndFailsWithATimeoutThatIsRetried() throws Exception {
       WorkQueue q = started();
-      AtomicInteger interrupted = new AtomicInteger();
-      CountDownLatch never = latch();
+      Blocker never = fx.blocker();
       Task<String> task =
           q.enqueue(
               Task.ofJob(ctx -> {
                     if (ctx.attempt() == 1) {
-                      try {
-                        never.await();
-                      } catch (InterruptedException e) {
-                        interrupted.incrementAndGet();
-                        throw e;
-                      }
+                      never.block();
                     }
                     return "second attempt";
                   })
                   .retries(1)
                   .attemptTimeout(Duration.ofMillis(50)));
-      assertEquals("second attempt", task.await(LONG));
-      assertEquals(1, interrupted.get(), "the body was interrupted");
+      assertEquals("second attempt", task.await(GENEROUS));
+      assertEquals(1, never.interruptions(), "the body was interrupted");
       AttemptTimeoutException timeout = assertInstanceOf(AttemptTimeoutException.class, task.error());
       assertEquals(Duration.ofMillis(50), timeout.timeout());
       assertInstanceOf(InterruptedException.class, timeout.getSuppressed()[0]);
@@ -335,7 +290,7 @@ class SemanticsTest {
     @Test
     void whenNoRetryIsLeftTheTaskFailsWithTheTimeout() {
       WorkQueue q = started();
-      CountDownLatch never = latch();
+      CountDownLatch never = fx.latch();
       Task<?> task =
           q.enqueue(Task.of(ctx -> never.await()).retries(1).attemptTimeout(Duration.ofMillis(20)));
       Throwable error = failureOf(task);
@@ -347,7 +302,7 @@ class SemanticsTest {
     @Test
     void thePolicyDecidesWhetherATimeoutIsRetried() {
       WorkQueue q = started();
-      CountDownLatch never = latch();
+      CountDownLatch never = fx.latch();
       Task<?> task =
           q.enqueue(
               Task.of(ctx -> never.await())
@@ -366,41 +321,25 @@ class SemanticsTest {
     @Test
     void aRunningAttemptIsCutAtTheDeadlineAndTheTaskFailsWithoutRetry() {
       WorkQueue q = started();
-      CountDownLatch never = latch();
-      AtomicInteger interrupted = new AtomicInteger();
-      Task<?> task =
-          q.enqueue(
-              Task.of(ctx -> {
-                    try {
-                      never.await();
-                    } catch (InterruptedException e) {
-                      interrupted.incrementAndGet();
-                      throw e;
-                    }
-                  })
-                  .retries(5)
-                  .within(Duration.ofMillis(100)));
+      Blocker never = fx.blocker();
+      Task<?> task = q.enqueue(Task.of(never.work()).retries(5).within(Duration.ofMillis(100)));
       DeadlineExceededException e = assertInstanceOf(DeadlineExceededException.class, failureOf(task));
       assertEquals(1, task.attempts());
-      assertEquals(1, interrupted.get());
+      assertEquals(1, never.interruptions());
       assertTrue(e.getMessage().contains(task.name()), e.getMessage());
     }
 
     @Test
     void noAttemptStartsAfterTheDeadline() throws Exception {
-      WorkQueue q = started(WorkQueue.builder("deadline").concurrency(1));
-      CountDownLatch blockerRunning = new CountDownLatch(1);
-      CountDownLatch releaseBlocker = latch();
-      q.submit(ctx -> {
-        blockerRunning.countDown();
-        releaseBlocker.await();
-      });
-      blockerRunning.await();
+      WorkQueue q = fx.started(WorkQueue.builder("deadline").concurrency(1));
+      Blocker blocker = fx.blocker();
+      q.submit(blocker.work());
+      blocker.awaitStarted();
       AtomicInteger ran = new AtomicInteger();
       Task<?> late = q.enqueue(Task.of(ctx -> ran.incrementAndGet()).within(Duration.ofMillis(50)));
       // The only slot is busy until after the deadline: the task must fail without starting.
       assertInstanceOf(DeadlineExceededException.class, failureOf(late));
-      releaseBlocker.countDown();
+      blocker.release();
       q.shutdown();
       assertEquals(0, ran.get());
       assertEquals(0, late.attempts());
@@ -431,7 +370,7 @@ class SemanticsTest {
       Instant t0 = Instant.parse("2030-01-01T00:00:00Z");
       AtomicInteger threadsMade = new AtomicInteger();
       WorkQueue q =
-          started(
+          fx.started(
               WorkQueue.builder("not-before-wait")
                   .clock(InstantSource.fixed(t0))
                   .threadFactory(r -> {
@@ -458,12 +397,12 @@ class SemanticsTest {
       WorkQueue q = started();
       Instant notBefore = Instant.now().plusMillis(100);
       Task<Instant> task = q.enqueue(Task.ofJob(ctx -> Instant.now()).notBefore(notBefore));
-      Instant startedAt = task.await(LONG);
+      Instant startedAt = task.await(GENEROUS);
       assertFalse(startedAt.isBefore(notBefore), () -> startedAt + " is before " + notBefore);
 
       Instant enqueuedAt = Instant.now();
       Task<Instant> delayed = q.enqueue(Task.ofJob(ctx -> Instant.now()).delay(Duration.ofMillis(100)));
-      Instant delayedStart = delayed.await(LONG);
+      Instant delayedStart = delayed.await(GENEROUS);
       assertFalse(
           delayedStart.isBefore(enqueuedAt.plusMillis(100)),
           () -> delayedStart + " is before " + enqueuedAt.plusMillis(100));
@@ -472,9 +411,9 @@ class SemanticsTest {
     @Test
     void notBeforeInThePastRunsAtOnce() throws Exception {
       Instant t0 = Instant.parse("2030-01-01T00:00:00Z");
-      WorkQueue q = started(WorkQueue.builder("not-before-past").clock(InstantSource.fixed(t0)));
+      WorkQueue q = fx.started(WorkQueue.builder("not-before-past").clock(InstantSource.fixed(t0)));
       Task<String> past = q.enqueue(Task.ofJob(ctx -> "now").notBefore(t0.minusSeconds(5)));
-      assertEquals("now", past.await(LONG));
+      assertEquals("now", past.await(GENEROUS));
       assertEquals(0, q.stats().waiting());
     }
   }
@@ -483,7 +422,7 @@ class SemanticsTest {
   class AfterCallback {
     @Test
     void runsExactlyOnceBeforeAwaitReturnsForEveryOutcome() throws Exception {
-      WorkQueue q = started(WorkQueue.builder("after").concurrency(1));
+      WorkQueue q = fx.started(WorkQueue.builder("after").concurrency(1));
       AtomicInteger ok = new AtomicInteger();
       AtomicInteger failed = new AtomicInteger();
       AtomicInteger cancelled = new AtomicInteger();
@@ -495,7 +434,7 @@ class SemanticsTest {
             ok.incrementAndGet();
             seen.add(t.state());
           }));
-      assertEquals("ok", success.await(LONG));
+      assertEquals("ok", success.await(GENEROUS));
       assertEquals(1, ok.get(), "the callback ran before await returned");
 
       Task<?> failure =
@@ -514,19 +453,15 @@ class SemanticsTest {
       assertEquals(1, unqueued.get());
       assertThrows(CancellationException.class, never::await);
 
-      CountDownLatch blockerRunning = new CountDownLatch(1);
-      CountDownLatch release = latch();
-      q.submit(ctx -> {
-        blockerRunning.countDown();
-        release.await();
-      });
-      blockerRunning.await();
+      Blocker blocker = fx.blocker();
+      q.submit(blocker.work());
+      blocker.awaitStarted();
       Task<?> pending = q.enqueue(Task.of(ctx -> {}).after(t -> cancelled.incrementAndGet()));
       assertTrue(pending.cancel());
       assertFalse(pending.cancel(), "a second cancel changes nothing");
       assertThrows(CancellationException.class, pending::await);
       assertEquals(1, cancelled.get());
-      release.countDown();
+      blocker.release();
       q.shutdown();
       assertEquals(List.of(TaskState.SUCCEEDED), seen);
       assertEquals(1, ok.get());
@@ -541,9 +476,9 @@ class SemanticsTest {
           q.enqueue(Task.ofJob(ctx -> "fine").after(t -> {
             throw new IllegalStateException("callback bug");
           }));
-      assertEquals("fine", task.await(LONG));
+      assertEquals("fine", task.await(GENEROUS));
       assertEquals(TaskState.SUCCEEDED, task.state());
-      assertEquals("still works", q.submitJob(ctx -> "still works").await(LONG));
+      assertEquals("still works", q.submitJob(ctx -> "still works").await(GENEROUS));
     }
   }
 
@@ -551,8 +486,7 @@ class SemanticsTest {
   class Cancel {
     @Test
     void aPendingTaskIsRemovedAndNeverRuns() throws Exception {
-      WorkQueue q = WorkQueue.builder("cancel-pending").build();
-      queues.add(q);
+      WorkQueue q = fx.unstarted(WorkQueue.builder("cancel-pending"));
       AtomicInteger ran = new AtomicInteger();
       Task<?> task = q.submit(ctx -> ran.incrementAndGet());
       assertTrue(task.cancel());
@@ -566,15 +500,8 @@ class SemanticsTest {
 
     @Test
     void aTaskWaitingToRetryIsCancelledAndNeverRunsAgain() throws Exception {
-      CompletableFuture<Void> waiting = new CompletableFuture<>();
-      WorkQueue q =
-          started(
-              WorkQueue.builder("cancel-waiting").listener(new WorkQueueListener() {
-                @Override
-                public void onRetryScheduled(Task<?> task, Throwable error, Instant at) {
-                  waiting.complete(null);
-                }
-              }));
+      RecordingListener events = new RecordingListener();
+      WorkQueue q = fx.started(WorkQueue.builder("cancel-waiting").listener(events));
       AtomicInteger ran = new AtomicInteger();
       Task<?> task =
           q.enqueue(
@@ -584,10 +511,10 @@ class SemanticsTest {
                   })
                   .retries(3)
                   .backoff(Backoff.fixed(Duration.ofHours(1))));
-      waiting.get(30, TimeUnit.SECONDS);
+      events.awaitFirst(RetryScheduled.class);
       assertEquals(TaskState.WAITING, task.state());
       assertTrue(task.cancel());
-      assertThrows(CancellationException.class, () -> task.await(LONG));
+      assertThrows(CancellationException.class, () -> task.await(GENEROUS));
       q.shutdown();
       assertEquals(1, ran.get());
       assertEquals(TaskState.CANCELLED, task.state());
@@ -597,25 +524,12 @@ class SemanticsTest {
     @Test
     void aRunningTaskIsInterruptedAndNotRetried() throws Exception {
       WorkQueue q = started();
-      CountDownLatch running = new CountDownLatch(1);
-      CountDownLatch never = latch();
-      AtomicInteger interrupted = new AtomicInteger();
-      Task<?> task =
-          q.enqueue(
-              Task.of(ctx -> {
-                    running.countDown();
-                    try {
-                      never.await();
-                    } catch (InterruptedException e) {
-                      interrupted.incrementAndGet();
-                      throw e;
-                    }
-                  })
-                  .retries(5));
-      running.await();
+      Blocker never = fx.blocker();
+      Task<?> task = q.enqueue(Task.of(never.work()).retries(5));
+      never.awaitStarted();
       assertTrue(task.cancel());
-      assertThrows(CancellationException.class, () -> task.await(LONG));
-      assertEquals(1, interrupted.get());
+      assertThrows(CancellationException.class, () -> task.await(GENEROUS));
+      assertEquals(1, never.interruptions());
       assertEquals(1, task.attempts());
       assertEquals(TaskState.CANCELLED, task.state());
     }
@@ -623,18 +537,13 @@ class SemanticsTest {
     @Test
     void cancellingTheFutureViewCancelsTheTask() throws Exception {
       WorkQueue q = started();
-      CountDownLatch running = new CountDownLatch(1);
-      CountDownLatch never = latch();
-      Task<?> task =
-          q.submit(ctx -> {
-            running.countDown();
-            never.await();
-          });
-      running.await();
+      Blocker never = fx.blocker();
+      Task<?> task = q.submit(never.work());
+      never.awaitStarted();
       CompletableFuture<?> view = task.future();
       assertSame(view, task.future());
       assertTrue(view.cancel(true));
-      assertThrows(CancellationException.class, () -> task.await(LONG));
+      assertThrows(CancellationException.class, () -> task.await(GENEROUS));
       assertTrue(view.isCancelled());
       assertEquals(TaskState.CANCELLED, task.state());
     }
@@ -642,7 +551,7 @@ class SemanticsTest {
     @Test
     void completingTheViewByHandDoesNotChangeTheTask() throws Exception {
       WorkQueue q = started();
-      CountDownLatch release = latch();
+      CountDownLatch release = fx.latch();
       Task<String> task =
           q.submitJob(ctx -> {
             release.await();
@@ -650,14 +559,14 @@ class SemanticsTest {
           });
       assertTrue(task.future().complete("fake"));
       release.countDown();
-      assertEquals("real", task.await(LONG));
+      assertEquals("real", task.await(GENEROUS));
     }
 
     @Test
     void aFinishedTaskCannotBeCancelled() throws Exception {
       WorkQueue q = started();
       Task<String> task = q.submitJob(ctx -> "done");
-      task.await(LONG);
+      task.await(GENEROUS);
       assertFalse(task.cancel());
       assertEquals(TaskState.SUCCEEDED, task.state());
     }
@@ -667,8 +576,7 @@ class SemanticsTest {
   class Freezing {
     @Test
     void configurationIsFrozenOnceEnqueued() {
-      WorkQueue q = WorkQueue.builder("frozen").build();
-      queues.add(q);
+      WorkQueue q = fx.unstarted(WorkQueue.builder("frozen"));
       Task<?> task = q.enqueue(Task.of(ctx -> {}).named("frozen-task"));
       IllegalStateException e = assertThrows(IllegalStateException.class, () -> task.retries(3));
       assertTrue(e.getMessage().contains("frozen-task"), e.getMessage());
@@ -679,8 +587,7 @@ class SemanticsTest {
 
     @Test
     void aCancelledTaskCannotBeEnqueued() {
-      WorkQueue q = WorkQueue.builder("cancelled-enqueue").build();
-      queues.add(q);
+      WorkQueue q = fx.unstarted(WorkQueue.builder("cancelled-enqueue"));
       Task<?> task = Task.of(ctx -> {});
       task.cancel();
       assertThrows(IllegalStateException.class, () -> q.enqueue(task));
@@ -728,8 +635,7 @@ class SemanticsTest {
 
     @Test
     void queueArgumentsAreCheckedAtTheCall() {
-      WorkQueue q = WorkQueue.builder("null-args").build();
-      queues.add(q);
+      WorkQueue q = fx.unstarted(WorkQueue.builder("null-args"));
       assertEquals("task", assertThrows(NullPointerException.class, () -> q.enqueue(null)).getMessage());
       assertEquals("work", assertThrows(NullPointerException.class, () -> q.submit(null)).getMessage());
       assertThrows(NullPointerException.class, () -> q.offer(null));
@@ -746,7 +652,7 @@ class SemanticsTest {
             assertThrows(IllegalStateException.class, q::close);
             return e.getMessage();
           });
-      assertTrue(task.await(LONG).contains("would wait for that task forever"));
+      assertTrue(task.await(GENEROUS).contains("would wait for that task forever"));
       assertFalse(q.isShutdown(), "the refused call changed nothing");
     }
 
@@ -770,7 +676,7 @@ class SemanticsTest {
                 throw boom;
               })
               .retries(0));
-      ExecutionException e = assertThrows(ExecutionException.class, () -> task.future().get(30, TimeUnit.SECONDS));
+      ExecutionException e = assertThrows(ExecutionException.class, () -> get(task.future()));
       assertSame(boom, e.getCause());
       assertSame(boom, task.error());
     }
@@ -793,7 +699,7 @@ class SemanticsTest {
     void aWorkTaskResultIsNull() throws Exception {
       WorkQueue q = started();
       Task<@Nullable Void> task = q.submit(ctx -> {});
-      assertNull(task.await(LONG));
+      assertNull(task.await(GENEROUS));
     }
   }
 }

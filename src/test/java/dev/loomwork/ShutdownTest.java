@@ -1,5 +1,8 @@
 package dev.loomwork;
 
+import static dev.loomwork.QueueFixture.awaitCondition;
+import static dev.loomwork.QueueFixture.get;
+import static dev.loomwork.TestTimeouts.GENEROUS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -9,26 +12,32 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.loomwork.QueueFixture.Background;
+import dev.loomwork.QueueFixture.Blocker;
+import dev.loomwork.RecordingListener.Abandoned;
+import dev.loomwork.RecordingListener.Rejected;
+import dev.loomwork.RecordingListener.RetryScheduled;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CancellationException;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Function;
+import java.util.function.Consumer;
 import java.util.stream.Collectors;
+import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The shutdown semantics of DESIGN.md section 5: {@code shutdown()}, {@code shutdown(Duration)},
@@ -38,34 +47,44 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 60, unit = TimeUnit.SECONDS) // a safety net against hangs, not a timing assertion
 class ShutdownTest {
 
-  /** Generous bound for anything that should happen "at once" or "on time". */
-  private static final long GENEROUS_SECONDS = 10;
-
   /** A grace long enough that an attempt which honours its interruption is never abandoned. */
-  private static final Duration NO_ABANDON = Duration.ofSeconds(GENEROUS_SECONDS);
+  private static final Duration NO_ABANDON = GENEROUS;
 
-  // ---------------------------------------------------------------------------------------------
-  // shutdown(): drains everything accepted
-  // ---------------------------------------------------------------------------------------------
+  private static final Backoff TWENTY_MS = Backoff.fixed(Duration.ofMillis(20));
 
-  @Test
-  void shutdownDrainsRetriesInBackoffAndDelayedTasks() throws Exception {
-    CountDownLatch firstFailure = new CountDownLatch(1);
-    WorkQueue q =
-        WorkQueue.builder("drain")
-            .abandonAfter(NO_ABANDON)
-            .listener(
-                new WorkQueueListener() {
-                  @Override
-                  public void onRetryScheduled(Task<?> task, Throwable error, Instant at) {
-                    firstFailure.countDown();
-                  }
-                })
-            .build();
-    AtomicInteger afterCalls = new AtomicInteger();
-    List<Task<?>> all = new ArrayList<>();
-    try {
-      q.start();
+  @RegisterExtension final QueueFixture fx = new QueueFixture();
+
+  private static Map<String, TaskSnapshot> byName(List<TaskSnapshot> snapshots) {
+    return snapshots.stream().collect(Collectors.toMap(TaskSnapshot::name, s -> s, (a, b) -> a));
+  }
+
+  /** Asserts that {@code action} returned in less than the generous timeout: "at once". */
+  private static <T> T atOnce(String what, Callable<T> action) throws Exception {
+    long t0 = System.nanoTime();
+    T result = action.call();
+    long elapsedNanos = System.nanoTime() - t0;
+    assertTrue(
+        elapsedNanos < GENEROUS.toNanos(), () -> what + " took " + elapsedNanos / 1_000_000 + " ms");
+    return result;
+  }
+
+  /** Asserts that each task ended CANCELLED and its future throws CancellationException. */
+  private static void assertAllCancelled(List<? extends Task<?>> tasks) {
+    for (Task<?> t : tasks) {
+      assertEquals(TaskState.CANCELLED, t.state(), t::toString);
+      assertThrows(CancellationException.class, () -> get(t.future()), t::toString);
+    }
+  }
+
+  /** shutdown() and close(): everything accepted runs to its end. */
+  @Nested
+  class Drain {
+    @Test
+    void shutdownDrainsRetriesInBackoffAndDelayedTasks() throws Exception {
+      RecordingListener events = new RecordingListener();
+      WorkQueue q = fx.started(WorkQueue.builder("drain").abandonAfter(NO_ABANDON).listener(events));
+      AtomicInteger afterCalls = new AtomicInteger();
+      Consumer<Task<?>> countAfter = t -> afterCalls.incrementAndGet();
       AtomicInteger flakyCalls = new AtomicInteger();
       // Fails twice, then succeeds: its retries happen while the queue is draining.
       Task<String> flaky =
@@ -77,11 +96,7 @@ class ShutdownTest {
                         }
                         return "ok";
                       })
-                  .named("flaky")
-                  .retries(5)
-                  .backoff(Backoff.fixed(Duration.ofMillis(20)))
-                  .after(t -> afterCalls.incrementAndGet()));
-      all.add(flaky);
+                  .named("flaky").retries(5).backoff(TWENTY_MS).after(countAfter));
       // Always fails: exhausts its retries during the drain and ends FAILED.
       IOException last = new IOException("always");
       Task<Void> hopeless =
@@ -90,78 +105,76 @@ class ShutdownTest {
                       ctx -> {
                         throw last;
                       })
-                  .named("hopeless")
-                  .retries(2)
-                  .backoff(Backoff.fixed(Duration.ofMillis(20)))
-                  .after(t -> afterCalls.incrementAndGet()));
-      all.add(hopeless);
+                  .named("hopeless").retries(2).backoff(TWENTY_MS).after(countAfter));
       // Wait until a task is actually waiting out a backoff before shutting down.
-      assertTrue(firstFailure.await(GENEROUS_SECONDS, TimeUnit.SECONDS));
+      events.awaitFirst(RetryScheduled.class);
 
       AtomicInteger delayedRan = new AtomicInteger();
-      Task<Void> delayed =
-          q.enqueue(
-              Task.of(ctx -> delayedRan.incrementAndGet())
-                  .named("delayed")
-                  .delay(Duration.ofMillis(200))
-                  .after(t -> afterCalls.incrementAndGet()));
-      all.add(delayed);
-      Task<Void> notBefore =
-          q.enqueue(
-              Task.of(ctx -> delayedRan.incrementAndGet())
-                  .named("not-before")
-                  .notBefore(Instant.now().plusMillis(200))
-                  .after(t -> afterCalls.incrementAndGet()));
-      all.add(notBefore);
-      // Accepted with a future start: they wait in the scheduler, not in the ready queue.
-      assertEquals(TaskState.WAITING, delayed.state());
-      assertEquals(TaskState.WAITING, notBefore.state());
+      List<Task<Void>> startingLater = enqueueTwoStartingLater(q, delayedRan, countAfter);
+      List<Task<?>> all = new ArrayList<>(List.of(flaky, hopeless));
+      all.addAll(startingLater);
       for (int i = 0; i < 20; i++) {
         all.add(q.submit(ctx -> {}));
       }
 
       q.shutdown();
 
-      assertTrue(q.isShutdown());
-      assertTrue(q.isTerminated(), "shutdown() returns only once the queue has terminated");
-      QueueStats stats = q.stats();
-      assertEquals(0, stats.outstanding(), () -> "nothing may be left: " + stats);
-      assertEquals(24, stats.submitted());
-      assertEquals(24, stats.completed());
-      assertEquals(23, stats.succeeded());
-      assertEquals(1, stats.failed());
-      assertEquals(0, stats.cancelled());
-      for (Task<?> t : all) {
-        assertTrue(t.isDone(), () -> t + " is not terminal");
-        assertTrue(t.future().isDone(), () -> t + ": future not completed");
-      }
+      assertDrained(q, all, 23, 1);
       assertEquals("ok", flaky.future().getNow("not done"));
       assertEquals(TaskState.SUCCEEDED, flaky.state());
       assertEquals(3, flaky.attempts());
       assertEquals(TaskState.FAILED, hopeless.state());
       assertEquals(3, hopeless.attempts(), "retries(2) means three attempts, all run by the drain");
       assertSame(last, hopeless.error());
-      assertEquals(TaskState.SUCCEEDED, delayed.state());
-      assertEquals(TaskState.SUCCEEDED, notBefore.state());
+      for (Task<Void> t : startingLater) {
+        assertEquals(TaskState.SUCCEEDED, t.state(), t::toString);
+      }
       assertEquals(2, delayedRan.get());
       assertEquals(4, afterCalls.get(), "every after-callback ran once before shutdown() returned");
-    } finally {
-      q.shutdown();
     }
-  }
 
-  @Test
-  void shutdownRunsTheTasksOfAQueueThatWasNeverStarted() throws Exception {
-    WorkQueue q = WorkQueue.builder("never-started").abandonAfter(NO_ABANDON).build();
-    try {
+    /** Enqueues "delayed" (by 200 ms) and "not-before" (now + 200 ms); both wait in the scheduler. */
+    private static List<Task<Void>> enqueueTwoStartingLater(
+        WorkQueue q, AtomicInteger ran, Consumer<Task<?>> after) {
+      Task<Void> delayed =
+          q.enqueue(Task.of(ctx -> ran.incrementAndGet()).named("delayed").delay(Duration.ofMillis(200)).after(after));
+      Task<Void> notBefore =
+          q.enqueue(
+              Task.of(ctx -> ran.incrementAndGet())
+                  .named("not-before").notBefore(Instant.now().plusMillis(200)).after(after));
+      // Accepted with a future start: they wait in the scheduler, not in the ready queue.
+      assertEquals(TaskState.WAITING, delayed.state());
+      assertEquals(TaskState.WAITING, notBefore.state());
+      return List.of(delayed, notBefore);
+    }
+
+    /** shutdown() returned: the queue terminated with every task done, and these counts. */
+    private static void assertDrained(WorkQueue q, List<Task<?>> all, int succeeded, int failed) {
+      assertTrue(q.isShutdown());
+      assertTrue(q.isTerminated(), "shutdown() returns only once the queue has terminated");
+      QueueStats stats = q.stats();
+      assertEquals(0, stats.outstanding(), () -> "nothing may be left: " + stats);
+      assertEquals(all.size(), stats.submitted());
+      assertEquals(all.size(), stats.completed());
+      assertEquals(succeeded, stats.succeeded());
+      assertEquals(failed, stats.failed());
+      assertEquals(0, stats.cancelled());
+      for (Task<?> t : all) {
+        assertTrue(t.isDone(), () -> t + " is not terminal");
+        assertTrue(t.future().isDone(), () -> t + ": future not completed");
+      }
+    }
+
+    @Test
+    void shutdownRunsTheTasksOfAQueueThatWasNeverStarted() throws Exception {
+      WorkQueue q = fx.unstarted(WorkQueue.builder("never-started").abandonAfter(NO_ABANDON));
       AtomicInteger ran = new AtomicInteger();
       List<Task<?>> tasks = new ArrayList<>();
       for (int i = 0; i < 5; i++) {
         tasks.add(q.submit(ctx -> ran.incrementAndGet()));
       }
       Task<String> job = q.submitJob(ctx -> "result of " + ctx.taskName());
-      Task<Void> delayed =
-          q.enqueue(Task.of(ctx -> ran.incrementAndGet()).delay(Duration.ofMillis(50)));
+      Task<Void> delayed = q.enqueue(Task.of(ctx -> ran.incrementAndGet()).delay(Duration.ofMillis(50)));
       assertEquals(0, ran.get(), "nothing runs before the queue is started");
       assertFalse(q.isTerminated());
 
@@ -176,72 +189,56 @@ class ShutdownTest {
       assertEquals(TaskState.SUCCEEDED, delayed.state());
       assertEquals(0, q.stats().outstanding());
       assertEquals(7, q.stats().succeeded());
-    } finally {
-      q.shutdown();
     }
-  }
 
-  @Test
-  void closeDrainsLikeShutdown() throws Exception {
-    AtomicInteger ran = new AtomicInteger();
-    AtomicInteger calls = new AtomicInteger();
-    WorkQueue queue;
-    Task<Integer> flaky;
-    Task<Void> delayed;
-    List<Task<?>> plain = new ArrayList<>();
-    try (WorkQueue q = WorkQueue.builder("close").abandonAfter(NO_ABANDON).build()) {
-      queue = q;
-      q.start();
-      flaky =
-          q.enqueue(
-              Task.ofJob(
-                      ctx -> {
-                        if (calls.incrementAndGet() < 3) {
-                          throw new IllegalStateException("not yet");
-                        }
-                        return ctx.attempt();
-                      })
-                  .retries(3)
-                  .backoff(Backoff.fixed(Duration.ofMillis(20))));
-      delayed = q.enqueue(Task.of(ctx -> ran.incrementAndGet()).delay(Duration.ofMillis(100)));
-      for (int i = 0; i < 10; i++) {
-        plain.add(q.submit(ctx -> ran.incrementAndGet()));
+    @Test
+    void closeDrainsLikeShutdown() throws Exception {
+      AtomicInteger ran = new AtomicInteger();
+      AtomicInteger calls = new AtomicInteger();
+      WorkQueue queue;
+      Task<Integer> flaky;
+      Task<Void> delayed;
+      List<Task<?>> plain = new ArrayList<>();
+      try (WorkQueue q = WorkQueue.builder("close").abandonAfter(NO_ABANDON).build()) {
+        queue = q;
+        q.start();
+        flaky =
+            q.enqueue(
+                Task.ofJob(
+                        ctx -> {
+                          if (calls.incrementAndGet() < 3) {
+                            throw new IllegalStateException("not yet");
+                          }
+                          return ctx.attempt();
+                        })
+                    .retries(3)
+                    .backoff(TWENTY_MS));
+        delayed = q.enqueue(Task.of(ctx -> ran.incrementAndGet()).delay(Duration.ofMillis(100)));
+        for (int i = 0; i < 10; i++) {
+          plain.add(q.submit(ctx -> ran.incrementAndGet()));
+        }
+      } // close() drains
+      assertTrue(queue.isShutdown());
+      assertTrue(queue.isTerminated(), "close() returns only once the queue has terminated");
+      assertEquals(0, queue.stats().outstanding());
+      assertEquals(Integer.valueOf(3), flaky.future().getNow(-1), "the retries ran during close()");
+      assertEquals(TaskState.SUCCEEDED, delayed.state());
+      for (Task<?> t : plain) {
+        assertEquals(TaskState.SUCCEEDED, t.state());
       }
-    } // close() drains
-    assertTrue(queue.isShutdown());
-    assertTrue(queue.isTerminated(), "close() returns only once the queue has terminated");
-    assertEquals(0, queue.stats().outstanding());
-    assertEquals(Integer.valueOf(3), flaky.future().getNow(-1), "the retries ran during close()");
-    assertEquals(TaskState.SUCCEEDED, delayed.state());
-    for (Task<?> t : plain) {
-      assertEquals(TaskState.SUCCEEDED, t.state());
+      assertEquals(11, ran.get());
+      assertEquals(12, queue.stats().succeeded());
     }
-    assertEquals(11, ran.get());
-    assertEquals(12, queue.stats().succeeded());
   }
 
-  // ---------------------------------------------------------------------------------------------
-  // Rejection after shutdown
-  // ---------------------------------------------------------------------------------------------
-
-  @Test
-  void everyWayToSubmitIsRejectedAfterShutdownWithTheQueueName() throws Exception {
-    String name = "rejecting-queue-7";
-    List<String> rejectedEvents = new CopyOnWriteArrayList<>();
-    WorkQueue q =
-        WorkQueue.builder(name)
-            .abandonAfter(NO_ABANDON)
-            .listener(
-                new WorkQueueListener() {
-                  @Override
-                  public void onRejected(String queue, Task<?> task, String reason) {
-                    rejectedEvents.add(queue);
-                  }
-                })
-            .build();
-    try {
-      q.start();
-      q.submit(ctx -> {}).await(Duration.ofSeconds(GENEROUS_SECONDS));
+  @Nested
+  class RejectionAfterShutdown {
+    @Test
+    void everyWayToSubmitIsRejectedAfterShutdownWithTheQueueName() throws Exception {
+      String name = "rejecting-queue-7";
+      RecordingListener events = new RecordingListener();
+      WorkQueue q = fx.started(WorkQueue.builder(name).abandonAfter(NO_ABANDON).listener(events));
+      q.submit(ctx -> {}).await(GENEROUS);
       q.shutdown();
       assertTrue(q.isShutdown());
 
@@ -266,36 +263,22 @@ class ShutdownTest {
       }
       assertEquals(6, q.stats().rejected(), "stats().rejected() counts every refusal");
       assertEquals(1, q.stats().submitted(), "a refused task is not counted as submitted");
+      List<String> rejectedEvents = events.events(Rejected.class).stream().map(Rejected::queue).toList();
       assertEquals(6, rejectedEvents.size());
       assertTrue(rejectedEvents.stream().allMatch(name::equals));
       assertEquals(TaskState.NEW, enqueued.state(), "a refused task was never accepted");
       assertFalse(enqueued.isDone());
-    } finally {
-      q.shutdown();
     }
   }
 
-  // ---------------------------------------------------------------------------------------------
-  // shutdown(Duration)
-  // ---------------------------------------------------------------------------------------------
-
-  @Test
-  void shutdownWithDeadlineCancelsPendingWaitingAndRunningTasksAndReportsThem() throws Exception {
-    CountDownLatch retryScheduled = new CountDownLatch(1);
-    WorkQueue q =
-        WorkQueue.builder("deadline")
-            .concurrency(1)
-            .abandonAfter(NO_ABANDON)
-            .listener(
-                new WorkQueueListener() {
-                  @Override
-                  public void onRetryScheduled(Task<?> task, Throwable error, Instant at) {
-                    retryScheduled.countDown();
-                  }
-                })
-            .build();
-    CountDownLatch release = new CountDownLatch(1);
-    try {
+  /** shutdown(Duration): drains until the deadline, then cancels what is left and reports it. */
+  @Nested
+  class Deadline {
+    @Test
+    void shutdownWithDeadlineCancelsPendingWaitingAndRunningTasksAndReportsThem() throws Exception {
+      RecordingListener events = new RecordingListener();
+      WorkQueue q =
+          fx.unstarted(WorkQueue.builder("deadline").concurrency(1).abandonAfter(NO_ABANDON).listener(events));
       Instant beforeEnqueue = Instant.now();
       IOException firstFailure = new IOException("first attempt failed");
       // With one slot and FIFO dispatch: "backoff" runs first, fails and waits 10 minutes; then
@@ -309,40 +292,22 @@ class ShutdownTest {
                   .named("backoff")
                   .retries(3)
                   .backoff(Backoff.fixed(Duration.ofMinutes(10))));
-      CountDownLatch started = new CountDownLatch(1);
-      CountDownLatch interrupted = new CountDownLatch(1);
-      Task<Void> running =
-          q.enqueue(
-              Task.of(
-                      ctx -> {
-                        started.countDown();
-                        try {
-                          release.await();
-                        } catch (InterruptedException e) {
-                          interrupted.countDown();
-                          throw e;
-                        }
-                      })
-                  .named("running"));
+      Blocker blocker = fx.blocker();
+      Task<Void> running = q.enqueue(Task.of(blocker.work()).named("running"));
       AtomicInteger pendingRan = new AtomicInteger();
       List<Task<?>> pending = new ArrayList<>();
       for (int i = 0; i < 3; i++) {
         pending.add(q.enqueue(Task.of(ctx -> pendingRan.incrementAndGet()).named("pending-" + i)));
       }
       q.start();
-      assertTrue(retryScheduled.await(GENEROUS_SECONDS, TimeUnit.SECONDS));
-      assertTrue(started.await(GENEROUS_SECONDS, TimeUnit.SECONDS));
+      events.awaitFirst(RetryScheduled.class);
+      blocker.awaitStarted();
       assertEquals(TaskState.WAITING, backoff.state());
       Instant expectedRetry = backoff.nextAttemptAt();
       assertNotNull(expectedRetry);
 
-      long t0 = System.nanoTime();
-      ShutdownReport report = q.shutdown(Duration.ofMillis(100));
-      long elapsedNanos = System.nanoTime() - t0;
+      ShutdownReport report = atOnce("shutdown(100 ms)", () -> q.shutdown(Duration.ofMillis(100)));
 
-      assertTrue(
-          elapsedNanos < TimeUnit.SECONDS.toNanos(GENEROUS_SECONDS),
-          () -> "shutdown(100 ms) took " + elapsedNanos / 1_000_000 + " ms");
       assertTrue(
           report.elapsed().compareTo(Duration.ofMillis(100)) >= 0,
           () -> "it drains until the deadline: " + report.elapsed());
@@ -351,13 +316,32 @@ class ShutdownTest {
       assertEquals(List.of(), report.abandoned(), "the running body honoured its interruption");
       assertEquals(0, report.succeeded());
       assertEquals(0, report.failed());
-      assertTrue(interrupted.await(GENEROUS_SECONDS, TimeUnit.SECONDS), "body was interrupted");
-
-      Map<String, TaskSnapshot> cancelled = byName(report.cancelled());
-      assertEquals(
-          java.util.Set.of("backoff", "running", "pending-0", "pending-1", "pending-2"),
-          cancelled.keySet());
+      blocker.awaitInterrupted();
       assertEquals(5, report.cancelled().size(), "each task is reported once");
+      assertReportedAsTheyWereWhenCut(byName(report.cancelled()), firstFailure, expectedRetry, beforeEnqueue);
+
+      assertNothingLeftToRun(q, backoff, running, pending, pendingRan);
+    }
+
+    /** Every task is terminal, and nothing was left to run. */
+    private static void assertNothingLeftToRun(
+        WorkQueue q, Task<Void> backoff, Task<Void> running, List<Task<?>> pending, AtomicInteger pendingRan) {
+      List<Task<?>> all = new ArrayList<>(pending);
+      all.add(backoff);
+      all.add(running);
+      assertAllCancelled(all);
+      assertEquals(0, pendingRan.get(), "cancelled pending tasks never run");
+      assertEquals(1, backoff.attempts(), "a task cancelled in its backoff is not retried");
+      assertNull(backoff.nextAttemptAt());
+      QueueStats stats = q.stats();
+      assertEquals(0, stats.outstanding(), stats::toString);
+      assertEquals(5, stats.cancelled());
+    }
+
+    /** The snapshots of "backoff" (waiting to retry), "running" and "pending-N" (ready). */
+    private static void assertReportedAsTheyWereWhenCut(
+        Map<String, TaskSnapshot> cancelled, IOException firstFailure, Instant expectedRetry, Instant beforeEnqueue) {
+      assertEquals(Set.of("backoff", "running", "pending-0", "pending-1", "pending-2"), cancelled.keySet());
 
       TaskSnapshot b = cancelled.get("backoff");
       assertEquals("deadline", b.queue());
@@ -381,92 +365,52 @@ class ShutdownTest {
       assertEquals(TaskState.RUNNING, r.state());
       assertEquals(1, r.attempts());
       assertNull(r.nextAttemptAt());
-
-      // Every task is terminal, and nothing was left to run.
-      List<Task<?>> all = new ArrayList<>(pending);
-      all.add(backoff);
-      all.add(running);
-      for (Task<?> t : all) {
-        assertEquals(TaskState.CANCELLED, t.state(), t::toString);
-        assertThrows(
-            CancellationException.class,
-            () -> t.future().get(GENEROUS_SECONDS, TimeUnit.SECONDS),
-            t::toString);
-      }
-      assertEquals(0, pendingRan.get(), "cancelled pending tasks never run");
-      assertEquals(1, backoff.attempts(), "a task cancelled in its backoff is not retried");
-      assertNull(backoff.nextAttemptAt());
-      QueueStats stats = q.stats();
-      assertEquals(0, stats.outstanding(), stats::toString);
-      assertEquals(5, stats.cancelled());
-    } finally {
-      release.countDown();
-      q.shutdown();
     }
-  }
 
-  @Test
-  void shutdownWithDeadlineAbandonsAnAttemptThatIgnoresItsInterruption() throws Exception {
-    List<Task<?>> abandonedEvents = new CopyOnWriteArrayList<>();
-    WorkQueue q =
-        WorkQueue.builder("stubborn-queue")
-            .abandonAfter(Duration.ofMillis(200))
-            .listener(
-                new WorkQueueListener() {
-                  @Override
-                  public void onAbandoned(Task<?> task) {
-                    abandonedEvents.add(task);
-                  }
-                })
-            .build();
-    CountDownLatch release = new CountDownLatch(1);
-    CountDownLatch started = new CountDownLatch(1);
-    CountDownLatch sawInterrupt = new CountDownLatch(1);
-    AtomicBoolean bodyReturned = new AtomicBoolean();
-    try {
-      q.start();
+    @Test
+    void shutdownWithDeadlineAbandonsAnAttemptThatIgnoresItsInterruption() throws Exception {
+      RecordingListener events = new RecordingListener();
+      WorkQueue q =
+          fx.started(WorkQueue.builder("stubborn-queue").abandonAfter(Duration.ofMillis(200)).listener(events));
+      Blocker stubbornBody = fx.blocker();
+      AtomicBoolean bodyReturned = new AtomicBoolean();
       Task<Void> stubborn =
           q.enqueue(
               Task.of(
                       ctx -> {
-                        started.countDown();
-                        while (true) { // ignores interruption: keeps waiting for the release
-                          try {
-                            release.await();
-                            break;
-                          } catch (InterruptedException e) {
-                            sawInterrupt.countDown();
-                          }
-                        }
+                        stubbornBody.blockIgnoringInterrupts(); // keeps waiting for the release
                         bodyReturned.set(true);
                       })
                   .named("stubborn")
                   .retries(3)
                   .backoff(Backoff.none()));
-      assertTrue(started.await(GENEROUS_SECONDS, TimeUnit.SECONDS));
+      stubbornBody.awaitStarted();
 
       // Run the shutdown elsewhere so that a hang fails the test instead of blocking it.
-      CompletableFuture<ShutdownReport> shutdown = new CompletableFuture<>();
-      long t0 = System.nanoTime();
-      Thread.ofPlatform()
-          .name("stubborn-shutdown")
-          .start(
-              () -> {
-                try {
-                  shutdown.complete(q.shutdown(Duration.ofMillis(100)));
-                } catch (Throwable e) {
-                  shutdown.completeExceptionally(e);
-                }
-              });
-      ShutdownReport report = shutdown.get(GENEROUS_SECONDS, TimeUnit.SECONDS);
-      long elapsedNanos = System.nanoTime() - t0;
+      ShutdownReport report =
+          atOnce(
+              "shutdown(100 ms) of a stubborn attempt",
+              () -> fx.inBackground("stubborn-shutdown", () -> q.shutdown(Duration.ofMillis(100))).get());
 
       // It returned while the body is still blocked: the latch is not released yet.
-      assertEquals(1, release.getCount());
+      assertFalse(stubbornBody.released());
       assertFalse(bodyReturned.get());
-      assertTrue(elapsedNanos < TimeUnit.SECONDS.toNanos(GENEROUS_SECONDS));
-      assertTrue(sawInterrupt.await(GENEROUS_SECONDS, TimeUnit.SECONDS), "body was interrupted");
+      stubbornBody.awaitInterrupted();
+      assertReportsOnlyTheAbandonedTask(report);
+      assertEquals(List.of(stubborn), events.tasks(Abandoned.class), "onAbandoned fired once, for that task");
+      assertEquals(TaskState.RUNNING, stubborn.state(), "it still runs");
+      assertFalse(stubborn.future().isDone());
 
+      stubbornBody.release();
+      assertThrows(CancellationException.class, () -> get(stubborn.future()));
+      assertTrue(bodyReturned.get());
+      assertEquals(TaskState.CANCELLED, stubborn.state(), "ends CANCELLED, not retried");
+      assertEquals(1, stubborn.attempts());
+      q.shutdown(); // waits for the queue to terminate now that the body has returned
+      assertTrue(q.isTerminated());
+    }
+
+    private static void assertReportsOnlyTheAbandonedTask(ShutdownReport report) {
       assertFalse(report.drained());
       assertEquals(1, report.abandoned().size(), report::toString);
       TaskSnapshot a = report.abandoned().get(0);
@@ -477,116 +421,62 @@ class ShutdownTest {
       assertTrue(
           report.cancelled().stream().noneMatch(s -> s.name().equals("stubborn")),
           "an abandoned task is not also reported as cancelled");
-      assertEquals(List.of(stubborn), abandonedEvents, "onAbandoned fired once, for that task");
-      assertEquals(TaskState.RUNNING, stubborn.state(), "it still runs");
-      assertFalse(stubborn.future().isDone());
-
-      release.countDown();
-      assertThrows(
-          CancellationException.class,
-          () -> stubborn.future().get(GENEROUS_SECONDS, TimeUnit.SECONDS));
-      assertTrue(bodyReturned.get());
-      assertEquals(TaskState.CANCELLED, stubborn.state(), "ends CANCELLED, not retried");
-      assertEquals(1, stubborn.attempts());
-    } finally {
-      release.countDown();
-      q.shutdown(); // waits for the queue to terminate now that the body has returned
-      assertTrue(q.isTerminated());
     }
-  }
 
-  @Test
-  void taskThatCompletesDuringATimedDrainIsCountedAsSucceeded() throws Exception {
-    WorkQueue q = WorkQueue.builder("drain-succeeds").abandonAfter(NO_ABANDON).build();
-    CountDownLatch release = new CountDownLatch(1);
-    try {
-      q.start();
-      CountDownLatch started = new CountDownLatch(1);
-      Task<String> slow =
-          q.submitJob(
-              ctx -> {
-                started.countDown();
-                release.await();
-                return "done";
-              });
-      assertTrue(started.await(GENEROUS_SECONDS, TimeUnit.SECONDS));
-      CompletableFuture<ShutdownReport> shutdown =
-          CompletableFuture.supplyAsync(
-              () -> q.shutdown(Duration.ofSeconds(30)), r -> Thread.ofPlatform().start(r));
+    @Test
+    void taskThatCompletesDuringATimedDrainIsCountedAsSucceeded() throws Exception {
+      WorkQueue q = fx.started(WorkQueue.builder("drain-succeeds").abandonAfter(NO_ABANDON));
+      Blocker blocker = fx.blocker();
+      Task<String> slow = q.submitJob(blocker.job("done"));
+      blocker.awaitStarted();
+      Background<ShutdownReport> shutdown =
+          fx.inBackground("timed-drain", () -> q.shutdown(Duration.ofSeconds(30))); // a deadline never reached
       // The shutdown has begun once the queue refuses work: a state, checked without sleeping.
-      while (!q.isShutdown()) {
-        Thread.onSpinWait();
-      }
+      awaitCondition("the shutdown has begun", q::isShutdown);
       assertEquals(0, q.stats().succeeded(), "the task has not completed before the drain");
-      release.countDown(); // let it complete during the drain
+      blocker.release(); // let it complete during the drain
 
-      ShutdownReport report = shutdown.get(GENEROUS_SECONDS, TimeUnit.SECONDS);
+      ShutdownReport report = shutdown.get();
       assertEquals(1, report.succeeded(), report::toString);
       assertEquals(0, report.failed());
       assertTrue(report.drained());
       assertEquals(TaskState.SUCCEEDED, slow.state());
-      assertEquals("done", slow.await(Duration.ofSeconds(GENEROUS_SECONDS)));
+      assertEquals("done", slow.await(GENEROUS));
       assertTrue(q.isTerminated());
-    } finally {
-      release.countDown();
-      q.shutdown();
     }
   }
 
-  // ---------------------------------------------------------------------------------------------
-  // shutdownNow()
-  // ---------------------------------------------------------------------------------------------
-
-  @Test
-  void shutdownNowCancelsPendingTasksAtOnce() throws Exception {
-    WorkQueue q = WorkQueue.builder("now").concurrency(1).abandonAfter(NO_ABANDON).build();
-    CountDownLatch release = new CountDownLatch(1);
-    Map<String, AtomicInteger> afterCalls = new ConcurrentHashMap<>();
-    Function<String, java.util.function.Consumer<Task<?>>> countAfter =
-        name -> t -> afterCalls.computeIfAbsent(name, k -> new AtomicInteger()).incrementAndGet();
-    try {
-      CountDownLatch started = new CountDownLatch(1);
-      Task<Void> running =
-          q.enqueue(
-              Task.of(
-                      ctx -> {
-                        started.countDown();
-                        release.await();
-                      })
-                  .named("running")
-                  .after(countAfter.apply("running")::accept));
+  @Nested
+  class Now {
+    @Test
+    void shutdownNowCancelsPendingTasksAtOnce() throws Exception {
+      WorkQueue q = fx.unstarted(WorkQueue.builder("now").concurrency(1).abandonAfter(NO_ABANDON));
+      Map<String, AtomicInteger> afterCalls = new ConcurrentHashMap<>();
+      Consumer<Task<?>> countAfter =
+          t -> afterCalls.computeIfAbsent(t.name(), k -> new AtomicInteger()).incrementAndGet();
+      Blocker blocker = fx.blocker();
+      Task<Void> running = q.enqueue(Task.of(blocker.work()).named("running").after(countAfter));
       AtomicInteger pendingRan = new AtomicInteger();
       List<Task<?>> pending = new ArrayList<>();
       for (int i = 0; i < 4; i++) {
-        String name = "pending-" + i;
-        pending.add(
-            q.enqueue(
-                Task.of(ctx -> pendingRan.incrementAndGet())
-                    .named(name)
-                    .after(countAfter.apply(name)::accept)));
+        pending.add(q.enqueue(Task.of(ctx -> pendingRan.incrementAndGet()).named("pending-" + i).after(countAfter)));
       }
-      Task<Void> waiting =
+      pending.add(
           q.enqueue(
               Task.of(ctx -> pendingRan.incrementAndGet())
                   .named("waiting")
                   .delay(Duration.ofMinutes(10))
-                  .after(countAfter.apply("waiting")::accept));
-      pending.add(waiting);
+                  .after(countAfter)));
       q.start();
-      assertTrue(started.await(GENEROUS_SECONDS, TimeUnit.SECONDS));
+      blocker.awaitStarted();
 
-      long t0 = System.nanoTime();
-      ShutdownReport report = q.shutdownNow();
-      long elapsedNanos = System.nanoTime() - t0;
+      ShutdownReport report = atOnce("shutdownNow()", q::shutdownNow);
 
-      assertTrue(elapsedNanos < TimeUnit.SECONDS.toNanos(GENEROUS_SECONDS));
       assertFalse(report.drained());
       assertEquals(List.of(), report.abandoned());
       Map<String, TaskSnapshot> cancelled = byName(report.cancelled());
       assertEquals(
-          java.util.Set.of(
-              "running", "pending-0", "pending-1", "pending-2", "pending-3", "waiting"),
-          cancelled.keySet());
+          Set.of("running", "pending-0", "pending-1", "pending-2", "pending-3", "waiting"), cancelled.keySet());
       assertEquals(TaskState.WAITING, cancelled.get("waiting").state());
       assertNotNull(cancelled.get("waiting").nextAttemptAt());
       assertEquals(TaskState.READY, cancelled.get("pending-0").state());
@@ -594,24 +484,9 @@ class ShutdownTest {
 
       // Pending futures are already complete when shutdownNow() returns.
       for (Task<?> t : pending) {
-        assertEquals(TaskState.CANCELLED, t.state(), t::toString);
-        assertTrue(t.future().isDone(), t::toString);
-        assertTrue(t.future().isCancelled(), t::toString);
-        ExecutionException notExpected = null;
-        try {
-          t.future().get();
-          fail("a cancelled task's future has no value: " + t);
-        } catch (CancellationException expected) {
-          // the contract
-        } catch (ExecutionException e) {
-          notExpected = e;
-        }
-        assertNull(notExpected, () -> "expected CancellationException for " + t);
-        assertThrows(CancellationException.class, t::await);
+        assertCancelledAlready(t);
       }
-      assertThrows(
-          CancellationException.class,
-          () -> running.future().get(GENEROUS_SECONDS, TimeUnit.SECONDS));
+      assertThrows(CancellationException.class, () -> get(running.future()));
       assertEquals(TaskState.CANCELLED, running.state());
       assertEquals(0, pendingRan.get());
 
@@ -621,49 +496,44 @@ class ShutdownTest {
       afterCalls.forEach(
           (name, calls) -> assertEquals(1, calls.get(), () -> name + ": after-callback count"));
       assertEquals(6, q.stats().cancelled());
-    } finally {
-      release.countDown();
-      q.shutdown();
+    }
+
+    /** The task is cancelled and its future completed, without waiting. */
+    private static void assertCancelledAlready(Task<?> t) throws InterruptedException {
+      assertEquals(TaskState.CANCELLED, t.state(), t::toString);
+      assertTrue(t.future().isDone(), t::toString);
+      assertTrue(t.future().isCancelled(), t::toString);
+      ExecutionException notExpected = null;
+      try {
+        t.future().get();
+        fail("a cancelled task's future has no value: " + t);
+      } catch (CancellationException expected) {
+        // the contract
+      } catch (ExecutionException e) {
+        notExpected = e;
+      }
+      assertNull(notExpected, () -> "expected CancellationException for " + t);
+      assertThrows(CancellationException.class, t::await);
     }
   }
 
-  // ---------------------------------------------------------------------------------------------
-  // WorkQueue.join
-  // ---------------------------------------------------------------------------------------------
-
-  @Test
-  void joinShutsSeveralQueuesDownUnderOneDeadlineAndReportsInOrder() throws Exception {
-    WorkQueue drains = WorkQueue.builder("join-drains").abandonAfter(NO_ABANDON).build();
-    WorkQueue stuck = WorkQueue.builder("join-stuck").abandonAfter(NO_ABANDON).build();
-    WorkQueue alsoStuck = WorkQueue.builder("join-also-stuck").abandonAfter(NO_ABANDON).build();
-    CountDownLatch release = new CountDownLatch(1);
-    try {
-      drains.start();
-      stuck.start();
-      alsoStuck.start();
+  @Nested
+  class Join {
+    @Test
+    void joinShutsSeveralQueuesDownUnderOneDeadlineAndReportsInOrder() throws Exception {
+      WorkQueue drains = fx.started(WorkQueue.builder("join-drains").abandonAfter(NO_ABANDON));
+      WorkQueue stuck = fx.started(WorkQueue.builder("join-stuck").abandonAfter(NO_ABANDON));
+      WorkQueue alsoStuck = fx.started(WorkQueue.builder("join-also-stuck").abandonAfter(NO_ABANDON));
       AtomicInteger ran = new AtomicInteger();
       Task<Void> quick = drains.submit(ctx -> ran.incrementAndGet());
-      CountDownLatch started = new CountDownLatch(2);
-      Task<Void> blocked1 =
-          stuck.submit(
-              ctx -> {
-                started.countDown();
-                release.await();
-              });
-      Task<Void> blocked2 =
-          alsoStuck.submit(
-              ctx -> {
-                started.countDown();
-                release.await();
-              });
-      assertTrue(started.await(GENEROUS_SECONDS, TimeUnit.SECONDS));
+      Blocker blocker = fx.blocker(2);
+      Task<Void> blocked1 = stuck.submit(blocker.work());
+      Task<Void> blocked2 = alsoStuck.submit(blocker.work());
+      blocker.awaitStarted();
 
-      long t0 = System.nanoTime();
       List<ShutdownReport> reports =
-          WorkQueue.join(Duration.ofMillis(200), drains, stuck, alsoStuck);
-      long elapsedNanos = System.nanoTime() - t0;
+          atOnce("join(200 ms)", () -> WorkQueue.join(Duration.ofMillis(200), drains, stuck, alsoStuck));
 
-      assertTrue(elapsedNanos < TimeUnit.SECONDS.toNanos(GENEROUS_SECONDS));
       assertEquals(3, reports.size());
       assertEquals(
           List.of("join-drains", "join-stuck", "join-also-stuck"),
@@ -685,16 +555,6 @@ class ShutdownTest {
         assertTrue(q.isShutdown(), q::toString);
         assertEquals(0, q.stats().outstanding(), q::toString);
       }
-    } finally {
-      release.countDown();
-      drains.shutdown();
-      stuck.shutdown();
-      alsoStuck.shutdown();
     }
-  }
-
-  private static Map<String, TaskSnapshot> byName(List<TaskSnapshot> snapshots) {
-    return snapshots.stream()
-        .collect(Collectors.toMap(TaskSnapshot::name, s -> s, (a, b) -> a));
   }
 }

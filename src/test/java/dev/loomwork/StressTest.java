@@ -186,77 +186,113 @@ class StressTest {
     System.out.println(
         "StressTest (" + runner + " runner): seed " + seed + " (rerun with -Dloomwork.stress.seed=" + seed + ")");
 
-    Plan[] plans = new Plan[TASKS];
-    for (int i = 0; i < TASKS; i++) {
-      plans[i] = Plan.of(seed, i);
-    }
-    CountingListener listener = new CountingListener();
-    AtomicIntegerArray afterCalls = new AtomicIntegerArray(TASKS);
-    AtomicIntegerArray bodyCalls = new AtomicIntegerArray(TASKS);
-    AtomicIntegerArray cancelAsked = new AtomicIntegerArray(TASKS); // 1: cancel() false, 2: true
-    AtomicReferenceArray<Task<Integer>> tasks = new AtomicReferenceArray<>(TASKS);
-    AtomicLong published = new AtomicLong(); // how many tasks producers have enqueued
-    ConcurrentLinkedQueue<String> problems = new ConcurrentLinkedQueue<>();
-    Map<TaskState, AtomicInteger> stateAtCancel = new EnumMap<>(TaskState.class);
-    for (TaskState s : TaskState.values()) {
-      stateAtCancel.put(s, new AtomicInteger());
+    Run run = new Run(seed);
+    run.produceAndShutDown();
+    System.out.println("StressTest (" + runner + " runner): " + run.summary());
+
+    run.assertTheQueueCountsAddUp();
+    run.assertTheListenerAgreesWithTheQueue();
+    run.assertEveryTaskEndedOnceAsPlanned();
+    run.assertAMixOfOutcomesWellUnderAMinute();
+  }
+
+  /** One run: its plans, what the producers, bodies, callbacks and listener saw, and its checks. */
+  private static final class Run {
+    final long seed;
+    final Plan[] plans = new Plan[TASKS];
+    final CountingListener listener = new CountingListener();
+    final AtomicIntegerArray afterCalls = new AtomicIntegerArray(TASKS);
+    final AtomicIntegerArray bodyCalls = new AtomicIntegerArray(TASKS);
+    final AtomicIntegerArray cancelAsked = new AtomicIntegerArray(TASKS); // 1: cancel() false, 2: true
+    final AtomicReferenceArray<Task<Integer>> tasks = new AtomicReferenceArray<>(TASKS);
+    final AtomicLong published = new AtomicLong(); // how many tasks producers have enqueued
+    final ConcurrentLinkedQueue<String> problems = new ConcurrentLinkedQueue<>();
+    final Map<TaskState, AtomicInteger> stateAtCancel = new EnumMap<>(TaskState.class);
+    final WorkQueue queue =
+        WorkQueue.builder("stress").concurrency(CONCURRENCY).capacity(CAPACITY).listener(listener).build();
+    int samples;
+    long elapsedMillis;
+    QueueStats stats;
+
+    Run(long seed) {
+      this.seed = seed;
+      for (int i = 0; i < TASKS; i++) {
+        plans[i] = Plan.of(seed, i);
+      }
+      for (TaskState s : TaskState.values()) {
+        stateAtCancel.put(s, new AtomicInteger());
+      }
     }
 
-    long start = System.nanoTime();
-    int samples = 0;
-    WorkQueue queue =
-        WorkQueue.builder("stress")
-            .concurrency(CONCURRENCY)
-            .capacity(CAPACITY)
-            .listener(listener)
-            .build();
-    try {
-      queue.start();
-      CountDownLatch go = new CountDownLatch(1);
-      List<CompletableFuture<Void>> producers = new ArrayList<>();
-      for (int p = 0; p < PRODUCERS; p++) {
-        int producer = p;
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        producers.add(done);
-        Thread.ofPlatform()
-            .name("stress-producer-" + p)
-            .start(
-                () -> {
-                  try {
-                    go.await();
-                    SplittableRandom r = new SplittableRandom(seed + 31L * producer);
-                    for (int i = producer; i < TASKS; i += PRODUCERS) {
-                      Task<Integer> task = newTask(i, plans[i], afterCalls, bodyCalls, problems);
-                      queue.enqueue(task);
-                      tasks.set(i, task);
-                      long count = published.incrementAndGet();
-                      if (r.nextDouble() < CANCEL_PROBABILITY) {
-                        // Cancel a task enqueued a moment ago (likely ready) or long ago (likely
-                        // running or finished): a random moment in its life.
-                        int back = r.nextBoolean() ? r.nextInt(256) : r.nextInt(4 * CAPACITY);
-                        int target = (int) Math.max(0, Math.min(i, count - 1 - back));
-                        Task<Integer> victim = tasks.get(target);
-                        if (victim != null) {
-                          stateAtCancel.get(victim.state()).incrementAndGet();
-                          boolean asked = victim.cancel();
-                          cancelAsked.accumulateAndGet(target, asked ? 2 : 1, Math::max);
-                        }
-                      }
-                    }
-                    done.complete(null);
-                  } catch (Throwable e) {
-                    done.completeExceptionally(e);
-                  }
-                });
+    /** Runs the producers to their end, checking snapshots of the counts meanwhile; then drains. */
+    void produceAndShutDown() throws Exception {
+      long start = System.nanoTime();
+      try {
+        queue.start();
+        CountDownLatch go = new CountDownLatch(1);
+        List<CompletableFuture<Void>> producers = new ArrayList<>();
+        for (int p = 0; p < PRODUCERS; p++) {
+          producers.add(startProducer(p, go));
+        }
+        go.countDown();
+        sampleUntil(CompletableFuture.allOf(producers.toArray(CompletableFuture[]::new)));
+        queue.shutdown();
+      } finally {
+        queue.shutdownNow(); // a no-op after a completed shutdown(); stops everything if a check threw
       }
-      go.countDown();
-      // While the producers run, every snapshot of the counts must be consistent.
-      CompletableFuture<Void> produced = CompletableFuture.allOf(producers.toArray(CompletableFuture[]::new));
+      elapsedMillis = (System.nanoTime() - start) / 1_000_000;
+      stats = queue.stats();
+    }
+
+    /** A producer enqueues every PRODUCERS-th task, and now and then cancels one. */
+    private CompletableFuture<Void> startProducer(int producer, CountDownLatch go) {
+      CompletableFuture<Void> done = new CompletableFuture<>();
+      Thread.ofPlatform()
+          .name("stress-producer-" + producer)
+          .start(
+              () -> {
+                try {
+                  go.await();
+                  SplittableRandom r = new SplittableRandom(seed + 31L * producer);
+                  for (int i = producer; i < TASKS; i += PRODUCERS) {
+                    Task<Integer> task = newTask(i, plans[i], afterCalls, bodyCalls, problems);
+                    queue.enqueue(task);
+                    tasks.set(i, task);
+                    long count = published.incrementAndGet();
+                    if (r.nextDouble() < CANCEL_PROBABILITY) {
+                      cancelOne(r, i, count);
+                    }
+                  }
+                  done.complete(null);
+                } catch (Throwable e) {
+                  done.completeExceptionally(e);
+                }
+              });
+      return done;
+    }
+
+    /**
+     * Cancels a task enqueued a moment ago (likely ready) or long ago (likely running or finished):
+     * a random moment in its life.
+     */
+    private void cancelOne(SplittableRandom r, int i, long count) {
+      int back = r.nextBoolean() ? r.nextInt(256) : r.nextInt(4 * CAPACITY);
+      int target = (int) Math.max(0, Math.min(i, count - 1 - back));
+      Task<Integer> victim = tasks.get(target);
+      if (victim != null) {
+        stateAtCancel.get(victim.state()).incrementAndGet();
+        boolean asked = victim.cancel();
+        cancelAsked.accumulateAndGet(target, asked ? 2 : 1, Math::max);
+      }
+    }
+
+    /** While the producers run, every snapshot of the counts must be consistent. */
+    private void sampleUntil(CompletableFuture<Void> produced) throws Exception {
       long giveUp = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
       while (true) {
         try {
           produced.get(1, TimeUnit.MILLISECONDS);
-          break;
+          return;
         } catch (java.util.concurrent.TimeoutException notYet) {
           QueueStats s = queue.stats();
           samples++;
@@ -268,88 +304,71 @@ class StressTest {
           }
         }
       }
-      queue.shutdown();
-    } finally {
-      queue.shutdownNow(); // a no-op after a completed shutdown(); stops everything if a check threw
     }
-    long elapsedMillis = (System.nanoTime() - start) / 1_000_000;
 
-    // ---- the queue's counts ----
-    QueueStats stats = queue.stats();
-    System.out.println(
-        "StressTest ("
-            + runner
-            + " runner): "
-            + TASKS
-            + " tasks in "
-            + elapsedMillis
-            + " ms; "
-            + stats
-            + "; "
-            + samples
-            + " consistent snapshots during the run; retries scheduled "
-            + listener.retriesScheduled.sum()
-            + "; cancel() calls by task state "
-            + stateAtCancel);
-    assertTrue(queue.isTerminated(), "terminated after shutdown()");
-    assertTrue(listener.problems.isEmpty(), () -> "listener saw: " + first(listener.problems));
-    assertTrue(problems.isEmpty(), () -> "bodies saw: " + first(problems));
-    assertEquals(TASKS, stats.submitted());
-    assertEquals(0, stats.rejected());
-    assertEquals(0, stats.outstanding(), () -> "outstanding after shutdown: " + stats);
-    assertEquals(stats.submitted(), stats.completed(), () -> "submitted != completed: " + stats);
+    String summary() {
+      return TASKS + " tasks in " + elapsedMillis + " ms; " + stats + "; " + samples
+          + " consistent snapshots during the run; retries scheduled " + listener.retriesScheduled.sum()
+          + "; cancel() calls by task state " + stateAtCancel;
+    }
 
-    // ---- the listener agrees with the queue ----
-    assertEquals(TASKS, listener.enqueued.sum());
-    assertEquals(0, listener.rejected.sum());
-    assertEquals(stats.succeeded(), listener.succeeded.sum(), "succeeded: listener vs stats");
-    assertEquals(stats.failed(), listener.failed.sum(), "failed: listener vs stats");
-    assertEquals(stats.cancelled(), listener.cancelled.sum(), "cancelled: listener vs stats");
-    assertTrue(listener.maxAttempt.get() <= MAX_ATTEMPTS, "max attempt " + listener.maxAttempt);
+    void assertTheQueueCountsAddUp() {
+      assertTrue(queue.isTerminated(), "terminated after shutdown()");
+      assertTrue(listener.problems.isEmpty(), () -> "listener saw: " + first(listener.problems));
+      assertTrue(problems.isEmpty(), () -> "bodies saw: " + first(problems));
+      assertEquals(TASKS, stats.submitted());
+      assertEquals(0, stats.rejected());
+      assertEquals(0, stats.outstanding(), () -> "outstanding after shutdown: " + stats);
+      assertEquals(stats.submitted(), stats.completed(), () -> "submitted != completed: " + stats);
+    }
 
-    // ---- every task: one terminal state, reached once, agreeing with its plan ----
-    Map<TaskState, Integer> byState = new EnumMap<>(TaskState.class);
-    long attemptsStarted = 0;
-    int cancelledByTest = 0;
-    for (int i = 0; i < TASKS; i++) {
-      Task<Integer> task = tasks.get(i);
-      int taskIndex = i;
-      assertTrue(task != null, "task " + i + " was not published");
-      TaskState state = task.state();
-      assertTrue(state.isTerminal(), () -> "not terminal: " + task);
-      byState.merge(state, 1, Integer::sum);
+    void assertTheListenerAgreesWithTheQueue() {
+      assertEquals(TASKS, listener.enqueued.sum());
+      assertEquals(0, listener.rejected.sum());
+      assertEquals(stats.succeeded(), listener.succeeded.sum(), "succeeded: listener vs stats");
+      assertEquals(stats.failed(), listener.failed.sum(), "failed: listener vs stats");
+      assertEquals(stats.cancelled(), listener.cancelled.sum(), "cancelled: listener vs stats");
+      assertTrue(listener.maxAttempt.get() <= MAX_ATTEMPTS, "max attempt " + listener.maxAttempt);
+    }
+
+    /** Every task: one terminal state, reached once, agreeing with its plan. */
+    void assertEveryTaskEndedOnceAsPlanned() {
+      Map<TaskState, Integer> byState = new EnumMap<>(TaskState.class);
+      long attemptsStarted = 0;
+      for (int i = 0; i < TASKS; i++) {
+        Task<Integer> task = tasks.get(i);
+        assertTrue(task != null, "task " + i + " was not published");
+        assertEndedOnce(i, task);
+        byState.merge(task.state(), 1, Integer::sum);
+        attemptsStarted += task.attempts();
+        assertFollowedItsPlan(i, task);
+      }
+      assertEquals(stats.succeeded(), (long) byState.getOrDefault(TaskState.SUCCEEDED, 0), "SUCCEEDED tasks");
+      assertEquals(stats.failed(), (long) byState.getOrDefault(TaskState.FAILED, 0), "FAILED tasks");
+      assertEquals(stats.cancelled(), (long) byState.getOrDefault(TaskState.CANCELLED, 0), "CANCELLED tasks");
+      assertEquals(attemptsStarted, listener.attemptsFinished.sum(), "every started attempt finished");
+    }
+
+    private void assertEndedOnce(int i, Task<Integer> task) {
+      assertTrue(task.state().isTerminal(), () -> "not terminal: " + task);
       assertEquals(1, afterCalls.get(i), () -> "after-callback calls of " + task);
       assertEquals(1, listener.terminalEvents.get(i), () -> "terminal listener events of " + task);
       int attempts = task.attempts();
-      attemptsStarted += attempts;
       assertTrue(attempts <= MAX_ATTEMPTS, () -> "too many attempts: " + task);
       assertEquals(listener.attemptsStarted.get(i), attempts, () -> "attempts started of " + task);
       assertEquals(bodyCalls.get(i), attempts, () -> "body calls of " + task);
       assertTrue(task.future().isDone(), () -> "future not done: " + task);
-
-      Plan plan = plans[i];
-      int asked = cancelAsked.get(i);
-      if (asked != 0) {
-        cancelledByTest++;
+      if (task.state() == TaskState.SUCCEEDED) {
+        assertEquals(i, task.future().getNow(-1));
       }
-      if (asked == 0) {
-        // Nobody cancelled it: its fate is exactly its plan.
-        assertEquals(plan.expectedState(), state, () -> "state of " + task + " with " + plan);
-        assertEquals(plan.expectedAttempts(), attempts, () -> "attempts of " + task + " with " + plan);
-        if (state == TaskState.FAILED) {
-          Throwable error = task.error();
-          int lastAttempt = plan.expectedAttempts();
-          if (lastAttempt == plan.nonRetryableAttempt()) {
-            assertInstanceOf(Permanent.class, error, () -> "error of " + task);
-          } else {
-            assertInstanceOf(Flaky.class, error, () -> "error of " + task);
-          }
-          assertTrue(
-              error.getMessage().equals("task " + taskIndex + " attempt " + lastAttempt)
-                  || error.getMessage().startsWith("task " + taskIndex + " attempt " + lastAttempt + " "),
-              () -> "the error is the last real failure: " + error);
-        }
-      } else if (asked == 2) {
+    }
+
+    private void assertFollowedItsPlan(int i, Task<Integer> task) {
+      Plan plan = plans[i];
+      TaskState state = task.state();
+      int attempts = task.attempts();
+      int asked = cancelAsked.get(i);
+      if (asked == 2) {
         // cancel() said it cancelled the task or asked its attempt to stop: cancelled, unless the
         // running attempt returned normally first.
         assertTrue(
@@ -360,24 +379,44 @@ class StressTest {
           assertEquals(plan.expectedAttempts(), attempts, () -> "attempts of " + task);
           assertEquals(TaskState.SUCCEEDED, plan.expectedState(), () -> task + " " + plan);
         }
-      } else {
-        // cancel() returned false, and never true: the task had already finished by its plan.
-        assertEquals(plan.expectedState(), state, () -> "state of " + task + " with " + plan);
-        assertEquals(plan.expectedAttempts(), attempts, () -> "attempts of " + task + " with " + plan);
+        return;
       }
-      if (state == TaskState.SUCCEEDED) {
-        assertEquals(i, task.future().getNow(-1));
+      // Nobody cancelled it, or cancel() returned false (and never true): the task had already
+      // finished by its plan. Its fate is exactly its plan.
+      assertEquals(plan.expectedState(), state, () -> "state of " + task + " with " + plan);
+      assertEquals(plan.expectedAttempts(), attempts, () -> "attempts of " + task + " with " + plan);
+      if (asked == 0 && state == TaskState.FAILED) {
+        assertTheErrorIsTheLastRealFailure(i, task, plan);
       }
     }
-    assertEquals(stats.succeeded(), (long) byState.getOrDefault(TaskState.SUCCEEDED, 0), "SUCCEEDED tasks");
-    assertEquals(stats.failed(), (long) byState.getOrDefault(TaskState.FAILED, 0), "FAILED tasks");
-    assertEquals(stats.cancelled(), (long) byState.getOrDefault(TaskState.CANCELLED, 0), "CANCELLED tasks");
-    assertEquals(attemptsStarted, listener.attemptsFinished.sum(), "every started attempt finished");
-    assertTrue(cancelledByTest > 0, "the test cancelled some tasks");
-    assertTrue(stats.cancelled() > 0, "some cancellations took effect");
-    assertTrue(stats.failed() > 0 && stats.succeeded() > 0, () -> "a mix of outcomes: " + stats);
-    assertTrue(listener.retriesScheduled.sum() > 0, "some tasks were retried");
-    assertTrue(elapsedMillis < 60_000, "took " + elapsedMillis + " ms (limit: well under a minute)");
+
+    private static void assertTheErrorIsTheLastRealFailure(int i, Task<Integer> task, Plan plan) {
+      Throwable error = task.error();
+      int lastAttempt = plan.expectedAttempts();
+      if (lastAttempt == plan.nonRetryableAttempt()) {
+        assertInstanceOf(Permanent.class, error, () -> "error of " + task);
+      } else {
+        assertInstanceOf(Flaky.class, error, () -> "error of " + task);
+      }
+      assertTrue(
+          error.getMessage().equals("task " + i + " attempt " + lastAttempt)
+              || error.getMessage().startsWith("task " + i + " attempt " + lastAttempt + " "),
+          () -> "the error is the last real failure: " + error);
+    }
+
+    void assertAMixOfOutcomesWellUnderAMinute() {
+      int cancelledByTest = 0;
+      for (int i = 0; i < TASKS; i++) {
+        if (cancelAsked.get(i) != 0) {
+          cancelledByTest++;
+        }
+      }
+      assertTrue(cancelledByTest > 0, "the test cancelled some tasks");
+      assertTrue(stats.cancelled() > 0, "some cancellations took effect");
+      assertTrue(stats.failed() > 0 && stats.succeeded() > 0, () -> "a mix of outcomes: " + stats);
+      assertTrue(listener.retriesScheduled.sum() > 0, "some tasks were retried");
+      assertTrue(elapsedMillis < 60_000, "took " + elapsedMillis + " ms (limit: well under a minute)");
+    }
   }
 
   private static String first(ConcurrentLinkedQueue<String> problems) {

@@ -1,11 +1,11 @@
 package dev.loomwork;
 
+import static dev.loomwork.TestTimeouts.GENEROUS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.StructuredTaskScope;
@@ -22,58 +22,45 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 60, unit = TimeUnit.SECONDS) // a safety net against hangs, not a timing assertion
 class StructuredParentScopeTest {
 
-  private static final long GENEROUS_SECONDS = CancelScenario.GENEROUS_SECONDS;
-
   @Test
   void interruptingTheParentScopeOwnerCancelsTheQueue() throws Exception {
-    CancelScenario s = new CancelScenario("parent-owner-interrupted");
     CompletableFuture<Throwable> joinOutcome = new CompletableFuture<>();
     CompletableFuture<Void> scopeClosed = new CompletableFuture<>();
-    Thread owner = null;
-    try {
-      owner =
-          Thread.ofPlatform()
-              .name("parent-scope-owner")
-              .start(
-                  () -> {
-                    try (StructuredTaskScope<Object, Void> scope =
-                        StructuredTaskScope.open(Joiner.awaitAll())) {
-                      scope.fork(s::runQueue);
-                      try {
-                        scope.join();
-                        joinOutcome.complete(null);
-                      } catch (Throwable e) {
-                        joinOutcome.complete(e);
-                      }
-                    } // close() cancels the scope, interrupting run(), and waits for it
-                    catch (Throwable e) {
-                      scopeClosed.completeExceptionally(e);
-                    }
-                    scopeClosed.complete(null);
-                  });
+    try (CancelScenario s = new CancelScenario("parent-owner-interrupted")) {
+      Thread owner =
+          s.startOwner(
+              "parent-scope-owner",
+              () -> {
+                try (StructuredTaskScope<Object, Void> scope =
+                    StructuredTaskScope.open(Joiner.awaitAll())) {
+                  scope.fork(s::runQueue);
+                  try {
+                    scope.join();
+                    joinOutcome.complete(null);
+                  } catch (Throwable e) {
+                    joinOutcome.complete(e);
+                  }
+                } // close() cancels the scope, interrupting run(), and waits for it
+                catch (Throwable e) {
+                  scopeClosed.completeExceptionally(e);
+                }
+                scopeClosed.complete(null);
+              });
       s.awaitInPlace();
 
       owner.interrupt(); // the owner is blocked in scope.join()
-      owner.join(Duration.ofSeconds(GENEROUS_SECONDS));
+      owner.join(GENEROUS);
 
       assertFalse(owner.isAlive(), "the parent scope closed");
       assertInstanceOf(InterruptedException.class, joinOutcome.getNow(null));
       scopeClosed.getNow(null); // close() did not throw
       s.assertCancelledAndReturned();
-    } finally {
-      s.release.countDown();
-      if (owner != null && owner.isAlive()) {
-        owner.interrupt();
-        owner.join(Duration.ofSeconds(GENEROUS_SECONDS));
-      }
-      s.queue.shutdown(Duration.ofSeconds(GENEROUS_SECONDS));
     }
   }
 
   @Test
   void aFailingSiblingCancelsTheParentScopeAndTheQueue() throws Exception {
-    CancelScenario s = new CancelScenario("parent-sibling-failed");
-    try {
+    try (CancelScenario s = new CancelScenario("parent-sibling-failed")) {
       IllegalStateException boom = new IllegalStateException("sibling failed");
       Callable<Object> failingSibling =
           () -> {
@@ -89,9 +76,6 @@ class StructuredParentScopeTest {
         assertEquals(boom, e.getCause());
       } // close() waits for run() to return
       s.assertCancelledAndReturned();
-    } finally {
-      s.release.countDown();
-      s.queue.shutdown(Duration.ofSeconds(GENEROUS_SECONDS));
     }
   }
 }

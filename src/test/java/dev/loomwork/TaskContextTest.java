@@ -1,5 +1,8 @@
 package dev.loomwork;
 
+import static dev.loomwork.QueueFixture.await;
+import static dev.loomwork.QueueFixture.get;
+import static dev.loomwork.TestTimeouts.GENEROUS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -16,14 +19,14 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class TaskContextTest {
-  private static final long GENEROUS_SECONDS = 30;
+  @RegisterExtension final QueueFixture fx = new QueueFixture();
 
   /** What one attempt saw of its context. */
   record Seen(
@@ -38,83 +41,79 @@ class TaskContextTest {
   @Test
   void currentIsTheParameterWithNamesAttemptAndDeadline() throws Exception {
     List<Seen> seen = new CopyOnWriteArrayList<>();
-    try (WorkQueue queue = WorkQueue.builder("ctx-queue").build()) {
-      queue.start();
-      Task<String> task =
-          Task.ofJob(
-                  ctx -> {
-                    TaskContext current = TaskContext.current();
-                    seen.add(
-                        new Seen(
-                            current == ctx,
-                            TaskContext.isBound(),
-                            current.queueName(),
-                            current.taskName(),
-                            current.attempt(),
-                            current.deadline(),
-                            current.isCancelled()));
-                    if (ctx.attempt() < 3) {
-                      throw new IllegalStateException("fail attempt " + ctx.attempt());
-                    }
-                    return "done on " + ctx.attempt();
-                  })
-              .named("alpha")
-              .retries(2)
-              .backoff(Backoff.fixed(Duration.ofMillis(1)))
-              .within(Duration.ofMinutes(10));
-      Instant before = Instant.now();
-      queue.enqueue(task);
-      Instant after = Instant.now();
+    WorkQueue queue = fx.started(WorkQueue.builder("ctx-queue"));
+    Task<String> task =
+        Task.ofJob(
+                ctx -> {
+                  TaskContext current = TaskContext.current();
+                  seen.add(
+                      new Seen(
+                          current == ctx,
+                          TaskContext.isBound(),
+                          current.queueName(),
+                          current.taskName(),
+                          current.attempt(),
+                          current.deadline(),
+                          current.isCancelled()));
+                  if (ctx.attempt() < 3) {
+                    throw new IllegalStateException("fail attempt " + ctx.attempt());
+                  }
+                  return "done on " + ctx.attempt();
+                })
+            .named("alpha")
+            .retries(2)
+            .backoff(Backoff.fixed(Duration.ofMillis(1)))
+            .within(Duration.ofMinutes(10));
+    Instant before = Instant.now();
+    queue.enqueue(task);
+    Instant after = Instant.now();
 
-      assertEquals("done on 3", task.await(Duration.ofSeconds(GENEROUS_SECONDS)));
-      assertEquals(3, task.attempts());
-      assertEquals(3, seen.size(), () -> "attempts seen: " + seen);
-      for (int i = 0; i < 3; i++) {
-        Seen s = seen.get(i);
-        assertTrue(s.sameAsParameter(), "TaskContext.current() is the body's parameter");
-        assertTrue(s.bound(), "TaskContext.isBound() inside the body");
-        assertEquals("ctx-queue", s.queueName());
-        assertEquals("alpha", s.taskName());
-        assertEquals(i + 1, s.attempt(), "attempt numbers count 1, 2, 3 across retries");
-        assertFalse(s.cancelled(), "isCancelled() of an attempt nobody cut");
-        assertNotNull(s.deadline(), "deadline set with within(...)");
-        Instant d = s.deadline();
-        assertFalse(
-            d.isBefore(before.plus(Duration.ofMinutes(10))),
-            () -> "deadline " + d + " is before enqueue time " + before + " + 10 min");
-        assertFalse(
-            d.isAfter(after.plus(Duration.ofMinutes(10))),
-            () -> "deadline " + d + " is after enqueue time " + after + " + 10 min");
-      }
-      assertEquals(seen.get(0).deadline(), seen.get(2).deadline(), "one deadline per task");
+    assertEquals("done on 3", task.await(GENEROUS));
+    assertEquals(3, task.attempts());
+    assertEquals(3, seen.size(), () -> "attempts seen: " + seen);
+    for (int i = 0; i < 3; i++) {
+      Seen s = seen.get(i);
+      assertTrue(s.sameAsParameter(), "TaskContext.current() is the body's parameter");
+      assertTrue(s.bound(), "TaskContext.isBound() inside the body");
+      assertEquals("ctx-queue", s.queueName());
+      assertEquals("alpha", s.taskName());
+      assertEquals(i + 1, s.attempt(), "attempt numbers count 1, 2, 3 across retries");
+      assertFalse(s.cancelled(), "isCancelled() of an attempt nobody cut");
+      assertNotNull(s.deadline(), "deadline set with within(...)");
+      Instant d = s.deadline();
+      assertFalse(
+          d.isBefore(before.plus(Duration.ofMinutes(10))),
+          () -> "deadline " + d + " is before enqueue time " + before + " + 10 min");
+      assertFalse(
+          d.isAfter(after.plus(Duration.ofMinutes(10))),
+          () -> "deadline " + d + " is after enqueue time " + after + " + 10 min");
     }
+    assertEquals(seen.get(0).deadline(), seen.get(2).deadline(), "one deadline per task");
   }
 
   @Test
   void eachAttemptGetsItsOwnContextAndNoDeadlineByDefault() throws Exception {
     List<TaskContext> contexts = new CopyOnWriteArrayList<>();
-    try (WorkQueue queue = WorkQueue.builder("ctx-default").build()) {
-      queue.start();
-      Task<Void> task =
-          queue.enqueue(
-              Task.of(
-                      ctx -> {
-                        contexts.add(TaskContext.current());
-                        assertNull(ctx.deadline(), "no within(...): no deadline");
-                        if (ctx.attempt() == 1) {
-                          throw new java.io.IOException("first attempt fails");
-                        }
-                      })
-                  .retries(1)
-                  .backoff(Backoff.none()));
-      task.await(Duration.ofSeconds(GENEROUS_SECONDS));
-      assertEquals(TaskState.SUCCEEDED, task.state());
-      assertEquals(2, contexts.size());
-      assertEquals(1, contexts.get(0).attempt());
-      assertEquals(2, contexts.get(1).attempt());
-      assertTrue(contexts.get(0).taskName().startsWith("task-"), contexts.get(0).taskName());
-      assertEquals(task.name(), contexts.get(1).taskName());
-    }
+    WorkQueue queue = fx.started(WorkQueue.builder("ctx-default"));
+    Task<Void> task =
+        queue.enqueue(
+            Task.of(
+                    ctx -> {
+                      contexts.add(TaskContext.current());
+                      assertNull(ctx.deadline(), "no within(...): no deadline");
+                      if (ctx.attempt() == 1) {
+                        throw new java.io.IOException("first attempt fails");
+                      }
+                    })
+                .retries(1)
+                .backoff(Backoff.none()));
+    task.await(GENEROUS);
+    assertEquals(TaskState.SUCCEEDED, task.state());
+    assertEquals(2, contexts.size());
+    assertEquals(1, contexts.get(0).attempt());
+    assertEquals(2, contexts.get(1).attempt());
+    assertTrue(contexts.get(0).taskName().startsWith("task-"), contexts.get(0).taskName());
+    assertEquals(task.name(), contexts.get(1).taskName());
   }
 
   /** A body that polls {@code isCancelled()} instead of blocking, then returns normally. */
@@ -131,7 +130,7 @@ class TaskContextTest {
             calls.incrementAndGet();
             cancelledAtStart.set(ctx.isCancelled());
             started.countDown();
-            long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(GENEROUS_SECONDS);
+            long giveUp = System.nanoTime() + GENEROUS.toNanos();
             while (!TaskContext.current().isCancelled() && System.nanoTime() < giveUp) {
               Thread.onSpinWait();
             }
@@ -145,7 +144,7 @@ class TaskContextTest {
   /** Waits for the task to end, whatever its outcome. */
   private static void awaitEnd(Task<?> task) throws Exception {
     try {
-      task.future().get(GENEROUS_SECONDS, TimeUnit.SECONDS);
+      get(task.future());
     } catch (ExecutionException | CancellationException expected) {
       // the outcome is checked by the caller
     }
@@ -155,32 +154,28 @@ class TaskContextTest {
   @Test
   void isCancelledBecomesTrueWhenARunningAttemptIsCancelled() throws Exception {
     Poller poller = new Poller();
-    try (WorkQueue queue = WorkQueue.builder("ctx-cancel").build()) {
-      queue.start();
-      Task<String> task =
-          queue.enqueue(poller.task().named("poller").retries(3).backoff(Backoff.none()));
-      assertTrue(poller.started.await(GENEROUS_SECONDS, TimeUnit.SECONDS), "body started");
-      assertEquals(Boolean.FALSE, poller.cancelledAtStart.get(), "not cancelled at the start");
-      assertTrue(task.cancel(), "cancel() of a running task asks it to stop");
-      awaitEnd(task);
-      assertTrue(poller.sawCancelled.get(), "isCancelled() turned true after the attempt was cut");
-      assertEquals(1, poller.calls.get(), "a cancelled running task is not retried");
-      assertEquals(1, task.attempts());
-    }
+    WorkQueue queue = fx.started(WorkQueue.builder("ctx-cancel"));
+    Task<String> task =
+        queue.enqueue(poller.task().named("poller").retries(3).backoff(Backoff.none()));
+    await(poller.started, "body started");
+    assertEquals(Boolean.FALSE, poller.cancelledAtStart.get(), "not cancelled at the start");
+    assertTrue(task.cancel(), "cancel() of a running task asks it to stop");
+    awaitEnd(task);
+    assertTrue(poller.sawCancelled.get(), "isCancelled() turned true after the attempt was cut");
+    assertEquals(1, poller.calls.get(), "a cancelled running task is not retried");
+    assertEquals(1, task.attempts());
   }
 
   @Test
   void isCancelledBecomesTrueAtTheAttemptTimeout() throws Exception {
     Poller poller = new Poller();
-    try (WorkQueue queue = WorkQueue.builder("ctx-timeout").build()) {
-      queue.start();
-      Task<String> task =
-          queue.enqueue(poller.task().retries(0).attemptTimeout(Duration.ofMillis(20)));
-      awaitEnd(task);
-      assertEquals(Boolean.FALSE, poller.cancelledAtStart.get(), "not cancelled at the start");
-      assertTrue(poller.sawCancelled.get(), "isCancelled() turned true at the attempt timeout");
-      assertEquals(1, poller.calls.get(), "retries(0): one attempt");
-    }
+    WorkQueue queue = fx.started(WorkQueue.builder("ctx-timeout"));
+    Task<String> task =
+        queue.enqueue(poller.task().retries(0).attemptTimeout(Duration.ofMillis(20)));
+    awaitEnd(task);
+    assertEquals(Boolean.FALSE, poller.cancelledAtStart.get(), "not cancelled at the start");
+    assertTrue(poller.sawCancelled.get(), "isCancelled() turned true at the attempt timeout");
+    assertEquals(1, poller.calls.get(), "retries(0): one attempt");
   }
 
   // The three tests below check what happens to a task whose body, as TaskContext#isCancelled()
@@ -192,55 +187,49 @@ class TaskContextTest {
   @Test
   void pollingBodyThatReturnsAfterCancelEndsCancelled() throws Exception {
     Poller poller = new Poller();
-    try (WorkQueue queue = WorkQueue.builder("ctx-cancel-outcome").build()) {
-      queue.start();
-      Task<String> task = queue.enqueue(poller.task().named("poller").retries(0));
-      assertTrue(poller.started.await(GENEROUS_SECONDS, TimeUnit.SECONDS), "body started");
-      assertTrue(task.cancel());
-      awaitEnd(task);
-      assertTrue(poller.sawCancelled.get());
-      assertEquals(
-          TaskState.CANCELLED,
-          task.state(),
-          "the cut (cancel) came before the body returned, so the task is cancelled, not succeeded");
-      assertThrows(CancellationException.class, () -> task.await(Duration.ofSeconds(1)));
-    }
+    WorkQueue queue = fx.started(WorkQueue.builder("ctx-cancel-outcome"));
+    Task<String> task = queue.enqueue(poller.task().named("poller").retries(0));
+    await(poller.started, "body started");
+    assertTrue(task.cancel());
+    awaitEnd(task);
+    assertTrue(poller.sawCancelled.get());
+    assertEquals(
+        TaskState.CANCELLED,
+        task.state(),
+        "the cut (cancel) came before the body returned, so the task is cancelled, not succeeded");
+    assertThrows(CancellationException.class, () -> task.await(Duration.ofSeconds(1)));
   }
 
   @Test
   void pollingBodyThatReturnsAfterTimeoutFailsWithTimeout() throws Exception {
     Poller poller = new Poller();
-    try (WorkQueue queue = WorkQueue.builder("ctx-timeout-outcome").build()) {
-      queue.start();
-      Task<String> task =
-          queue.enqueue(poller.task().retries(0).attemptTimeout(Duration.ofMillis(20)));
-      awaitEnd(task);
-      assertTrue(poller.sawCancelled.get());
-      assertEquals(
-          TaskState.FAILED,
-          task.state(),
-          "DESIGN 4: an attempt cut at its timeout fails with a timeout error");
-      assertInstanceOf(AttemptTimeoutException.class, task.error());
-      TaskFailedException failed =
-          assertThrows(TaskFailedException.class, () -> task.await(Duration.ofSeconds(1)));
-      assertInstanceOf(AttemptTimeoutException.class, failed.getCause());
-    }
+    WorkQueue queue = fx.started(WorkQueue.builder("ctx-timeout-outcome"));
+    Task<String> task =
+        queue.enqueue(poller.task().retries(0).attemptTimeout(Duration.ofMillis(20)));
+    awaitEnd(task);
+    assertTrue(poller.sawCancelled.get());
+    assertEquals(
+        TaskState.FAILED,
+        task.state(),
+        "DESIGN 4: an attempt cut at its timeout fails with a timeout error");
+    assertInstanceOf(AttemptTimeoutException.class, task.error());
+    TaskFailedException failed =
+        assertThrows(TaskFailedException.class, () -> task.await(Duration.ofSeconds(1)));
+    assertInstanceOf(AttemptTimeoutException.class, failed.getCause());
   }
 
   @Test
   void pollingBodyThatReturnsAfterTheDeadlineFailsWithDeadlineExceeded() throws Exception {
     Poller poller = new Poller();
-    try (WorkQueue queue = WorkQueue.builder("ctx-deadline-outcome").build()) {
-      queue.start();
-      Task<String> task = queue.enqueue(poller.task().retries(0).within(Duration.ofSeconds(2)));
-      awaitEnd(task);
-      assertTrue(poller.sawCancelled.get(), "isCancelled() turned true at the deadline");
-      assertEquals(
-          TaskState.FAILED,
-          task.state(),
-          "DESIGN 4: a running attempt is cut at the deadline and the task fails with a deadline error");
-      assertInstanceOf(DeadlineExceededException.class, task.error());
-    }
+    WorkQueue queue = fx.started(WorkQueue.builder("ctx-deadline-outcome"));
+    Task<String> task = queue.enqueue(poller.task().retries(0).within(Duration.ofSeconds(2)));
+    awaitEnd(task);
+    assertTrue(poller.sawCancelled.get(), "isCancelled() turned true at the deadline");
+    assertEquals(
+        TaskState.FAILED,
+        task.state(),
+        "DESIGN 4: a running attempt is cut at the deadline and the task fails with a deadline error");
+    assertInstanceOf(DeadlineExceededException.class, task.error());
   }
 
   @Test
@@ -256,11 +245,9 @@ class TaskContextTest {
     Thread.ofVirtual().start(() -> boundElsewhere.set(TaskContext.isBound())).join();
     assertEquals(Boolean.FALSE, boundElsewhere.get());
 
-    try (WorkQueue queue = WorkQueue.builder("ctx-outside").build()) {
-      queue.start();
-      Task<Boolean> task = queue.enqueue(Task.ofJob(ctx -> TaskContext.isBound()));
-      assertEquals(Boolean.TRUE, task.await(Duration.ofSeconds(GENEROUS_SECONDS)));
-    }
+    WorkQueue queue = fx.started(WorkQueue.builder("ctx-outside"));
+    Task<Boolean> task = queue.enqueue(Task.ofJob(ctx -> TaskContext.isBound()));
+    assertEquals(Boolean.TRUE, task.await(GENEROUS));
     assertFalse(TaskContext.isBound());
     assertThrows(IllegalStateException.class, TaskContext::current);
   }

@@ -89,7 +89,7 @@ class KotlinApiTest {
                   .named("kotlin-task")
                   .retries(2)
                   .backoff(Backoff.none()))
-      assertEquals("ok", task.await(30.seconds.toJavaDuration()))
+      assertEquals("ok", task.await(TestTimeouts.GENEROUS))
       // Nullable where null is allowed, and nothing else: these compile without !! or casts.
       val error: Throwable? = task.error()
       val next: Instant? = task.nextAttemptAt()

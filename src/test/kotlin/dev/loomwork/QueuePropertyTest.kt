@@ -54,6 +54,19 @@ class QueuePropertyTest {
     val byState = ConcurrentHashMap<TaskState, AtomicLong>()
     val byMode = ConcurrentHashMap<String, AtomicLong>()
 
+    /** Adds one driven sequence: its tasks, refusals, abandoned attempts and end states. */
+    fun record(planned: List<Planned>, report: ShutdownReport) {
+      sequences.incrementAndGet()
+      val acceptedTasks = planned.filter { it.accepted }
+      accepted.addAndGet(acceptedTasks.size.toLong())
+      rejected.addAndGet(planned.count { it.refused }.toLong())
+      abandoned.addAndGet(report.abandoned().size.toLong())
+      for (p in acceptedTasks) {
+        attempts.addAndGet(p.task.attempts().toLong())
+        byState.computeIfAbsent(p.task.state()) { AtomicLong() }.incrementAndGet()
+      }
+    }
+
     override fun toString() =
         "${sequences.get()} sequences, ${operations.get()} operations, ${accepted.get()} tasks accepted, " +
             "${rejected.get()} refused, ${cancels.get()} cancels, ${attempts.get()} attempts, " +
@@ -78,13 +91,14 @@ class QueuePropertyTest {
     lateinit var task: Task<*>
   }
 
+  /** One sequence, generated from its seed, and the driving of a queue through it. */
   private class Scenario(val seed: Long) {
     private val rnd = Random(seed)
     private val concurrency = 1 + rnd.nextInt(6)
     private val capacity = 1 + rnd.nextInt(30)
-    private val mode = Mode.entries[rnd.nextInt(3)]
+    val mode = Mode.entries[rnd.nextInt(3)]
     private val startEarly = rnd.nextBoolean()
-    private val planned =
+    val planned =
         List(1 + rnd.nextInt(20)) { i ->
           val retries = rnd.nextInt(3)
           Planned(i, retries, List(retries + 1) { behaviour() })
@@ -103,11 +117,12 @@ class QueuePropertyTest {
       }
     }
 
-    private fun check(condition: Boolean, message: () -> String) {
+    /** Fails naming the seed to replay, unless [condition] holds. */
+    fun check(condition: Boolean, message: () -> String) {
       if (!condition) fail<Unit>("seed $seed (replay with -Dloomwork.prop.seed=$seed): ${message()}")
     }
 
-    private val byName = planned.associateBy { it.name }
+    val byName = planned.associateBy { it.name }
 
     private val listener =
         object : WorkQueueListener {
@@ -153,6 +168,7 @@ class QueuePropertyTest {
       return t
     }
 
+    /** Drives a queue through the sequence, then checks every promise it made. */
     fun run(totals: Totals) {
       val queue =
           WorkQueue.builder("prop-$seed")
@@ -161,66 +177,79 @@ class QueuePropertyTest {
               .abandonAfter(Duration.ofMillis(20))
               .listener(listener)
               .build()
+      val driven =
+          try {
+            drive(queue, totals)
+          } finally {
+            stubbornRelease.countDown()
+            queue.shutdownNow()
+          }
+      Checker(this, queue, driven.report, driven.offeredFull).checkAll(totals)
+    }
+
+    class Driven(val report: ShutdownReport, val offeredFull: Int)
+
+    /** Starts the queue early or halfway, submits each task, cancels now and then, shuts down. */
+    private fun drive(queue: WorkQueue, totals: Totals): Driven {
       var started = false
       var report: ShutdownReport? = null
       var offeredFull = 0
-      try {
-        if (startEarly) {
+      if (startEarly) {
+        queue.start()
+        started = true
+      }
+      for (p in planned) {
+        if (p.index == shutdownAt) {
+          report = shutDown(queue, totals)
+        }
+        if (!started && report == null && p.index == planned.size / 2) {
           queue.start()
           started = true
         }
-        for (p in planned) {
-          if (p.index == shutdownAt) {
-            report = shutDown(queue, totals)
-          }
-          if (!started && report == null && p.index == planned.size / 2) {
-            queue.start()
-            started = true
-          }
-          p.task = task(p)
-          totals.operations.incrementAndGet()
-          try {
-            val accepted =
-                when {
-                  // A blocking enqueue on a queue that nobody runs could wait forever: offer then.
-                  !started || rnd.nextInt(3) == 0 -> queue.offer(p.task)
-                  rnd.nextBoolean() -> queue.offer(p.task, Duration.ofMillis(1))
-                  else -> {
-                    queue.enqueue(p.task)
-                    true
-                  }
-                }
-            if (accepted) p.accepted = true
-            else {
-              p.refused = true
-              offeredFull++
-            }
-          } catch (e: RejectedExecutionException) {
-            check(report != null) { "${p.name} rejected before shutdown: $e" }
-            check(e.message!!.contains("prop-$seed")) { "rejection names the queue: ${e.message}" }
-            p.refused = true
-          }
-          check(report == null || !p.accepted) { "${p.name} accepted after shutdown" }
-          // Cancel a random earlier task now and then.
-          if (rnd.nextInt(5) == 0) {
-            val victim = planned[rnd.nextInt(p.index + 1)]
-            if (victim.accepted) {
-              totals.operations.incrementAndGet()
-              totals.cancels.incrementAndGet()
-              val starts = victim.bodyStarts.get()
-              if (victim.task.cancel()) {
-                victim.cancelledByTest = true
-                victim.startsWhenCancelled = starts
+        p.task = task(p)
+        totals.operations.incrementAndGet()
+        if (submit(queue, p, started, report != null)) offeredFull++
+        check(report == null || !p.accepted) { "${p.name} accepted after shutdown" }
+        maybeCancelAnEarlierTask(p, totals)
+      }
+      return Driven(report ?: shutDown(queue, totals), offeredFull)
+    }
+
+    /** Offers or enqueues the task; returns whether an offer found the queue full. */
+    private fun submit(queue: WorkQueue, p: Planned, started: Boolean, shutDown: Boolean): Boolean {
+      try {
+        val accepted =
+            when {
+              // A blocking enqueue on a queue that nobody runs could wait forever: offer then.
+              !started || rnd.nextInt(3) == 0 -> queue.offer(p.task)
+              rnd.nextBoolean() -> queue.offer(p.task, Duration.ofMillis(1))
+              else -> {
+                queue.enqueue(p.task)
+                true
               }
             }
-          }
-        }
-        if (report == null) report = shutDown(queue, totals)
-      } finally {
-        stubbornRelease.countDown()
-        queue.shutdownNow()
+        if (accepted) p.accepted = true else p.refused = true
+        return !accepted
+      } catch (e: RejectedExecutionException) {
+        check(shutDown) { "${p.name} rejected before shutdown: $e" }
+        check(e.message!!.contains("prop-$seed")) { "rejection names the queue: ${e.message}" }
+        p.refused = true
+        return false
       }
-      verify(queue, report!!, offeredFull, totals)
+    }
+
+    /** Now and then, cancels a random task submitted so far. */
+    private fun maybeCancelAnEarlierTask(p: Planned, totals: Totals) {
+      if (rnd.nextInt(5) != 0) return
+      val victim = planned[rnd.nextInt(p.index + 1)]
+      if (!victim.accepted) return
+      totals.operations.incrementAndGet()
+      totals.cancels.incrementAndGet()
+      val starts = victim.bodyStarts.get()
+      if (victim.task.cancel()) {
+        victim.cancelledByTest = true
+        victim.startsWhenCancelled = starts
+      }
     }
 
     private fun shutDown(queue: WorkQueue, totals: Totals): ShutdownReport {
@@ -237,98 +266,121 @@ class QueuePropertyTest {
         Mode.NOW -> queue.shutdownNow()
       }
     }
+  }
 
-    private fun verify(queue: WorkQueue, report: ShutdownReport, offeredFull: Int, totals: Totals) {
-      // Abandoned attempts end by themselves; then every accepted task is done.
-      for (p in planned.filter { it.accepted }) {
-        try {
-          p.task.future().handle { _, _ -> null }.get(30, TimeUnit.SECONDS)
-        } catch (e: java.util.concurrent.TimeoutException) {
-          fail<Unit>("seed $seed: ${p.name} never finished: ${p.task}")
-        }
-      }
+  /** The promises the queue made about one driven sequence, checked once its tasks are done. */
+  private class Checker(
+      private val s: Scenario,
+      private val queue: WorkQueue,
+      private val report: ShutdownReport,
+      private val offeredFull: Int,
+  ) {
+    private val accepted = s.planned.filter { it.accepted }
+
+    private fun check(condition: Boolean, message: () -> String) = s.check(condition, message)
+
+    /** Waits for the accepted tasks to end, adds the sequence to [totals], checks everything. */
+    fun checkAll(totals: Totals) {
+      awaitEveryAcceptedTask()
+      totals.record(s.planned, report)
       val stats = queue.stats()
-      val accepted = planned.filter { it.accepted }
-      totals.sequences.incrementAndGet()
-      totals.accepted.addAndGet(accepted.size.toLong())
-      totals.rejected.addAndGet(planned.count { it.refused }.toLong())
-      totals.abandoned.addAndGet(report.abandoned().size.toLong())
-
       check(stats.submitted() == accepted.size.toLong()) { "submitted ${stats.submitted()} vs accepted ${accepted.size}" }
-      check(stats.rejected() == planned.count { it.refused }.toLong()) { "rejected ${stats.rejected()} (offers refused when full: $offeredFull)" }
+      check(stats.rejected() == s.planned.count { it.refused }.toLong()) { "rejected ${stats.rejected()} (offers refused when full: $offeredFull)" }
       check(stats.outstanding() == 0L) { "outstanding after the end: $stats" }
-
-      for (p in planned) {
-        val t = p.task
-        if (!p.accepted) {
-          check(t.state() == TaskState.NEW && p.afterCalls.get() == 0 && p.bodyStarts.get() == 0) {
-            "${p.name} was refused but is ${t.state()}, after=${p.afterCalls}, starts=${p.bodyStarts}"
-          }
-          continue
-        }
-        totals.attempts.addAndGet(t.attempts().toLong())
-        totals.byState.computeIfAbsent(t.state()) { AtomicLong() }.incrementAndGet()
-        // Exactly one terminal state, reached once; the after-callback ran exactly once.
-        check(t.state().isTerminal) { "${p.name} is ${t.state()}" }
-        check(p.afterCalls.get() == 1) { "${p.name} after-callback ran ${p.afterCalls} times" }
-        check(p.terminalEvents.get() == 1) { "${p.name} had ${p.terminalEvents} terminal events" }
-        // Attempts never exceed retries + 1, and each started attempt ran the body once.
-        check(t.attempts() <= p.retries + 1) { "${p.name}: ${t.attempts()} attempts, retries ${p.retries}" }
-        check(p.bodyStarts.get() == t.attempts()) { "${p.name}: body ran ${p.bodyStarts} times, attempts ${t.attempts()}" }
-        check(p.listenerStarts.get() == t.attempts()) { "${p.name}: ${p.listenerStarts} start events, attempts ${t.attempts()}" }
-        // No attempt starts after a successful cancel (the one running then may finish).
-        if (p.cancelledByTest) {
-          check(p.bodyStarts.get() <= p.startsWhenCancelled + 1) {
-            "${p.name}: ${p.bodyStarts} starts, ${p.startsWhenCancelled} when cancelled"
-          }
-          // Cancelled, unless its running attempt returned normally first.
-          check(t.state() == TaskState.CANCELLED || t.state() == TaskState.SUCCEEDED) {
-            "${p.name} was cancelled but ended ${t.state()}"
-          }
-        }
-        // Outcomes follow the plan.
-        if (t.state() == TaskState.SUCCEEDED) {
-          val last = p.behaviours[t.attempts() - 1]
-          check(last == Behaviour.SUCCEED || last == Behaviour.IGNORE_INTERRUPT) { "${p.name} succeeded on $last" }
-        }
-        if (t.state() == TaskState.FAILED) {
-          val last = p.behaviours[t.attempts() - 1]
-          val retriesLeft = t.attempts() <= p.retries
-          check(!retriesLeft || last == Behaviour.NON_RETRYABLE) { "${p.name} failed on $last with retries left" }
-          check(t.error() != null) { "${p.name} failed without an error" }
-        }
+      for (p in s.planned) {
+        if (p.accepted) checkTask(p) else checkRefused(p)
       }
-
       // The listener's counts match the tasks' states, and the queue's own counts.
-      fun count(s: TaskState) = accepted.count { it.task.state() == s }.toLong()
+      fun count(state: TaskState) = accepted.count { it.task.state() == state }.toLong()
       check(stats.succeeded() == count(TaskState.SUCCEEDED)) { "succeeded: $stats" }
       check(stats.failed() == count(TaskState.FAILED)) { "failed: $stats" }
       check(stats.cancelled() == count(TaskState.CANCELLED)) { "cancelled: $stats" }
+      checkTheReport()
+    }
 
-      // The report accounts for every task the shutdown cut, and for nothing else.
+    /** Abandoned attempts end by themselves; then every accepted task is done. */
+    private fun awaitEveryAcceptedTask() {
+      for (p in accepted) {
+        try {
+          p.task.future().handle { _, _ -> null }.get(TestTimeouts.GENEROUS_SECONDS, TimeUnit.SECONDS)
+        } catch (e: java.util.concurrent.TimeoutException) {
+          fail<Unit>("seed ${s.seed}: ${p.name} never finished: ${p.task}")
+        }
+      }
+    }
+
+    private fun checkRefused(p: Planned) {
+      val t = p.task
+      check(t.state() == TaskState.NEW && p.afterCalls.get() == 0 && p.bodyStarts.get() == 0) {
+        "${p.name} was refused but is ${t.state()}, after=${p.afterCalls}, starts=${p.bodyStarts}"
+      }
+    }
+
+    private fun checkTask(p: Planned) {
+      val t = p.task
+      // Exactly one terminal state, reached once; the after-callback ran exactly once.
+      check(t.state().isTerminal) { "${p.name} is ${t.state()}" }
+      check(p.afterCalls.get() == 1) { "${p.name} after-callback ran ${p.afterCalls} times" }
+      check(p.terminalEvents.get() == 1) { "${p.name} had ${p.terminalEvents} terminal events" }
+      // Attempts never exceed retries + 1, and each started attempt ran the body once.
+      check(t.attempts() <= p.retries + 1) { "${p.name}: ${t.attempts()} attempts, retries ${p.retries}" }
+      check(p.bodyStarts.get() == t.attempts()) { "${p.name}: body ran ${p.bodyStarts} times, attempts ${t.attempts()}" }
+      check(p.listenerStarts.get() == t.attempts()) { "${p.name}: ${p.listenerStarts} start events, attempts ${t.attempts()}" }
+      if (p.cancelledByTest) checkCancelledByTest(p)
+      checkTheOutcomeFollowsThePlan(p)
+    }
+
+    private fun checkCancelledByTest(p: Planned) {
+      val t = p.task
+      // No attempt starts after a successful cancel (the one running then may finish).
+      check(p.bodyStarts.get() <= p.startsWhenCancelled + 1) {
+        "${p.name}: ${p.bodyStarts} starts, ${p.startsWhenCancelled} when cancelled"
+      }
+      // Cancelled, unless its running attempt returned normally first.
+      check(t.state() == TaskState.CANCELLED || t.state() == TaskState.SUCCEEDED) {
+        "${p.name} was cancelled but ended ${t.state()}"
+      }
+    }
+
+    private fun checkTheOutcomeFollowsThePlan(p: Planned) {
+      val t = p.task
+      if (t.state() == TaskState.SUCCEEDED) {
+        val last = p.behaviours[t.attempts() - 1]
+        check(last == Behaviour.SUCCEED || last == Behaviour.IGNORE_INTERRUPT) { "${p.name} succeeded on $last" }
+      }
+      if (t.state() == TaskState.FAILED) {
+        val last = p.behaviours[t.attempts() - 1]
+        val retriesLeft = t.attempts() <= p.retries
+        check(!retriesLeft || last == Behaviour.NON_RETRYABLE) { "${p.name} failed on $last with retries left" }
+        check(t.error() != null) { "${p.name} failed without an error" }
+      }
+    }
+
+    /** The report accounts for every task the shutdown cut, and for nothing else. */
+    private fun checkTheReport() {
       val reported = report.cancelled().map { it.name() } + report.abandoned().map { it.name() }
       check(reported.size == reported.toSet().size) { "a task reported twice: $reported" }
       for (name in report.cancelled().map { it.name() }) {
-        check(byName.getValue(name).task.state() == TaskState.CANCELLED) { "$name reported cancelled but ${byName.getValue(name).task.state()}" }
+        check(s.byName.getValue(name).task.state() == TaskState.CANCELLED) { "$name reported cancelled but ${s.byName.getValue(name).task.state()}" }
       }
       // An abandoned task ends cancelled when its body returns, or failed if its attempt had
       // already timed out before the shutdown cut it (and it had no retry left).
       for (name in report.abandoned().map { it.name() }) {
-        val t = byName.getValue(name).task
+        val t = s.byName.getValue(name).task
         check(t.state() == TaskState.CANCELLED || t.state() == TaskState.FAILED && t.error() is AttemptTimeoutException) {
           "$name abandoned but ended ${t.state()} with ${t.error()}"
         }
       }
       val cutByShutdown = accepted.filter { it.task.state() == TaskState.CANCELLED && !it.cancelledByTest }
-      if (mode == Mode.DRAIN) {
+      if (s.mode == Mode.DRAIN) {
         check(cutByShutdown.isEmpty()) { "a draining shutdown cancelled ${cutByShutdown.map { it.name }}" }
       } else {
         for (p in cutByShutdown) {
           check(p.name in reported) { "${p.name} was cut by the shutdown but is not in the report: $report" }
         }
       }
-      for (s in report.cancelled()) {
-        check(s.state() in setOf(TaskState.READY, TaskState.WAITING, TaskState.RUNNING)) { "reported state $s" }
+      for (snapshot in report.cancelled()) {
+        check(snapshot.state() in setOf(TaskState.READY, TaskState.WAITING, TaskState.RUNNING)) { "reported state $snapshot" }
       }
     }
   }

@@ -85,25 +85,28 @@ class DemoProcessTest {
       assertEquals(0, last.get("failed"));
       assertEquals(0, last.get("cancelled"));
 
-      // The last scrape, taken after the drain, agrees with those counts.
-      assertEquals(signups, after.get("demo_signups_total"));
-      for (String queue : List.of("email", "webhooks")) {
-        String q = "queue=\"" + queue + "\"";
-        assertEquals(signups, after.get("loomwork_tasks_submitted_total{" + q + "}"), queue);
-        assertEquals(signups, after.get("loomwork_tasks_completed_total{outcome=\"succeeded\"," + q + "}"), queue);
-        assertEquals(0, after.getOrDefault("loomwork_tasks_completed_total{outcome=\"failed\"," + q + "}", 0.0));
-        assertEquals(0, after.getOrDefault("loomwork_tasks_completed_total{outcome=\"cancelled\"," + q + "}", 0.0));
-        assertEquals(0, after.get("loomwork_tasks_ready{" + q + "}"), queue);
-        assertEquals(0, after.get("loomwork_tasks_running{" + q + "}"), queue);
-        assertEquals(0, after.get("loomwork_tasks_waiting{" + q + "}"), queue);
-      }
-      // Each 503 the receiver answered is one failed attempt and one retry.
-      double unavailable = last.get("receiver_503");
-      String w = "queue=\"webhooks\"";
-      assertEquals(unavailable, after.getOrDefault("loomwork_attempts_total{outcome=\"failed\"," + w + "}", 0.0));
-      assertEquals(unavailable, after.getOrDefault("loomwork_retries_total{" + w + "}", 0.0));
-      assertEquals(signups, after.get("loomwork_attempts_total{outcome=\"succeeded\"," + w + "}"));
+      assertTheScrapeAfterTheDrainAgrees(after, signups, last.get("receiver_503"));
     }
+  }
+
+  /** The last scrape, taken after the drain, agrees with the final counts. */
+  private static void assertTheScrapeAfterTheDrainAgrees(Map<String, Double> after, int signups, double unavailable) {
+    assertEquals(signups, after.get("demo_signups_total"));
+    for (String queue : List.of("email", "webhooks")) {
+      String q = "queue=\"" + queue + "\"";
+      assertEquals(signups, after.get("loomwork_tasks_submitted_total{" + q + "}"), queue);
+      assertEquals(signups, after.get("loomwork_tasks_completed_total{outcome=\"succeeded\"," + q + "}"), queue);
+      assertEquals(0, after.getOrDefault("loomwork_tasks_completed_total{outcome=\"failed\"," + q + "}", 0.0));
+      assertEquals(0, after.getOrDefault("loomwork_tasks_completed_total{outcome=\"cancelled\"," + q + "}", 0.0));
+      assertEquals(0, after.get("loomwork_tasks_ready{" + q + "}"), queue);
+      assertEquals(0, after.get("loomwork_tasks_running{" + q + "}"), queue);
+      assertEquals(0, after.get("loomwork_tasks_waiting{" + q + "}"), queue);
+    }
+    // Each 503 the receiver answered is one failed attempt and one retry.
+    String w = "queue=\"webhooks\"";
+    assertEquals(unavailable, after.getOrDefault("loomwork_attempts_total{outcome=\"failed\"," + w + "}", 0.0));
+    assertEquals(unavailable, after.getOrDefault("loomwork_retries_total{" + w + "}", 0.0));
+    assertEquals(signups, after.get("loomwork_attempts_total{outcome=\"succeeded\"," + w + "}"));
   }
 
   @Test
@@ -137,6 +140,28 @@ class DemoProcessTest {
       List<String> lines = Files.readAllLines(reportFile, StandardCharsets.US_ASCII);
       assertEquals(Long.parseLong(written.group(1)), lines.size());
 
+      Report report = Report.parse(lines);
+      // No webhook was delivered, so every one of them is in the report, and nothing else of that queue.
+      assertEquals(numbered("webhook-", signups), report.webhooks(), demo.output());
+      assertEquals(0, last.get("webhooks"));
+      assertEquals(0, last.get("receiver"));
+      // Cut while running: never more than each queue's concurrency (8 for email).
+      assertTrue(report.webhooksRunning() <= concurrency, "webhook attempts running when cut: " + report.webhooksRunning());
+      assertTrue(report.emailsRunning() <= 8, "email attempts running when cut: " + report.emailsRunning());
+      // The emails not sent are in the report too: every accepted task is either done or listed.
+      assertEquals(signups - last.get("emails") - last.get("failed"), report.emails().size(), demo.output());
+      assertTrue(numbered("email-", signups).containsAll(report.emails()), report.emails().toString());
+      assertEquals(lines.size(), last.get("cancelled") + countOutcome(lines, "abandoned"), demo.output());
+    }
+  }
+
+  private static Set<String> numbered(String prefix, int count) {
+    return IntStream.rangeClosed(1, count).mapToObj(i -> prefix + i).collect(Collectors.toSet());
+  }
+
+  /** The unfinished tasks of the JSON Lines shutdown report, by queue; each line checked. */
+  private record Report(Set<String> webhooks, Set<String> emails, int webhooksRunning, int emailsRunning) {
+    static Report parse(List<String> lines) throws IOException {
       ObjectMapper json = new ObjectMapper();
       Set<String> webhooks = new HashSet<>();
       Set<String> emails = new HashSet<>();
@@ -163,23 +188,7 @@ class DemoProcessTest {
           default -> fail("unexpected queue: " + line);
         }
       }
-      // No webhook was delivered, so every one of them is in the report, and nothing else of that queue.
-      Set<String> allWebhooks = IntStream.rangeClosed(1, signups)
-          .mapToObj(i -> "webhook-" + i)
-          .collect(Collectors.toSet());
-      assertEquals(allWebhooks, webhooks, demo.output());
-      assertEquals(0, last.get("webhooks"));
-      assertEquals(0, last.get("receiver"));
-      // Cut while running: never more than each queue's concurrency (8 for email).
-      assertTrue(webhooksRunning <= concurrency, "webhook attempts running when cut: " + webhooksRunning);
-      assertTrue(emailsRunning <= 8, "email attempts running when cut: " + emailsRunning);
-      // The emails not sent are in the report too: every accepted task is either done or listed.
-      assertEquals(signups - last.get("emails") - last.get("failed"), emails.size(), demo.output());
-      Set<String> allEmails = IntStream.rangeClosed(1, signups)
-          .mapToObj(i -> "email-" + i)
-          .collect(Collectors.toSet());
-      assertTrue(allEmails.containsAll(emails), emails.toString());
-      assertEquals(lines.size(), last.get("cancelled") + countOutcome(lines, "abandoned"), demo.output());
+      return new Report(webhooks, emails, webhooksRunning, emailsRunning);
     }
   }
 
