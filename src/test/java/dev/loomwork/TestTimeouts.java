@@ -11,7 +11,7 @@ import java.time.Duration;
  */
 public final class TestTimeouts {
   /** The generous timeout. */
-  public static final Duration GENEROUS = Duration.ofSeconds(10);
+  public static final Duration GENEROUS = Duration.ofSeconds(30);
 
   /** {@link #GENEROUS} in seconds, for the {@code (long, TimeUnit)} APIs. */
   public static final long GENEROUS_SECONDS = GENEROUS.toSeconds();

@@ -48,8 +48,9 @@ import org.openjdk.jmh.infra.BenchmarkParams;
  * exactly; it is {@code clock.instant() + backoff}, read just before the engine arms its timer.
  * {@code onAttemptStarted(task, 2, waited)} runs on the attempt thread right after the engine reads
  * the attempt's start time, and {@code waited} is that start time minus the time the engine filed
- * the task in the ready deque ({@code QueueEngine.started}: {@code nowNanos - t.readyAtNanos};
- * {@code readyAtNanos} is set in {@code fileReady} when the timer's wake pushes the task back). So
+ * the task in the ready deque ({@code Publisher.started}: {@code nowNanos - t.readyAtNanos};
+ * {@code readyAtNanos} is set in {@code MemoryStore.fileReady} when the store's alarm moves the task
+ * back). So
  * ready = (nanoTime at the listener call) − waited; it over-states the ready moment by the few
  * instructions between the engine's clock read and the listener call, against loomwork. The
  * baseline ({@link TimerLatenessBaseline}): a {@code ScheduledThreadPoolExecutor} with one thread, as
