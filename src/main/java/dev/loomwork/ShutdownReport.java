@@ -2,7 +2,9 @@ package dev.loomwork;
 
 import dev.loomwork.internal.JsonLines;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 
 /**
@@ -18,6 +20,8 @@ import java.util.List;
  * deadline before the shutdown cut it (and no retry was left).
  *
  * @param queue the queue's name
+ * @param instance the queue instance's id (each built queue has its own)
+ * @param reportedAt when the report was made, by the system clock
  * @param succeeded tasks that succeeded
  * @param failed tasks that failed
  * @param cancelled tasks the shutdown cancelled, in the order it cancelled them
@@ -26,6 +30,8 @@ import java.util.List;
  */
 public record ShutdownReport(
     String queue,
+    String instance,
+    Instant reportedAt,
     long succeeded,
     long failed,
     List<TaskSnapshot> cancelled,
@@ -40,14 +46,19 @@ public record ShutdownReport(
 
   /**
    * Writes one JSON object per line for every task the shutdown left unfinished: first the cancelled,
-   * then the abandoned. Each line has the fields {@code queue}, {@code task}, {@code outcome}
-   * ({@code "cancelled"} or {@code "abandoned"}), {@code state} (the state it was cut in), {@code
-   * attempts}, {@code errorType} and {@code errorMessage} (of its last failure, or null), and {@code
-   * nextAttemptAt} (ISO-8601, or null). The output is ASCII; strings are escaped as JSON requires.
+   * then the abandoned. Each line has the fields {@code reportedAt} and {@code instance} (of this
+   * report), {@code queue}, {@code id}, {@code task} (its name), {@code handler} and {@code payload}
+   * (a typed task's handler name and its payload as a JSON string; both null for a closure), {@code
+   * outcome} ({@code "cancelled"} or {@code "abandoned"}), {@code state} (the state it was cut in),
+   * {@code attempts}, {@code errorType} and {@code errorMessage} (of its last failure, or null), and
+   * {@code nextAttemptAt} (ISO-8601, or null). The output is ASCII, one line per task; strings are
+   * escaped as JSON requires. {@link WorkQueue#requeue} reads it back.
    *
    * <pre>{@code
-   * {"queue":"webhooks","task":"hook-7","outcome":"cancelled","state":"WAITING","attempts":2,
-   *  "errorType":"java.io.IOException","errorMessage":"503","nextAttemptAt":"2026-11-28T10:15:30Z"}
+   * {"reportedAt":"2026-11-28T10:15:31Z","instance":"4f0c...","queue":"webhooks","id":"4f0c...-7",
+   *  "task":"hook-7","handler":"webhook","payload":"{\"url\":\"https://...\"}",
+   *  "outcome":"cancelled","state":"WAITING","attempts":2,"errorType":"java.io.IOException",
+   *  "errorMessage":"503","nextAttemptAt":"2026-11-28T10:15:30Z"}
    * }</pre>
    *
    * (one line in the output; wrapped here).
@@ -57,10 +68,10 @@ public record ShutdownReport(
    */
   public void writeJsonLines(Appendable out) throws IOException {
     for (TaskSnapshot task : cancelled) {
-      JsonLines.write(out, task, "cancelled");
+      JsonLines.write(out, this, task, "cancelled");
     }
     for (TaskSnapshot task : abandoned) {
-      JsonLines.write(out, task, "abandoned");
+      JsonLines.write(out, this, task, "abandoned");
     }
   }
 
@@ -74,7 +85,7 @@ public record ShutdownReport(
     try {
       writeJsonLines(out);
     } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e); // a StringBuilder never throws
+      throw new UncheckedIOException(e); // a StringBuilder never throws
     }
     return out.toString();
   }

@@ -3,6 +3,7 @@ package dev.loomwork;
 import dev.loomwork.internal.TaskCore;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Objects;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeoutException;
@@ -40,6 +41,14 @@ public final class Task<T extends @Nullable Object> {
     this.core = new TaskCore<>(this, job);
   }
 
+  private Task(TaskType<?> type, @Nullable Object payload) {
+    this.core = new TaskCore<>(this, type, payload);
+  }
+
+  private Task(String handler, String payloadJson, String id) {
+    this.core = new TaskCore<>(this, handler, payloadJson, id);
+  }
+
   /**
    * Creates a task whose body returns nothing.
    *
@@ -48,7 +57,7 @@ public final class Task<T extends @Nullable Object> {
    * @throws NullPointerException if {@code work} is null
    */
   public static Task<@Nullable Void> of(Work work) {
-    java.util.Objects.requireNonNull(work, "work");
+    Objects.requireNonNull(work, "work");
     return new Task<@Nullable Void>(
         context -> {
           work.run(context);
@@ -65,8 +74,31 @@ public final class Task<T extends @Nullable Object> {
    * @throws NullPointerException if {@code job} is null
    */
   public static <T extends @Nullable Object> Task<T> ofJob(Job<T> job) {
-    java.util.Objects.requireNonNull(job, "job");
+    Objects.requireNonNull(job, "job");
     return new Task<>(job);
+  }
+
+  /**
+   * Creates a typed task: a payload for the handler of {@code type}, which the queue it is enqueued
+   * on must have registered ({@link WorkQueue.Builder#handle}). Unlike a closure it can be written
+   * down: a {@link ShutdownReport} carries its handler and payload, and {@link WorkQueue#requeue}
+   * reads it back. The payload is encoded when the task is enqueued. It takes every setting a
+   * closure takes; those it does not set come from the type, then from the queue.
+   *
+   * @param type the task's type
+   * @param payload its payload; null only if the type's codec encodes null
+   * @param <P> the payload type
+   * @return a new task, not yet enqueued
+   * @throws NullPointerException if {@code type} is null
+   */
+  public static <P extends @Nullable Object> Task<@Nullable Void> of(TaskType<P> type, P payload) {
+    Objects.requireNonNull(type, "type");
+    return new Task<@Nullable Void>(type, payload);
+  }
+
+  /** A typed task read back from a report, keeping its id. */
+  static Task<@Nullable Void> restored(String handler, String payloadJson, String id) {
+    return new Task<@Nullable Void>(handler, payloadJson, id);
   }
 
   TaskCore<T> core() {

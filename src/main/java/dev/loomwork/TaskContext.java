@@ -40,6 +40,17 @@ public interface TaskContext {
   String queueName();
 
   /**
+   * Returns the task's stable id: the same for every attempt, and kept when the task is written to a
+   * {@link ShutdownReport} and re-queued ({@link WorkQueue#requeue}). Use it as the idempotency key of
+   * the task's effect: delivery is at least once wherever an attempt can be cut after its effect and
+   * before its end (a shutdown that cuts it, a crash), so the receiving side should drop a second
+   * delivery with the same key.
+   *
+   * @return the id, unique to the task (it starts with its queue instance's id)
+   */
+  String taskId();
+
+  /**
    * Returns the name of the task.
    *
    * @return the task's name

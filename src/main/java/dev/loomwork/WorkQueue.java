@@ -1,8 +1,11 @@
 package dev.loomwork;
 
+import dev.loomwork.internal.Handlers;
 import dev.loomwork.internal.QueueConfig;
 import dev.loomwork.internal.QueueEngine;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.io.Reader;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -122,6 +125,48 @@ public final class WorkQueue implements AutoCloseable {
    */
   public <T extends @Nullable Object> Task<T> submitJob(Job<T> job) {
     return enqueue(Task.ofJob(job));
+  }
+
+  /**
+   * Enqueues a typed task with its type's and the queue's default settings; see {@link
+   * Task#of(TaskType, Object)}. Waits for room if the ready queue is full.
+   *
+   * @param type the task's type; this queue must have a handler for it
+   * @param payload its payload
+   * @param <P> the payload type
+   * @return the task's handle
+   * @throws NullPointerException if {@code type} is null
+   * @throws IllegalArgumentException if this queue has no handler for {@code type}
+   * @throws RejectedExecutionException if the queue is shut down, or the thread is interrupted while
+   *     waiting for room
+   * @throws RuntimeException whatever the type's codec throws while encoding {@code payload} (a
+   *     checked exception wrapped in a {@link TaskCodecException}); nothing is then accepted
+   */
+  public <P extends @Nullable Object> Task<@Nullable Void> submit(TaskType<P> type, P payload) {
+    return enqueue(Task.of(type, payload));
+  }
+
+  /**
+   * Re-queues the typed tasks of a shutdown report written by {@link
+   * ShutdownReport#writeJsonLines}, from this process or another. Each line for which this queue
+   * has a handler becomes a task with the line's handler, payload, name and id (so its {@link
+   * TaskContext#taskId()}, the idempotency key, is unchanged) and this queue's settings. A task whose
+   * id is already pending or running here is not enqueued again, so re-queueing the same report
+   * twice runs each task once while the first copy has not ended. Closures are counted, not
+   * re-queued; lines that are not JSON, are truncated, or name a handler this queue lacks are
+   * skipped and reported, and the rest of the report is still re-queued. Waits for room as {@link
+   * #enqueue} does.
+   *
+   * @param report the JSON Lines, read to the end (not closed)
+   * @return what was re-queued, and what was not and why
+   * @throws IOException if reading {@code report} fails
+   * @throws NullPointerException if {@code report} is null
+   * @throws RejectedExecutionException if the queue is shut down, or the thread is interrupted while
+   *     waiting for room
+   */
+  public RequeueResult requeue(Reader report) throws IOException {
+    Objects.requireNonNull(report, "report");
+    return Requeue.read(engine, report);
   }
 
   /**
@@ -329,6 +374,7 @@ public final class WorkQueue implements AutoCloseable {
     private Duration abandonAfter = DEFAULT_ABANDON_AFTER;
     private Duration progressInterval = DEFAULT_PROGRESS_INTERVAL;
     private @Nullable MeterRegistry meterRegistry;
+    private final List<Handlers.Registration> handlers = new ArrayList<>();
 
     private Builder(String name) {
       Objects.requireNonNull(name, "name");
@@ -487,9 +533,28 @@ public final class WorkQueue implements AutoCloseable {
     }
 
     /**
+     * Registers the handler of the tasks of {@code type}: every typed task of that type (or of
+     * another type with the same handler name, as a re-queued task is) runs this handler, with its
+     * payload decoded by {@code type}'s codec. One handler per name.
+     *
+     * @param type the task type
+     * @param handler its body
+     * @param <P> the payload type
+     * @return this builder
+     * @throws NullPointerException if an argument is null
+     */
+    public <P extends @Nullable Object> Builder handle(TaskType<P> type, TaskHandler<? super P> handler) {
+      Objects.requireNonNull(type, "type");
+      Objects.requireNonNull(handler, "handler");
+      handlers.add(new Handlers.Registration(type, handler));
+      return this;
+    }
+
+    /**
      * Builds the queue. It accepts tasks at once and runs them once started.
      *
      * @return a new queue
+     * @throws IllegalArgumentException if two handlers were registered under one name
      */
     public WorkQueue build() {
       ThreadFactory factory =
@@ -510,7 +575,8 @@ public final class WorkQueue implements AutoCloseable {
                   factory,
                   abandonAfter,
                   progressInterval,
-                  meterRegistry)));
+                  meterRegistry,
+                  List.copyOf(handlers))));
     }
   }
 }

@@ -54,6 +54,11 @@ public final class AttemptContext implements TaskContext {
   }
 
   @Override
+  public String taskId() {
+    return task.id();
+  }
+
+  @Override
   public String taskName() {
     return task.name();
   }

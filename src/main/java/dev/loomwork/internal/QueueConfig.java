@@ -24,6 +24,7 @@ import org.jspecify.annotations.Nullable;
  * @param abandonAfter how long a cancelling shutdown waits for interrupted attempts
  * @param progressInterval how often a draining shutdown logs its progress
  * @param meterRegistry where to register the queue's meters, or null for none
+ * @param handlers the handlers of typed tasks, in the order they were registered
  */
 public record QueueConfig(
     String name,
@@ -36,4 +37,5 @@ public record QueueConfig(
     ThreadFactory threadFactory,
     Duration abandonAfter,
     Duration progressInterval,
-    @Nullable MeterRegistry meterRegistry) {}
+    @Nullable MeterRegistry meterRegistry,
+    List<Handlers.Registration> handlers) {}

@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.Objects;
+import java.util.UUID;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadFactory;
 import java.util.random.RandomGenerator;
@@ -39,6 +40,9 @@ public final class QueueEngine {
   private static final Logger log = Log.LOG;
 
   private final String name;
+  /** This queue instance's id, unique to it: the first part of its tasks' ids. */
+  private final String instance = UUID.randomUUID().toString();
+  private final Handlers handlers;
   private final RetryPolicy defaultPolicy;
   final InstantSource clock;
   final RandomGenerator random;
@@ -56,8 +60,10 @@ public final class QueueEngine {
    *
    * @param config validated settings
    * @return the engine
+   * @throws IllegalArgumentException if two handlers share a name
    */
   public static QueueEngine create(QueueConfig config) {
+    Handlers handlers = Handlers.of(config.name(), config.handlers()); // before anything registers
     QueueMetrics metrics = null;
     MeterRegistry registry = config.meterRegistry();
     if (registry != null) {
@@ -67,7 +73,7 @@ public final class QueueEngine {
         log.warn("queue '{}': could not register its meters; it runs without metrics", config.name(), e);
       }
     }
-    QueueEngine engine = new QueueEngine(config, metrics);
+    QueueEngine engine = new QueueEngine(config, handlers, metrics);
     if (metrics != null) {
       try {
         metrics.bind(engine.state);
@@ -78,8 +84,9 @@ public final class QueueEngine {
     return engine;
   }
 
-  private QueueEngine(QueueConfig config, @Nullable QueueMetrics metrics) {
+  private QueueEngine(QueueConfig config, Handlers handlers, @Nullable QueueMetrics metrics) {
     this.name = config.name();
+    this.handlers = handlers;
     this.defaultPolicy = config.retryPolicy();
     this.clock = config.clock();
     this.random = config.random();
@@ -89,13 +96,25 @@ public final class QueueEngine {
     this.publisher = new Publisher(name, new SafeListener(name, config.listeners()), metrics);
     this.state =
         new QueueState(
-            name, config.concurrency(), config.capacity(), timers, publisher.timing, this::deadlinePassed);
+            name,
+            instance,
+            config.concurrency(), config.capacity(), timers, publisher.timing, this::deadlinePassed);
     this.dispatcher = new Dispatcher(this);
     this.shutdown = new Shutdown(this, config.abandonAfter(), config.progressInterval());
   }
 
   public String name() {
     return name;
+  }
+
+  /** This queue instance's id, which its reports carry and its tasks' ids start with. */
+  public String instance() {
+    return instance;
+  }
+
+  /** Whether this queue has a handler registered under {@code name}. */
+  public boolean handles(String handler) {
+    return handlers.has(handler);
   }
 
   // ---- accepting work -----------------------------------------------------------------------
@@ -135,6 +154,11 @@ public final class QueueEngine {
    */
   private @Nullable Refusal accept(TaskCore<?> t, long waitNanos) {
     Objects.requireNonNull(t, "task");
+    if (t.handler != null) {
+      t.checkEnqueueable();
+      t.encode();
+      handlers.bind(t, name);
+    }
     Instant now = t.needsClock() ? clock.instant() : null;
     t.resolve(defaultPolicy, now);
     Instant due = null;
@@ -155,17 +179,37 @@ public final class QueueEngine {
       publisher.enqueued(t);
       return null;
     }
+    if (refusal == Refusal.DUPLICATE) {
+      return refusal; // not a rejection: the same task is already here
+    }
     String reason =
         switch (refusal) {
           case SHUT_DOWN -> "queue '" + name + "' is shut down";
           case FULL -> "queue '" + name + "' is full (" + state.capacity() + " ready tasks)";
           case INTERRUPTED -> "interrupted while waiting for room in queue '" + name + "'";
+          case DUPLICATE -> throw new AssertionError(refusal);
         };
     publisher.rejected(t, reason);
     if (refusal == Refusal.SHUT_DOWN) {
       throw new RejectedExecutionException(reason + ": task '" + t.name() + "' rejected");
     }
     return refusal;
+  }
+
+  /**
+   * Enqueues a task read back from a report, unless a task with its id is pending or running here.
+   *
+   * @return false if it was a duplicate
+   */
+  public boolean enqueueUnique(TaskCore<?> task) {
+    Refusal refusal = accept(task, -1);
+    if (refusal == Refusal.INTERRUPTED) {
+      Thread.currentThread().interrupt();
+      throw new RejectedExecutionException(
+          "queue '" + name + "': interrupted while waiting for room for task '" + task.name() + "'",
+          new InterruptedException());
+    }
+    return refusal == null;
   }
 
   // ---- running, cancelling, shutting down ---------------------------------------------------

@@ -10,7 +10,9 @@ import dev.loomwork.internal.Verdict.Fate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Future;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -70,7 +72,7 @@ final class QueueState {
   enum Owner { NEW, RUNNING, TERMINATED }
 
   /** Why an enqueue was refused. */
-  enum Refusal { SHUT_DOWN, FULL, INTERRUPTED }
+  enum Refusal { SHUT_DOWN, FULL, INTERRUPTED, DUPLICATE }
 
   /** What {@link #stop} did: ended a pending task, cut a running attempt, or nothing. */
   record Stopped(boolean accepted, boolean ended, @Nullable Attempt toCut) {
@@ -83,6 +85,7 @@ final class QueueState {
   private final Condition progress = lock.newCondition();
 
   private final String name;
+  private final String instance;
   private final int concurrency;
   private final int capacity;
   private final Timers timers;
@@ -92,6 +95,8 @@ final class QueueState {
   // ---- guarded by lock ----
   private final TaskStore store;
   private final RunningList running = new RunningList();
+  /** The tasks read back from a report that are pending or running, by id: one copy of each. */
+  private final Map<String, TaskCore<?>> liveIds = new HashMap<>();
   private final List<TaskSnapshot> shutdownCancelled = new ArrayList<>();
   /** Written under the lock; volatile so that a single read needs none. */
   private volatile Accepting accepting = Accepting.OPEN;
@@ -100,12 +105,14 @@ final class QueueState {
 
   QueueState(
       String name,
+      String instance,
       int concurrency,
       int capacity,
       Timers timers,
       boolean timing,
       Consumer<TaskCore<?>> deadlinePassed) {
     this.name = name;
+    this.instance = instance;
     this.concurrency = concurrency;
     this.capacity = capacity;
     this.timers = timers;
@@ -160,12 +167,19 @@ final class QueueState {
           return Refusal.INTERRUPTED;
         }
       }
+      String fixedId = t.fixedId;
+      if (fixedId != null && liveIds.putIfAbsent(fixedId, t) != null) {
+        return Refusal.DUPLICATE;
+      }
       // Plain writes, published by the compare-and-set that freezes the task.
       t.queue = engine;
-      t.id = counts.get(Count.SUBMITTED) + 1;
+      t.number = counts.get(Count.SUBMITTED) + 1;
       if (!t.freeze(delayNanos > 0 ? TaskState.WAITING : TaskState.READY)) {
+        if (fixedId != null) {
+          liveIds.remove(fixedId, t);
+        }
         t.queue = null;
-        t.id = 0;
+        t.number = 0;
         throw new IllegalStateException("task '" + t.name() + "' cannot be enqueued: it was cancelled");
       }
       counts.add(Count.SUBMITTED);
@@ -379,6 +393,9 @@ final class QueueState {
     assert lock.isHeldByCurrentThread();
     t.current = null;
     t.nextAttemptAt = null;
+    if (t.fixedId != null) {
+      liveIds.remove(t.fixedId, t);
+    }
     Future<?> deadlineTimer = t.deadlineTimer;
     if (deadlineTimer != null) {
       deadlineTimer.cancel(false);
@@ -401,7 +418,8 @@ final class QueueState {
   }
 
   private TaskSnapshot snapshot(TaskCore<?> t, TaskState state) {
-    return new TaskSnapshot(name, t.name(), state, t.attempts(), t.error(), t.nextAttemptAt);
+    return new TaskSnapshot(
+        name, t.id(), t.name(), t.handler, t.payloadJson, state, t.attempts(), t.error(), t.nextAttemptAt);
   }
 
   // ---- shutdown -----------------------------------------------------------------------------
@@ -471,6 +489,8 @@ final class QueueState {
       }
       return new ShutdownReport(
           name,
+          instance,
+          Instant.now(),
           counts.get(Count.SUCCEEDED),
           counts.get(Count.FAILED),
           shutdownCancelled,

@@ -4,8 +4,11 @@ import dev.loomwork.Backoff;
 import dev.loomwork.Job;
 import dev.loomwork.RetryPolicy;
 import dev.loomwork.Task;
+import dev.loomwork.TaskCodec;
+import dev.loomwork.TaskCodecException;
 import dev.loomwork.TaskFailedException;
 import dev.loomwork.TaskState;
+import dev.loomwork.TaskType;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
@@ -45,7 +48,8 @@ public final class TaskCore<T extends @Nullable Object> {
 
   // ---- configuration: written by the configuring thread while NEW, frozen by acceptance ----
   final Task<T> handle;
-  final Job<T> job;
+  /** The body; for a typed task, bound to the queue's handler at acceptance ({@link Handlers}). */
+  Job<T> job;
   private @Nullable String name;
   private @Nullable RetryPolicy policy;
   private int retries = -1;
@@ -56,12 +60,27 @@ public final class TaskCore<T extends @Nullable Object> {
   private @Nullable Duration delay;
   private @Nullable Consumer<? super Task<T>> after;
 
+  // ---- typed tasks: fixed at creation, except the payload's encoding at acceptance ----
+  /** The type it was created with, or null for a closure or a task read back from a report. */
+  private final @Nullable TaskType<?> type;
+  /** The payload until it is encoded at acceptance. */
+  private @Nullable Object payload;
+  /** The handler's name, or null for a closure. */
+  final @Nullable String handler;
+  /** The payload as its codec's JSON text, once encoded. */
+  @Nullable String payloadJson;
+  /**
+   * The id of a task read back from a report, kept so that its idempotency key survives the
+   * re-queue; also its unique key in the queue while it is pending or running. Null otherwise.
+   */
+  final @Nullable String fixedId;
+
   // ---- fixed at acceptance: resolved by the enqueuing thread, published by the freeze ----
   /** Written before the freezing compare-and-set publishes it (see {@link #cancel()}). */
   @Nullable QueueEngine queue;
   private @Nullable RetryPolicy resolvedPolicy;
   /** The task's number in its queue, from 1 in the order of acceptance; 0 until accepted. */
-  long id;
+  long number;
   private volatile @Nullable Instant deadline;
 
   // ---- runtime: guarded by the queue's lock, except where said ----
@@ -98,7 +117,50 @@ public final class TaskCore<T extends @Nullable Object> {
   public TaskCore(Task<T> handle, Job<T> job) {
     this.handle = handle;
     this.job = Objects.requireNonNull(job, "job");
+    this.type = null;
+    this.handler = null;
+    this.fixedId = null;
   }
+
+  /**
+   * Creates the state behind a typed task's handle; its body is bound when it is accepted.
+   *
+   * @param handle the public handle
+   * @param type its type
+   * @param payload its payload, encoded at acceptance
+   */
+  public TaskCore(Task<T> handle, TaskType<?> type, @Nullable Object payload) {
+    this.handle = handle;
+    this.job = UNBOUND;
+    this.type = type;
+    this.payload = payload;
+    this.handler = type.handler();
+    this.fixedId = null;
+  }
+
+  /**
+   * Creates the state behind a typed task read back from a report: its payload is already JSON, and
+   * it keeps its id.
+   *
+   * @param handle the public handle
+   * @param handler its handler's name
+   * @param payloadJson its encoded payload
+   * @param id its id in the report
+   */
+  public TaskCore(Task<T> handle, String handler, String payloadJson, String id) {
+    this.handle = handle;
+    this.job = UNBOUND;
+    this.type = null;
+    this.handler = handler;
+    this.payloadJson = payloadJson;
+    this.fixedId = id;
+  }
+
+  @SuppressWarnings({"rawtypes", "unchecked"})
+  private static final Job UNBOUND =
+      ctx -> {
+        throw new IllegalStateException("a typed task's body is bound when it is enqueued");
+      };
 
   // ---- configuration ----
 
@@ -182,6 +244,54 @@ public final class TaskCore<T extends @Nullable Object> {
 
   // ---- freezing, under the queue's lock ----
 
+  /** The type it was created with, or null. */
+  @Nullable TaskType<?> type() {
+    return type;
+  }
+
+  /**
+   * At acceptance, by the enqueuing thread before the queue's lock: encodes a typed task's payload
+   * (once; a task read back from a report is already encoded). A codec's unchecked exception reaches
+   * the caller as it is; a checked one is wrapped.
+   */
+  @SuppressWarnings("unchecked")
+  void encode() {
+    TaskType<?> t = type;
+    if (t == null || payloadJson != null) {
+      return;
+    }
+    String json;
+    try {
+      json = ((TaskCodec<Object>) t.codec()).encode(payload);
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new TaskCodecException(
+          "handler '" + t.handler() + "': the codec could not encode the payload of task '" + name() + "'",
+          e);
+    }
+    if (json == null) {
+      throw new TaskCodecException(
+          "handler '" + t.handler() + "': the codec encoded the payload of task '" + name() + "' as null",
+          null);
+    }
+    payloadJson = json;
+    payload = null;
+  }
+
+  /**
+   * The task's stable id: the id it was read back with, or its queue's instance and its number in
+   * that queue ({@code "4f0c...-17"}); {@code "unqueued"} before it is accepted.
+   */
+  public String id() {
+    String f = fixedId;
+    if (f != null) {
+      return f;
+    }
+    QueueEngine q = state == TaskState.NEW ? null : queue;
+    return q == null ? "unqueued" : q.instance() + "-" + number;
+  }
+
   /** Whether accepting this task needs the clock: it has a deadline or a not-before time. */
   boolean needsClock() {
     return within != null || delay != null || notBefore != null;
@@ -200,7 +310,13 @@ public final class TaskCore<T extends @Nullable Object> {
    * deadline (a deadline beyond {@link Instant#MAX} is none).
    */
   void resolve(RetryPolicy queueDefault, @Nullable Instant now) {
-    RetryPolicy p = policy != null ? policy : queueDefault;
+    TaskType<?> t = type;
+    RetryPolicy p =
+        policy != null ? policy : t != null && t.retryPolicy() != null ? t.retryPolicy() : queueDefault;
+    Duration typeTimeout = t == null ? null : t.attemptTimeout();
+    if (typeTimeout != null && policy == null) {
+      p = p.withAttemptTimeout(typeTimeout);
+    }
     if (retries >= 0) {
       p = p.withRetries(retries);
     }
@@ -274,7 +390,7 @@ public final class TaskCore<T extends @Nullable Object> {
       return n;
     }
     // Read the state first: the volatile read that makes the id written before freezing visible.
-    return state == TaskState.NEW || id == 0 ? "task-unqueued" : "task-" + id;
+    return state == TaskState.NEW || number == 0 ? "task-unqueued" : "task-" + number;
   }
 
   public TaskState state() {
