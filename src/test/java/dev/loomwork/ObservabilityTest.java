@@ -335,11 +335,17 @@ class ObservabilityTest {
   void theJsonLinesWriterServesAnyAppendableAndMarksAbandonedTasks() throws Exception {
     ObjectMapper json = new ObjectMapper();
     StringBuilder out = new StringBuilder();
-    new ShutdownReport("q", 0, 0, List.of(),
-        List.of(new TaskSnapshot("q", "stuck", TaskState.RUNNING, 3, null, null)), Duration.ZERO)
+    TaskSnapshot snapshot =
+        new TaskSnapshot("q", "inst-7", "stuck", null, null, TaskState.RUNNING, 3, null, null);
+    new ShutdownReport("q", "inst", Instant.EPOCH, 0, 0, List.of(), List.of(snapshot), Duration.ZERO)
         .writeJsonLines(out);
     JsonNode stuck = json.readTree(out.toString());
     assertEquals("abandoned", stuck.get("outcome").asText());
+    assertEquals("1970-01-01T00:00:00Z", stuck.get("reportedAt").asText());
+    assertEquals("inst", stuck.get("instance").asText());
+    assertEquals("inst-7", stuck.get("id").asText());
+    assertTrue(stuck.get("handler").isNull(), "a closure has no handler");
+    assertTrue(stuck.get("payload").isNull(), "and no payload");
     assertEquals("RUNNING", stuck.get("state").asText());
     assertNull(stuck.get("nextAttemptAt").textValue());
   }

@@ -260,7 +260,7 @@ class QueuePropertyTest {
           queue.shutdown()
           check(queue.isTerminated) { "terminated after shutdown()" }
           check(queue.stats().outstanding() == 0L) { "nothing outstanding after shutdown()" }
-          ShutdownReport(queue.name(), 0, 0, listOf(), listOf(), Duration.ZERO)
+          ShutdownReport(queue.name(), "", java.time.Instant.EPOCH, 0, 0, listOf(), listOf(), Duration.ZERO)
         }
         Mode.DEADLINE -> queue.shutdown(Duration.ofMillis(rnd.nextInt(40).toLong()))
         Mode.NOW -> queue.shutdownNow()
