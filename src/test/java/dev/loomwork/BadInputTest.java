@@ -72,6 +72,45 @@ class BadInputTest {
   private static final Duration MINUS_1_MS = Duration.ofMillis(-1);
   private static final Backoff BACKOFF = Backoff.exponential(ONE_S, Duration.ofMinutes(1));
 
+  private static final TaskType<String> TYPE = TaskType.of("x", new TaskCodec<String>() {
+    @Override
+    public String encode(String payload) {
+      return "\"" + payload + "\"";
+    }
+
+    @Override
+    public String decode(String json) {
+      return json;
+    }
+  });
+
+  /** The typed-task API's cases, in the README table's order. */
+  private static void typedTasks(List<Case> cases) {
+    cases.add(c("WorkQueue.submit(type, payload)", "null type", NPE, "type", withQueue(q -> q.submit(null, "p"))));
+    cases.add(c("WorkQueue.submit(type, payload)", "a type with no handler on queue bad", IAE,
+        "queue 'bad' has no handler for 'x' (register one with WorkQueue.Builder.handle)",
+        withQueue(q -> q.submit(TYPE, "p"))));
+    cases.add(c("WorkQueue.requeue(report)", "null", NPE, "report", withQueue(q -> q.requeue(null))));
+    cases.add(c("Task.of(type, payload)", "null type", NPE, "type", () -> Task.of((TaskType<String>) null, "p")));
+    WorkQueue.Builder b = WorkQueue.builder("bad");
+    cases.add(c("Builder.handle(type, handler)", "null type", NPE, "type", () -> b.handle(null, (ctx, p) -> {})));
+    cases.add(c("Builder.handle(type, handler)", "null handler", NPE, "handler", () -> b.handle(TYPE, null)));
+    cases.add(c("Builder.build()", "two handlers named x (queue bad)", IAE,
+        "handler: 'x' is registered twice on queue 'bad' (expected: one handler per name)",
+        () -> WorkQueue.builder("bad").handle(TYPE, (ctx, p) -> {}).handle(TYPE, (ctx, p) -> {}).build()));
+    TaskCodec<String> codec = TYPE.codec();
+    cases.add(c("TaskType.of(handler, codec)", "null handler", NPE, "handler", () -> TaskType.of(null, codec)));
+    cases.add(c("TaskType.of(handler, codec)", "\"\"", IAE, "handler: '' (expected: not blank)",
+        () -> TaskType.of("", codec)));
+    cases.add(c("TaskType.of(handler, codec)", "\" \"", IAE, "handler: ' ' (expected: not blank)",
+        () -> TaskType.of(" ", codec)));
+    cases.add(c("TaskType.of(handler, codec)", "null codec", NPE, "codec", () -> TaskType.of("x", null)));
+    cases.add(c("TaskType.withRetryPolicy(policy)", "null", NPE, "policy", () -> TYPE.withRetryPolicy(null)));
+    cases.add(c("TaskType.withAttemptTimeout(timeout)", "null", NPE, "timeout", () -> TYPE.withAttemptTimeout(null)));
+    cases.add(c("TaskType.withAttemptTimeout(timeout)", "Duration.ZERO", IAE, "timeout: PT0S (expected: > 0)",
+        () -> TYPE.withAttemptTimeout(Duration.ZERO)));
+  }
+
   static List<Case> cases() {
     List<Case> cases = new ArrayList<>();
     WorkQueue.Builder b = WorkQueue.builder("bad");
@@ -148,6 +187,7 @@ class BadInputTest {
         withQueue(q -> q.offer(Task.of(ctx -> {}), null))));
     cases.add(c("WorkQueue.submit(work)", "null", NPE, "work", withQueue(q -> q.submit(null))));
     cases.add(c("WorkQueue.submitJob(job)", "null", NPE, "job", withQueue(q -> q.submitJob(null))));
+    typedTasks(cases);
     cases.add(c("WorkQueue.shutdown(timeout)", "null", NPE, "timeout", withQueue(q -> q.shutdown(null))));
     cases.add(c("WorkQueue.start()", "a second call (queue bad)", ISE,
         "queue 'bad' was already started: start() or run() may be called once",

@@ -4,10 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.io.Reader;
+import java.io.Writer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -16,6 +20,7 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The README's Java examples are the code between the {@code README:name} markers below: each test
@@ -100,13 +105,82 @@ class ReadmeExamplesTest {
     assertTrue(queue.isShutdown());
   }
 
+  /** The payload of the typed-task example. */
+  record Welcome(String address) {}
+
+  /** Stands in for a mail API that drops a second request with the same idempotency key. */
+  static final class Outbox {
+    final Map<String, String> byKey = new ConcurrentHashMap<>();
+
+    void send(String to, String idempotencyKey) {
+      byKey.putIfAbsent(idempotencyKey, to);
+    }
+  }
+
+  @Test
+  void typedTasks() throws Exception {
+    Outbox outbox = new Outbox();
+    // README:typed
+    // A codec over Jackson 3 (tools.jackson.core:jackson-databind); loomwork ships no JSON library.
+    JsonMapper json = JsonMapper.builder().build();
+    TaskCodec<Welcome> codec = new TaskCodec<>() {
+      @Override
+      public String encode(Welcome welcome) {
+        return json.writeValueAsString(welcome);
+      }
+
+      @Override
+      public Welcome decode(String text) {
+        return json.readValue(text, Welcome.class);
+      }
+    };
+    TaskType<Welcome> welcome = TaskType.of("email.welcome", codec);
+
+    try (WorkQueue queue = WorkQueue.builder("email")
+        // The task id is stable across attempts and re-queues: the mail API's idempotency key.
+        .handle(welcome, (ctx, w) -> outbox.send(w.address(), ctx.taskId()))
+        .build()) {
+      queue.start();
+      queue.submit(welcome, new Welcome("ada@example.com"));
+    }
+    // README:end
+    assertEquals(List.of("ada@example.com"), List.copyOf(outbox.byKey.values()));
+  }
+
+  @Test
+  void requeueAReport() throws Exception {
+    TaskType<Welcome> welcome = TaskType.of("email.welcome", new JacksonCodec<>(Welcome.class));
+    Outbox outbox = new Outbox();
+    Path reportFile = Files.createTempFile("loomwork-report", ".jsonl");
+    WorkQueue cut = WorkQueue.builder("email").handle(welcome, (ctx, w) -> {}).build();
+    cut.submit(welcome, new Welcome("ada@example.com"));
+    cut.enqueue(Task.of(ctx -> {}).named("a closure"));
+    try (Writer out = Files.newBufferedWriter(reportFile)) {
+      cut.shutdownNow().writeJsonLines(out); // never started: both tasks are in the report
+    }
+    WorkQueue queue =
+        WorkQueue.builder("email").handle(welcome, (ctx, w) -> outbox.send(w.address(), ctx.taskId())).build();
+    queue.start();
+    // README:requeue
+    // At the next start, run again what the last shutdown cut: typed tasks keep their ids.
+    try (Reader report = Files.newBufferedReader(reportFile)) {
+      RequeueResult result = queue.requeue(report);
+      log.info("{} re-queued, {} already queued, {} closures left out, skipped: {}",
+          result.requeued(), result.duplicates(), result.notRequeueable(), result.skipped());
+    }
+    // README:end
+    queue.shutdown();
+    Files.delete(reportFile);
+    assertEquals(List.of("ada@example.com"), List.copyOf(outbox.byKey.values()));
+  }
+
   @Test
   void theReadmeShowsExactlyTheseExamples() throws IOException {
     String readme = Files.readString(Path.of("README.md"));
     int java = checkExamples(readme, "src/test/java/dev/loomwork/ReadmeExamplesTest.java", "java")
         + checkExamples(readme, "src/test/java/dev/loomwork/ObservabilityTest.java", "java");
     int kotlin = checkExamples(readme, "src/test/kotlin/dev/loomwork/KotlinApiTest.kt", "kotlin");
-    assertEquals(3, java, "Java examples found");
+    assertEquals(5, java, "Java examples found");
     assertEquals(2, kotlin, "Kotlin examples found");
   }
 
