@@ -19,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -29,6 +30,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -152,6 +154,159 @@ class DemoProcessTest {
       assertEquals(signups - last.get("emails") - last.get("failed"), report.emails().size(), demo.output());
       assertTrue(numbered("email-", signups).containsAll(report.emails()), report.emails().toString());
       assertEquals(lines.size(), last.get("cancelled") + countOutcome(lines, "abandoned"), demo.output());
+    }
+  }
+
+  /**
+   * The shutdown report carries the typed tasks to the next process, and the idempotency key makes
+   * the at-least-once delivery visible: one receiver, in this JVM, serves two demo processes. The
+   * first takes signups, the receiver answers the first webhooks and then holds the requests of the
+   * running attempts (slow webhooks, pending), and two SIGINTs cut it: exit 130 and a report. The
+   * receiver then lets the held requests through: it did their work, but the demo that sent them is
+   * gone and reported them cut while running. A second demo re-queues the report, takes a few more
+   * signups and drains. The receiver has one key per signup, and only the keys of attempts the
+   * report lists as cut while running were delivered twice.
+   */
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void aSecondProcessRequeuesTheReportAndEachWebhookArrivesUnderOneKey(@TempDir Path dir) throws Exception {
+    int signups = 30;
+    int answered = 10; // the receiver answers the first 10 webhook requests, then holds the rest
+    int concurrency = 3;
+    int moreSignups = 5;
+    Path reportFile = dir.resolve("shutdown-report.jsonl");
+    try (WebhookReceiver receiver = new WebhookReceiver(0, Duration.ZERO)) {
+      receiver.holdRequestsAfter(answered);
+      String webhookUrl = receiver.uri().toString();
+
+      try (Demo first = Demo.start(
+          "--load", Integer.toString(signups),
+          "--webhook-url", webhookUrl,
+          "--webhook-timeout", "1h",
+          "--webhook-concurrency", Integer.toString(concurrency),
+          "--email-delay", "1h", // no email is sent either: the report lists both queues' tasks
+          "--report-file", reportFile.toString())) {
+        String loaded = first.await("load: done:");
+        assertTrue(loaded.contains(signups + " sent, " + signups + " accepted, 0 refused"), loaded);
+        // Every webhook attempt the queue can run is running, its request held by the receiver.
+        receiver.awaitHeld(concurrency, LINE);
+
+        first.signal("INT");
+        first.await("shutdown: SIGINT received");
+        first.await("queue 'webhooks': shutting down with"); // the drain has begun and cannot finish
+        first.signal("INT");
+        first.await("shutdown: second SIGINT: cancelling what is left");
+        first.await("unfinished task(s) written to " + reportFile.toAbsolutePath());
+        assertFalse(first.await("final:").contains("receiver"), "an external receiver's counts are not the demo's");
+        assertEquals(130, first.exitCode(), first.output());
+      }
+
+      Map<String, Long> beforeRelease = receiver.deliveriesByKey();
+      assertEquals(answered, beforeRelease.size(), beforeRelease.toString());
+      List<ReportLine> report = ReportLine.parse(Files.readAllLines(reportFile, StandardCharsets.US_ASCII));
+      Set<String> reportedWebhooks = ReportLine.ids(report, "webhooks", null);
+      Set<String> cutWhileRunning = ReportLine.ids(report, "webhooks", "RUNNING");
+      long reportedEmails = ReportLine.ids(report, "email", null).size();
+      assertEquals(signups, reportedEmails, first(report));
+      assertEquals(signups - answered, reportedWebhooks.size(), first(report));
+      assertEquals(concurrency, cutWhileRunning.size(), "the held attempts were cut while running: " + report);
+      assertTrue(Collections.disjoint(reportedWebhooks, beforeRelease.keySet()), "a delivered webhook is not reported");
+
+      // The receiver does the work of the held requests, which the first demo never heard back from.
+      receiver.release();
+      receiver.awaitIdle(LINE);
+      Map<String, Long> afterRelease = receiver.deliveriesByKey();
+      afterRelease.keySet().removeAll(beforeRelease.keySet());
+      assertEquals(cutWhileRunning, afterRelease.keySet(), "the held requests were the running attempts");
+
+      // The second demo re-queues the report, and one damaged line at its end.
+      Path requeueFile = dir.resolve("requeue.jsonl");
+      Files.writeString(requeueFile, Files.readString(reportFile) + "{\"queue\":\"webhooks\",\"id\":\n");
+      try (Demo second = Demo.start(
+          "--requeue", requeueFile.toString(),
+          "--load", Integer.toString(moreSignups),
+          "--stop-after-load",
+          "--webhook-url", webhookUrl)) {
+        Matcher requeued = Pattern.compile(
+                "^requeue: (\\d+) requeued, (\\d+) duplicates, (\\d+) skipped, (\\d+) closures from (.+)$")
+            .matcher(second.await(" closures from "));
+        assertTrue(requeued.find(), second.output());
+        assertEquals(requeueFile.toAbsolutePath().toString(), requeued.group(5));
+        assertEquals(report.size(), Integer.parseInt(requeued.group(1)), "every line of the report is a typed task");
+        assertEquals("0", requeued.group(2), "a new queue holds no task of the report");
+        assertEquals("1", requeued.group(3), "the damaged line, counted once: " + second.output());
+        assertEquals("0", requeued.group(4), "the demo's tasks are all typed");
+        assertTrue(second.await("requeue:   skipped").contains("line " + (report.size() + 1) + ":"), second.output());
+        assertTrue(second.await("requeue:   queue webhooks:").contains(": " + reportedWebhooks.size() + " requeued,"),
+            second.output());
+        assertTrue(second.await("requeue:   queue email:").contains(": " + reportedEmails + " requeued,"),
+            second.output());
+
+        second.await("load: --stop-after-load: shutting down as on SIGTERM");
+        second.await("shutdown: drained");
+        Map<String, Long> last = counts(second.await("final:"));
+        assertEquals(0, second.exitCode(), second.output());
+        assertEquals(moreSignups, last.get("signups"));
+        assertEquals(reportedWebhooks.size() + moreSignups, last.get("webhooks"), second.output());
+        assertEquals(reportedEmails + moreSignups, last.get("emails"), second.output());
+        assertEquals(0, last.get("failed"));
+        assertEquals(0, last.get("cancelled"));
+      }
+
+      receiver.awaitIdle(LINE);
+      Map<String, Long> deliveries = receiver.deliveriesByKey();
+      assertEquals(signups + moreSignups, deliveries.size(), "one idempotency key per signup: " + deliveries);
+      assertTrue(deliveries.keySet().containsAll(reportedWebhooks), "every reported webhook was delivered");
+      Set<String> repeated = new HashSet<>();
+      deliveries.forEach((key, n) -> {
+        // A key is delivered once, and once more only if the report says its attempt was cut while running.
+        assertTrue(n <= (cutWhileRunning.contains(key) ? 2 : 1), key + " delivered " + n + " times");
+        if (n > 1) {
+          repeated.add(key);
+        }
+      });
+      assertEquals(cutWhileRunning, repeated, "here each cut attempt had reached the receiver");
+      assertEquals(signups + moreSignups + cutWhileRunning.size(), receiver.accepted());
+    }
+  }
+
+  private static String first(List<ReportLine> report) {
+    return report.isEmpty() ? "an empty report" : report.getFirst().toString();
+  }
+
+  /** One line of the JSON Lines shutdown report of typed tasks, checked. */
+  private record ReportLine(String queue, String id, String task, String handler, String outcome, String state) {
+    static List<ReportLine> parse(List<String> lines) throws IOException {
+      ObjectMapper json = new ObjectMapper();
+      List<ReportLine> report = new ArrayList<>();
+      Set<String> ids = new HashSet<>();
+      for (String line : lines) {
+        JsonNode t = json.readTree(line);
+        for (String field : List.of("reportedAt", "instance", "queue", "id", "task", "handler", "payload")) {
+          assertTrue(t.path(field).isTextual(), field + " in " + line);
+        }
+        ReportLine r = new ReportLine(t.get("queue").asText(), t.get("id").asText(), t.get("task").asText(),
+            t.get("handler").asText(), t.get("outcome").asText(), t.get("state").asText());
+        assertTrue(ids.add(r.id()), "listed once: " + line);
+        assertTrue(Set.of("cancelled", "abandoned").contains(r.outcome()), line);
+        assertTrue(Set.of("READY", "RUNNING", "WAITING").contains(r.state()), line);
+        json.readTree(t.get("payload").asText()); // the codec's JSON
+        switch (r.queue()) {
+          case "webhooks" -> assertEquals("demo.webhook.signup", r.handler(), line);
+          case "email" -> assertEquals("demo.email.welcome", r.handler(), line);
+          default -> fail("unexpected queue: " + line);
+        }
+        report.add(r);
+      }
+      return report;
+    }
+
+    /** The ids of a queue's lines, of those cut in {@code state} if it is not null. */
+    static Set<String> ids(List<ReportLine> report, String queue, @Nullable String state) {
+      return report.stream()
+          .filter(r -> r.queue().equals(queue) && (state == null || r.state().equals(state)))
+          .map(ReportLine::id)
+          .collect(Collectors.toSet());
     }
   }
 

@@ -1,12 +1,19 @@
 package dev.loomwork.demo;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.loomwork.Backoff;
 import dev.loomwork.QueueStats;
+import dev.loomwork.RequeueResult;
 import dev.loomwork.RetryPolicy;
 import dev.loomwork.ShutdownReport;
 import dev.loomwork.Task;
+import dev.loomwork.TaskCodec;
+import dev.loomwork.TaskContext;
+import dev.loomwork.TaskType;
 import dev.loomwork.WorkQueue;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -16,6 +23,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.io.StringReader;
 import java.io.Writer;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -27,8 +35,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
@@ -52,13 +62,22 @@ import sun.misc.SignalHandler;
  * <ul>
  *   <li>first SIGINT or SIGTERM: stop taking signups, drain both queues with progress lines, exit 0;
  *   <li>second signal while draining: cancel what is left, write the shutdown report as JSON Lines
- *       to a file named in the output, exit 130 (SIGINT) or 143 (SIGTERM).
+ *       to a file named in the output, exit 130 (SIGINT) or 143 (SIGTERM);
+ *   <li>{@code --requeue FILE} at the next start: re-queue the tasks of that report before taking
+ *       signups.
  * </ul>
+ *
+ * <p>Both jobs are typed tasks ({@link #WELCOME}, {@link #WEBHOOK}) with JSON payloads, so that a
+ * report can carry them to the next process. The webhook carries the task's id as its {@code
+ * Idempotency-Key}: a delivery whose attempt a shutdown cut may have reached the receiver, and is
+ * then delivered again by the process that re-queues it, under the same key. {@code --webhook-url}
+ * points the demo at a receiver outside it, so that one receiver can count the keys of two demo
+ * processes.
  *
  * <p>It lives in the test source set so that it is not part of the library artifact. Run it with
  * {@code ./mvnw -q test-compile exec:exec@demo -Ddemo.args="--load 200"}; {@code --help} lists the
- * options. Lines that start with {@code demo:}, {@code load:}, {@code shutdown:}, {@code report:}
- * and {@code final:} are meant to be read by people and by {@code DemoProcessTest}.
+ * options. Lines that start with {@code demo:}, {@code requeue:}, {@code load:}, {@code shutdown:},
+ * {@code report:} and {@code final:} are meant to be read by people and by {@code DemoProcessTest}.
  */
 public final class SignupDemo {
   /** Exit status when the drain deadline passed and work was cut. */
@@ -66,12 +85,27 @@ public final class SignupDemo {
 
   private static final Pattern EMAIL = Pattern.compile("[^\\s\"\\\\<>@]+@[^\\s\"\\\\<>@]+");
   private static final PrintStream out = System.out;
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** The payload of a welcome email: the signup it welcomes. */
+  record Welcome(long signup, String address) {}
+
+  /** The payload of a webhook delivery: the signup event it reports. */
+  record SignupEvent(long signup, String email) {}
+
+  /** The welcome email; its handler sends it to the {@link EmailSink}. */
+  static final TaskType<Welcome> WELCOME = TaskType.of("demo.email.welcome", json(Welcome.class));
+
+  /** The webhook delivery; its handler posts the event to the receiver. */
+  static final TaskType<SignupEvent> WEBHOOK = TaskType.of("demo.webhook.signup", json(SignupEvent.class));
 
   private final Options options;
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final Counter signups;
   private final EmailSink emailSink;
-  private final WebhookReceiver receiver;
+  /** The receiver in this process, or null if the webhooks go to {@code --webhook-url}. */
+  private final @Nullable WebhookReceiver receiver;
+  private final URI webhookUri;
   private final HttpClient webhookClient = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final WorkQueue email;
   private final WorkQueue webhooks;
@@ -88,11 +122,20 @@ public final class SignupDemo {
   private volatile boolean drained;
   private final CompletableFuture<Void> scrapedAfterDrain = new CompletableFuture<>();
 
-  private SignupDemo(Options options) throws IOException {
+  private SignupDemo(Options options) throws Exception {
     this.options = options;
     signups = Counter.builder("demo.signups").description("signups accepted by POST /signup").register(registry);
     emailSink = new EmailSink(options.emailDelay);
-    receiver = new WebhookReceiver(options.failRate, options.webhookDelay);
+    if (options.webhookUrl != null) {
+      receiver = null;
+      webhookUri = options.webhookUrl;
+    } else {
+      receiver = new WebhookReceiver(options.failRate, options.webhookDelay);
+      webhookUri = receiver.uri();
+    }
+    // A first round trip builds Jackson's serialisers now rather than in the first signups' path.
+    WELCOME.codec().decode(WELCOME.codec().encode(new Welcome(0, "warm-up@example.com")));
+    WEBHOOK.codec().decode(WEBHOOK.codec().encode(new SignupEvent(0, "warm-up@example.com")));
     RetryPolicy policy = RetryPolicy.defaults()
         .withRetries(options.retries)
         .withBackoff(Backoff.exponential(options.backoff, options.maxBackoff));
@@ -101,12 +144,15 @@ public final class SignupDemo {
         .retryPolicy(policy)
         .progressInterval(options.progress)
         .meterRegistry(registry)
+        .handle(WELCOME, (ctx, welcome) -> emailSink.send(new EmailSink.Email(welcome.address(), "Welcome!",
+            "Hello " + welcome.address() + ", thanks for signing up.")))
         .build();
     webhooks = WorkQueue.builder("webhooks")
         .concurrency(options.webhookConcurrency)
         .retryPolicy(policy.withAttemptTimeout(options.webhookTimeout))
         .progressInterval(options.progress)
         .meterRegistry(registry)
+        .handle(WEBHOOK, this::deliverWebhook)
         .build();
 
     metrics = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
@@ -131,10 +177,20 @@ public final class SignupDemo {
       out.println(Options.USAGE);
       return;
     }
-    System.exit(new SignupDemo(options).run());
+    List<String> report = List.of();
+    if (options.requeue != null) {
+      try {
+        report = Files.readAllLines(options.requeue, StandardCharsets.UTF_8);
+      } catch (IOException e) {
+        System.err.println("demo: --requeue: cannot read " + options.requeue + ": " + e);
+        System.exit(2);
+        return;
+      }
+    }
+    System.exit(new SignupDemo(options).run(report));
   }
 
-  private int run() throws Exception {
+  private int run(List<String> report) throws Exception {
     // Signals first: from the "ready" line on, a signal drains rather than kills.
     for (String name : List.of("INT", "TERM")) {
       if (Signal.handle(new Signal(name), this::onSignal) == SignalHandler.SIG_IGN) {
@@ -146,17 +202,24 @@ public final class SignupDemo {
     }
     email.start();
     webhooks.start();
+    if (options.requeue != null) {
+      requeue(options.requeue, report); // before the first signup, after start: a full queue drains
+    }
     metrics.start();
     api.start();
     out.println("demo: signup API   POST " + url(api, "/signup") + "  (body: an email address)");
-    out.println("demo: webhooks     " + receiver.uri() + "  (answers 503 to "
-        + percent(options.failRate) + " of requests, after " + options.webhookDelay.toMillis() + " ms)");
+    out.println("demo: webhooks     " + webhookUri + (receiver == null
+        ? "  (--webhook-url: a receiver outside the demo)"
+        : "  (answers 503 to " + percent(options.failRate) + " of requests, after "
+            + options.webhookDelay.toMillis() + " ms)"));
     out.println("demo: metrics      " + url(metrics, "/metrics"));
     out.println("demo: ready, pid " + ProcessHandle.current().pid()
         + "; Ctrl-C (SIGINT) or SIGTERM drains and stops, a second Ctrl-C cancels");
 
     if (options.load > 0) {
       Thread.ofPlatform().daemon().name("demo-load").start(this::load);
+    } else if (options.stopAfterLoad) {
+      stopAfterLoad("demo: --stop-after-load with no load");
     }
 
     String signal = firstSignal.join();
@@ -205,7 +268,9 @@ public final class SignupDemo {
       lastScrape();
     }
     metrics.stop(0);
-    receiver.close();
+    if (receiver != null) {
+      receiver.close();
+    }
     return status;
   }
 
@@ -228,10 +293,8 @@ public final class SignupDemo {
       Task<?> welcome;
       Task<?> hook;
       try {
-        welcome = email.enqueue(Task.of(ctx -> emailSink.send(new EmailSink.Email(
-                address, "Welcome!", "Hello " + address + ", thanks for signing up.")))
-            .named("email-" + id));
-        hook = webhooks.enqueue(Task.of(ctx -> deliverWebhook(id, address)).named("webhook-" + id));
+        welcome = email.enqueue(Task.of(WELCOME, new Welcome(id, address)).named("email-" + id));
+        hook = webhooks.enqueue(Task.of(WEBHOOK, new SignupEvent(id, address)).named("webhook-" + id));
       } catch (RejectedExecutionException e) {
         respond(exchange, 503, "shutting down\n");
         return;
@@ -244,19 +307,42 @@ public final class SignupDemo {
     }
   }
 
-  private void deliverWebhook(long id, String address) throws IOException, InterruptedException {
+  /**
+   * Posts the signup event. The task id is the idempotency key: the same for every attempt, and
+   * in the process that re-queues the task from a shutdown report.
+   */
+  private void deliverWebhook(TaskContext ctx, SignupEvent event) throws IOException, InterruptedException {
+    String body = JSON.createObjectNode()
+        .put("event", "signup")
+        .put("id", event.signup())
+        .put("email", event.email())
+        .toString();
     HttpResponse<Void> response = webhookClient.send(
-        HttpRequest.newBuilder(receiver.uri())
+        HttpRequest.newBuilder(webhookUri)
             .timeout(options.webhookTimeout)
             .header("Content-Type", "application/json")
-            .header("X-Signup-Id", Long.toString(id))
-            .POST(HttpRequest.BodyPublishers.ofString(
-                "{\"event\":\"signup\",\"id\":" + id + ",\"email\":\"" + address + "\"}"))
+            .header("Idempotency-Key", ctx.taskId())
+            .POST(HttpRequest.BodyPublishers.ofString(body))
             .build(),
         HttpResponse.BodyHandlers.discarding());
     if (response.statusCode() / 100 != 2) {
-      throw new IOException(response.statusCode() + " from " + receiver.uri());
+      throw new IOException(response.statusCode() + " from " + webhookUri);
     }
+  }
+
+  /** A codec that writes a payload record as a JSON object, and reads it back strictly. */
+  private static <P> TaskCodec<P> json(Class<P> type) {
+    return new TaskCodec<>() {
+      @Override
+      public String encode(P payload) throws JsonProcessingException {
+        return JSON.writeValueAsString(payload);
+      }
+
+      @Override
+      public P decode(String json) throws JsonProcessingException {
+        return JSON.readValue(json, type);
+      }
+    };
   }
 
   private static void respond(HttpExchange exchange, int status, String body) throws IOException {
@@ -296,10 +382,7 @@ public final class SignupDemo {
           result.sent(), result.accepted(), result.refused(), result.elapsed().toMillis() / 1000.0, result.rate()));
       // Wait for the work those signups started, then show where it ended.
       if (options.stopAfterLoad) {
-        if (signals.compareAndSet(0, 1)) {
-          out.println("load: --stop-after-load: shutting down as on SIGTERM");
-          firstSignal.complete("TERM");
-        }
+        stopAfterLoad("load: --stop-after-load");
         return;
       }
       CompletableFuture.allOf(accepted.toArray(CompletableFuture[]::new)).exceptionally(e -> null).join();
@@ -309,6 +392,61 @@ public final class SignupDemo {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /** Shuts down as on SIGTERM, unless a signal came first. */
+  private void stopAfterLoad(String prefix) {
+    if (signals.compareAndSet(0, 1)) {
+      out.println(prefix + ": shutting down as on SIGTERM");
+      firstSignal.complete("TERM");
+    }
+  }
+
+  /**
+   * {@code --requeue FILE}: re-queues the typed tasks of a shutdown report. A queue re-queues only
+   * the lines of its own handlers and reports any other line as skipped, so each line is routed to
+   * one queue first: by its handler, else by its queue's name (a closure), else to the email queue,
+   * which then reports it. Each queue reads the whole report with the other queue's lines blanked,
+   * so that the line numbers in its reasons are the file's.
+   */
+  private void requeue(Path file, List<String> lines) throws IOException {
+    List<WorkQueue> queues = List.of(email, webhooks);
+    Map<String, WorkQueue> byHandler = Map.of(WELCOME.handler(), email, WEBHOOK.handler(), webhooks);
+    Map<String, WorkQueue> byName = Map.of(email.name(), email, webhooks.name(), webhooks);
+    List<StringBuilder> parts = List.of(new StringBuilder(), new StringBuilder());
+    for (String line : lines) {
+      WorkQueue target = email;
+      if (!line.isBlank()) {
+        try {
+          JsonNode fields = JSON.readTree(line);
+          WorkQueue q = byHandler.get(fields.path("handler").asText(""));
+          target = q != null ? q : byName.getOrDefault(fields.path("queue").asText(""), email);
+        } catch (JsonProcessingException e) {
+          // not JSON: the email queue reports it, with its line number
+        }
+      }
+      for (int i = 0; i < queues.size(); i++) {
+        parts.get(i).append(queues.get(i) == target ? line : "").append('\n');
+      }
+    }
+    int requeued = 0;
+    int duplicates = 0;
+    int closures = 0;
+    List<String> skipped = new ArrayList<>();
+    List<String> perQueue = new ArrayList<>();
+    for (int i = 0; i < queues.size(); i++) {
+      RequeueResult r = queues.get(i).requeue(new StringReader(parts.get(i).toString()));
+      requeued += r.requeued();
+      duplicates += r.duplicates();
+      closures += r.notRequeueable();
+      skipped.addAll(r.skipped());
+      perQueue.add("requeue:   queue " + queues.get(i).name() + ": " + r.requeued() + " requeued, " + r.duplicates()
+          + " duplicates, " + r.skipped().size() + " skipped, " + r.notRequeueable() + " closures");
+    }
+    out.println("requeue: " + requeued + " requeued, " + duplicates + " duplicates, " + skipped.size()
+        + " skipped, " + closures + " closures from " + file.toAbsolutePath());
+    perQueue.forEach(out::println);
+    skipped.forEach(reason -> out.println("requeue:   skipped " + reason));
   }
 
   private void onSignal(Signal signal) {
@@ -357,12 +495,14 @@ public final class SignupDemo {
   private String counts(String prefix) {
     QueueStats e = email.stats();
     QueueStats w = webhooks.stats();
+    WebhookReceiver r = receiver;
     return prefix
         + " signups=" + (long) signups.count()
         + " emails=" + e.succeeded()
         + " webhooks=" + w.succeeded()
-        + " receiver=" + receiver.delivered()
-        + " receiver_503=" + receiver.unavailable()
+        + (r == null ? "" : " receiver=" + r.delivered()
+            + " receiver_max_per_key=" + r.maxDeliveriesOfOneKey()
+            + " receiver_503=" + r.unavailable())
         + " failed=" + (e.failed() + w.failed())
         + " cancelled=" + (e.cancelled() + w.cancelled());
   }
@@ -395,9 +535,14 @@ public final class SignupDemo {
     static final String USAGE = """
         usage: SignupDemo [options]
           --load N                  post N signups to the demo's own API, then keep serving (default 0)
-          --stop-after-load         once the load is sent, shut down as on SIGTERM (drain, exit 0)
-          --fail-rate F             fraction of webhook requests the receiver answers 503 (default 0.2)
-          --webhook-delay D         how long the receiver takes to answer (default 20ms)
+          --stop-after-load         once the load is sent (with no --load: once started), shut down
+                                    as on SIGTERM (drain, exit 0)
+          --requeue FILE            at start, re-queue the tasks of a shutdown report (--report-file)
+                                    before taking signups
+          --webhook-url URL         post the webhooks to this receiver instead of the demo's own
+          --fail-rate F             fraction of webhook requests the demo's receiver answers 503
+                                    (default 0.2)
+          --webhook-delay D         how long the demo's receiver takes to answer (default 20ms)
           --webhook-timeout D       attempt timeout of a webhook delivery (default 10s)
           --webhook-concurrency N   webhook deliveries in flight at most (default 8)
           --email-delay D           how long the email sink takes per message (default 5ms)
@@ -423,6 +568,10 @@ public final class SignupDemo {
     Duration progress = Duration.ofSeconds(1);
     Duration drainTimeout = Duration.ofMinutes(5);
     @Nullable Path reportFile;
+    @Nullable Path requeue;
+    @Nullable URI webhookUrl;
+    /** An option of the demo's own receiver that was given, or null. */
+    @Nullable String receiverOption;
     Duration finalScrapeWait = Duration.ZERO;
     boolean stopAfterLoad;
     boolean help;
@@ -447,12 +596,16 @@ public final class SignupDemo {
           switch (arg) {
             case "--load" -> o.load = atLeast(arg, Integer.parseInt(value), 0);
             case "--fail-rate" -> {
+              o.receiverOption = arg;
               o.failRate = Double.parseDouble(value);
               if (!(o.failRate >= 0 && o.failRate < 1)) {
                 throw new IllegalArgumentException(arg + ": " + value + " (expected: >= 0 and < 1)");
               }
             }
-            case "--webhook-delay" -> o.webhookDelay = duration(value);
+            case "--webhook-delay" -> {
+              o.receiverOption = arg;
+              o.webhookDelay = duration(value);
+            }
             case "--webhook-timeout" -> o.webhookTimeout = positive(arg, duration(value));
             case "--webhook-concurrency" -> o.webhookConcurrency = atLeast(arg, Integer.parseInt(value), 1);
             case "--email-delay" -> o.emailDelay = duration(value);
@@ -461,6 +614,8 @@ public final class SignupDemo {
             case "--progress" -> o.progress = positive(arg, duration(value));
             case "--drain-timeout" -> o.drainTimeout = duration(value);
             case "--report-file" -> o.reportFile = Path.of(value);
+            case "--requeue" -> o.requeue = Path.of(value);
+            case "--webhook-url" -> o.webhookUrl = webhookUrl(value);
             case "--final-scrape-wait" -> o.finalScrapeWait = duration(value);
             default -> throw new IllegalArgumentException("unknown option " + arg);
           }
@@ -468,10 +623,26 @@ public final class SignupDemo {
           throw new IllegalArgumentException(arg + ": not a number: " + value);
         }
       }
+      if (o.webhookUrl != null && o.receiverOption != null) {
+        throw new IllegalArgumentException(o.receiverOption + " sets up the demo's own receiver; not with --webhook-url");
+      }
       if (o.maxBackoff.compareTo(o.backoff) < 0) {
         o.maxBackoff = o.backoff;
       }
       return o;
+    }
+
+    private static URI webhookUrl(String value) {
+      URI uri;
+      try {
+        uri = new URI(value);
+      } catch (java.net.URISyntaxException e) {
+        throw new IllegalArgumentException("--webhook-url: " + e.getMessage());
+      }
+      if (!("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) || uri.getHost() == null) {
+        throw new IllegalArgumentException("--webhook-url: " + value + " (expected: an http or https URL)");
+      }
+      return uri;
     }
 
     private static int atLeast(String option, int value, int min) {
