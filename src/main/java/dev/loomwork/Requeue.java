@@ -14,7 +14,8 @@ import org.jspecify.annotations.Nullable;
 final class Requeue {
   private Requeue() {}
 
-  static RequeueResult read(QueueEngine engine, Reader report) throws IOException {
+  /** Re-queues each typed line into the first of {@code queues} that has its handler. */
+  static RequeueResult read(List<QueueEngine> queues, Reader report) throws IOException {
     BufferedReader lines = report instanceof BufferedReader b ? b : new BufferedReader(report);
     int requeued = 0;
     int duplicates = 0;
@@ -49,9 +50,15 @@ final class Requeue {
             "line " + number + ": a typed task without " + (payload == null ? "\"payload\"" : "\"id\""));
         continue;
       }
-      if (!engine.handles(handler)) {
-        skipped.add(
-            "line " + number + ": queue '" + engine.name() + "' has no handler for '" + handler + "'");
+      QueueEngine engine = null;
+      for (QueueEngine q : queues) {
+        if (q.handles(handler)) {
+          engine = q;
+          break;
+        }
+      }
+      if (engine == null) {
+        skipped.add("line " + number + ": " + noHandler(queues, handler));
         continue;
       }
       Task<?> task = Task.restored(handler, payload, id);
@@ -66,5 +73,16 @@ final class Requeue {
       }
     }
     return new RequeueResult(requeued, duplicates, closures, skipped);
+  }
+
+  private static String noHandler(List<QueueEngine> queues, String handler) {
+    if (queues.size() == 1) {
+      return "queue '" + queues.getFirst().name() + "' has no handler for '" + handler + "'";
+    }
+    StringBuilder names = new StringBuilder();
+    for (QueueEngine q : queues) {
+      names.append(names.isEmpty() ? "" : ", ").append('\'').append(q.name()).append('\'');
+    }
+    return "none of the queues " + names + " has a handler for '" + handler + "'";
   }
 }

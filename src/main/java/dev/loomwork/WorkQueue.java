@@ -155,7 +155,9 @@ public final class WorkQueue implements AutoCloseable {
    * twice runs each task once while the first copy has not ended. Closures are counted, not
    * re-queued; lines that are not JSON, are truncated, or name a handler this queue lacks are
    * skipped and reported, and the rest of the report is still re-queued. Waits for room as {@link
-   * #enqueue} does.
+   * #enqueue} does: on a queue not yet started, a report longer than the queue's capacity would wait
+   * forever, so start the queue first. A report written by several queues is re-queued into several
+   * with {@link #requeue(Reader, WorkQueue...)}.
    *
    * @param report the JSON Lines, read to the end (not closed)
    * @return what was re-queued, and what was not and why
@@ -166,7 +168,34 @@ public final class WorkQueue implements AutoCloseable {
    */
   public RequeueResult requeue(Reader report) throws IOException {
     Objects.requireNonNull(report, "report");
-    return Requeue.read(engine, report);
+    return Requeue.read(List.of(engine), report);
+  }
+
+  /**
+   * Re-queues a shutdown report into several queues, as {@link #requeue(Reader)} does into one: each
+   * typed line goes to the first of {@code queues} that has a handler for it, and a line that none
+   * of them handles is skipped and reported once.
+   *
+   * @param report the JSON Lines, read to the end (not closed)
+   * @param queues the queues, in the order they are offered each line; at least one
+   * @return what was re-queued, and what was not and why, over all the queues
+   * @throws IOException if reading {@code report} fails
+   * @throws NullPointerException if {@code report}, {@code queues} or one of them is null
+   * @throws IllegalArgumentException if {@code queues} is empty
+   * @throws RejectedExecutionException if one of the queues is shut down, or the thread is
+   *     interrupted while waiting for room
+   */
+  public static RequeueResult requeue(Reader report, WorkQueue... queues) throws IOException {
+    Objects.requireNonNull(report, "report");
+    Objects.requireNonNull(queues, "queues");
+    if (queues.length == 0) {
+      throw new IllegalArgumentException("queues: none (expected: at least one)");
+    }
+    List<QueueEngine> engines = new ArrayList<>(queues.length);
+    for (int i = 0; i < queues.length; i++) {
+      engines.add(Objects.requireNonNull(queues[i], "queues[" + i + "]").engine);
+    }
+    return Requeue.read(engines, report);
   }
 
   /**

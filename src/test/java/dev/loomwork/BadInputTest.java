@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.StringReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -91,6 +92,10 @@ class BadInputTest {
         "queue 'bad' has no handler for 'x' (register one with WorkQueue.Builder.handle)",
         withQueue(q -> q.submit(TYPE, "p"))));
     cases.add(c("WorkQueue.requeue(report)", "null", NPE, "report", withQueue(q -> q.requeue(null))));
+    cases.add(c("WorkQueue.requeue(report, queues...)", "no queues", IAE, "queues: none (expected: at least one)",
+        () -> WorkQueue.requeue(new StringReader(""), new WorkQueue[0])));
+    cases.add(c("WorkQueue.requeue(report, queues...)", "a null queue", NPE, "queues[0]",
+        () -> WorkQueue.requeue(new StringReader(""), (WorkQueue) null)));
     cases.add(c("Task.of(type, payload)", "null type", NPE, "type", () -> Task.of((TaskType<String>) null, "p")));
     WorkQueue.Builder b = WorkQueue.builder("bad");
     cases.add(c("Builder.handle(type, handler)", "null type", NPE, "type", () -> b.handle(null, (ctx, p) -> {})));

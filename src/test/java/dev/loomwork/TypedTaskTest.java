@@ -342,6 +342,27 @@ class TypedTaskTest {
   }
 
   @Test
+  void aReportOfSeveralQueuesIsRequeuedIntoTheQueueThatHandlesEachLine() throws Exception {
+    TaskType<String> sms = TaskType.of("sms", new JacksonCodec<>(String.class));
+    WorkQueue first =
+        fx.unstarted(
+            WorkQueue.builder("first").handle(WELCOME, (ctx, w) -> {}).handle(sms, (ctx, s) -> {}));
+    first.submit(WELCOME, new Welcome("ada@example.com", 0));
+    first.submit(sms, "+4412345");
+    String report = first.shutdownNow().toJsonLines() + "{\"handler\":\"fax\",\"payload\":\"1\",\"id\":\"x\"}\n";
+    List<String> got = new CopyOnWriteArrayList<>();
+    WorkQueue mail = fx.unstarted(WorkQueue.builder("mail").handle(WELCOME, (ctx, w) -> got.add(w.address())));
+    WorkQueue texts = fx.unstarted(WorkQueue.builder("texts").handle(sms, (ctx, s) -> got.add(s)));
+    RequeueResult result = WorkQueue.requeue(new StringReader(report), mail, texts);
+    assertEquals(
+        new RequeueResult(2, 0, 0, List.of("line 3: none of the queues 'mail', 'texts' has a handler for 'fax'")),
+        result);
+    mail.shutdown();
+    texts.shutdown();
+    assertEquals(List.of("+4412345", "ada@example.com"), got.stream().sorted().toList());
+  }
+
+  @Test
   void everyWayToEnqueueATypedTaskRunsIt() throws Exception {
     List<String> ran = new CopyOnWriteArrayList<>();
     WorkQueue queue =

@@ -1,7 +1,6 @@
 package dev.loomwork.demo;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
@@ -35,10 +34,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
@@ -403,50 +400,17 @@ public final class SignupDemo {
   }
 
   /**
-   * {@code --requeue FILE}: re-queues the typed tasks of a shutdown report. A queue re-queues only
-   * the lines of its own handlers and reports any other line as skipped, so each line is routed to
-   * one queue first: by its handler, else by its queue's name (a closure), else to the email queue,
-   * which then reports it. Each queue reads the whole report with the other queue's lines blanked,
-   * so that the line numbers in its reasons are the file's.
+   * {@code --requeue FILE}: re-queues the typed tasks of a shutdown report into both queues; each
+   * line goes to the queue that has its handler.
    */
   private void requeue(Path file, List<String> lines) throws IOException {
-    List<WorkQueue> queues = List.of(email, webhooks);
-    Map<String, WorkQueue> byHandler = Map.of(WELCOME.handler(), email, WEBHOOK.handler(), webhooks);
-    Map<String, WorkQueue> byName = Map.of(email.name(), email, webhooks.name(), webhooks);
-    List<StringBuilder> parts = List.of(new StringBuilder(), new StringBuilder());
-    for (String line : lines) {
-      WorkQueue target = email;
-      if (!line.isBlank()) {
-        try {
-          JsonNode fields = JSON.readTree(line);
-          WorkQueue q = byHandler.get(fields.path("handler").asText(""));
-          target = q != null ? q : byName.getOrDefault(fields.path("queue").asText(""), email);
-        } catch (JsonProcessingException e) {
-          // not JSON: the email queue reports it, with its line number
-        }
-      }
-      for (int i = 0; i < queues.size(); i++) {
-        parts.get(i).append(queues.get(i) == target ? line : "").append('\n');
-      }
+    RequeueResult r = WorkQueue.requeue(new StringReader(String.join("\n", lines)), email, webhooks);
+    out.println("requeue: " + r.requeued() + " requeued, " + r.duplicates() + " duplicates, "
+        + r.skipped().size() + " skipped, " + r.notRequeueable() + " closures from " + file.toAbsolutePath());
+    for (WorkQueue q : List.of(email, webhooks)) {
+      out.println("requeue:   queue " + q.name() + ": " + q.stats().submitted() + " requeued, before any signup");
     }
-    int requeued = 0;
-    int duplicates = 0;
-    int closures = 0;
-    List<String> skipped = new ArrayList<>();
-    List<String> perQueue = new ArrayList<>();
-    for (int i = 0; i < queues.size(); i++) {
-      RequeueResult r = queues.get(i).requeue(new StringReader(parts.get(i).toString()));
-      requeued += r.requeued();
-      duplicates += r.duplicates();
-      closures += r.notRequeueable();
-      skipped.addAll(r.skipped());
-      perQueue.add("requeue:   queue " + queues.get(i).name() + ": " + r.requeued() + " requeued, " + r.duplicates()
-          + " duplicates, " + r.skipped().size() + " skipped, " + r.notRequeueable() + " closures");
-    }
-    out.println("requeue: " + requeued + " requeued, " + duplicates + " duplicates, " + skipped.size()
-        + " skipped, " + closures + " closures from " + file.toAbsolutePath());
-    perQueue.forEach(out::println);
-    skipped.forEach(reason -> out.println("requeue:   skipped " + reason));
+    r.skipped().forEach(reason -> out.println("requeue:   skipped " + reason));
   }
 
   private void onSignal(Signal signal) {
