@@ -252,6 +252,17 @@ public final class Task<T extends @Nullable Object> {
   }
 
   /**
+   * Returns the task's stable id, the same as {@link TaskContext#taskId()} in its body and as the
+   * {@code id} of its line in a shutdown report: fixed when the task is enqueued (or kept from the
+   * report it was re-queued from).
+   *
+   * @return the id, or null if the task was never enqueued
+   */
+  public @Nullable String id() {
+    return core.idOrNull();
+  }
+
+  /**
    * Returns the task's current state.
    *
    * @return the state

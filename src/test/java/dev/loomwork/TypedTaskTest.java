@@ -363,6 +363,53 @@ class TypedTaskTest {
   }
 
   @Test
+  void listenersAndMetricsSeeATypedTaskAsTheySeeAClosure() throws Exception {
+    List<List<Class<?>>> eventKinds = new ArrayList<>();
+    List<Double> retries = new ArrayList<>();
+    for (boolean typed : List.of(false, true)) {
+      RecordingListener events = new RecordingListener();
+      io.micrometer.core.instrument.simple.SimpleMeterRegistry registry =
+          new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+      Work body = ctx -> {
+        if (ctx.attempt() == 1) {
+          throw new IllegalStateException("once");
+        }
+      };
+      WorkQueue queue =
+          fx.started(
+              WorkQueue.builder(typed ? "typed" : "closure")
+                  .retryPolicy(QueueFixture.NO_BACKOFF)
+                  .listener(events)
+                  .meterRegistry(registry)
+                  .handle(WELCOME, (ctx, w) -> body.run(ctx)));
+      Task<?> task =
+          typed ? queue.submit(WELCOME, new Welcome("a@example.com", 0)) : queue.submit(body);
+      task.await(GENEROUS);
+      events.await(RecordingListener.Succeeded.class, 1);
+      events.await(RecordingListener.RetryScheduled.class, 1); // with no backoff it may come last
+      assertEquals(List.of(task), events.tasks(RecordingListener.Enqueued.class));
+      // onEnqueued runs on the producer after the task is filed, so it may come after the start:
+      // compare the events, not their order.
+      eventKinds.add(
+          events.events().stream().<Class<?>>map(Object::getClass)
+              .sorted(java.util.Comparator.comparing(Class::getName)).toList());
+      retries.add(registry.get("loomwork.retries").functionCounter().count());
+    }
+    assertEquals(eventKinds.get(0), eventKinds.get(1), "the same events");
+    assertEquals(List.of(1.0, 1.0), retries, "the retry counter");
+  }
+
+  @Test
+  void aTaskKnowsItsIdOnceEnqueued() throws Exception {
+    List<String> seen = new CopyOnWriteArrayList<>();
+    WorkQueue queue = fx.started(WorkQueue.builder("ids").handle(WELCOME, (ctx, w) -> seen.add(ctx.taskId())));
+    Task<?> task = Task.of(WELCOME, new Welcome("a@example.com", 0));
+    assertEquals(null, task.id(), "no id before it is enqueued");
+    queue.enqueue(task).await(GENEROUS);
+    assertEquals(List.of(task.id()), seen);
+  }
+
+  @Test
   void everyWayToEnqueueATypedTaskRunsIt() throws Exception {
     List<String> ran = new CopyOnWriteArrayList<>();
     WorkQueue queue =

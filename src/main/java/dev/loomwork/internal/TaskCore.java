@@ -284,12 +284,18 @@ public final class TaskCore<T extends @Nullable Object> {
    * that queue ({@code "4f0c...-17"}); {@code "unqueued"} before it is accepted.
    */
   public String id() {
+    String id = idOrNull();
+    return id == null ? "unqueued" : id;
+  }
+
+  /** The task's stable id, or null before it is accepted; see {@link #id()}. */
+  public @Nullable String idOrNull() {
     String f = fixedId;
     if (f != null) {
       return f;
     }
     QueueEngine q = state == TaskState.NEW ? null : queue;
-    return q == null ? "unqueued" : q.instance() + "-" + number;
+    return q == null ? null : q.instance() + "-" + number;
   }
 
   /** Whether accepting this task needs the clock: it has a deadline or a not-before time. */
