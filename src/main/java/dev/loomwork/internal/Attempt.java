@@ -130,7 +130,7 @@ final class Attempt implements Runnable {
         Verdict.of(
             ran, failure, c, t.resolvedPolicy(), number, t.name(), t.deadline(), t.error(),
             queue.clock, queue.random);
-    Fate fate = queue.state.endAttempt(t, this, v, ran, result);
+    Fate fate = queue.state.endAttempt(t, v, ran, result);
     Publisher publisher = queue.publisher;
     if (ran) {
       publisher.attemptEnded(t, number, v, nanos);

@@ -60,7 +60,8 @@ public final class Handlers {
    */
   @SuppressWarnings("unchecked")
   <T extends @Nullable Object> void bind(TaskCore<T> t, String queue) {
-    String name = Objects.requireNonNull(t.handler);
+    Typed typed = Objects.requireNonNull(t.typed);
+    String name = typed.handler;
     Registration r = byName.get(name);
     if (r == null) {
       throw new IllegalArgumentException(
@@ -68,7 +69,7 @@ public final class Handlers {
               + " WorkQueue.Builder.handle)");
     }
     t.job = (Job<T>) job((TaskType<Object>) r.type(), (TaskHandler<Object>) r.handler(), name,
-        Objects.requireNonNull(t.payloadJson));
+        Objects.requireNonNull(typed.json));
   }
 
   private static <P extends @Nullable Object> Job<@Nullable Void> job(

@@ -154,9 +154,10 @@ public final class QueueEngine {
    */
   private @Nullable Refusal accept(TaskCore<?> t, long waitNanos) {
     Objects.requireNonNull(t, "task");
-    if (t.handler != null) {
+    Typed typed = t.typed;
+    if (typed != null) {
       t.checkEnqueueable();
-      t.encode();
+      typed.encode(t.name());
       handlers.bind(t, name);
     }
     Instant now = t.needsClock() ? clock.instant() : null;

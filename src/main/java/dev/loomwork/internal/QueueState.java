@@ -161,13 +161,17 @@ final class QueueState {
           return Refusal.FULL;
         }
         try {
-          nanos = nanos < 0 ? awaitRoom() : Math.max(roomAvailable.awaitNanos(nanos), 0);
+          if (nanos < 0) {
+            roomAvailable.await();
+          } else {
+            nanos = Math.max(roomAvailable.awaitNanos(nanos), 0); // at 0: one more look, then FULL
+          }
         } catch (InterruptedException e) {
           counts.add(Count.REJECTED);
           return Refusal.INTERRUPTED;
         }
       }
-      String fixedId = t.fixedId;
+      String fixedId = t.fixedId();
       if (fixedId != null && liveIds.putIfAbsent(fixedId, t) != null) {
         return Refusal.DUPLICATE;
       }
@@ -183,9 +187,11 @@ final class QueueState {
         throw new IllegalStateException("task '" + t.name() + "' cannot be enqueued: it was cancelled");
       }
       counts.add(Count.SUBMITTED);
-      t.nextAttemptAt = due;
-      store.add(t, Timers.plus(store.nanoTime(), Math.max(delayNanos, 0)));
-      if (delayNanos <= 0) {
+      if (delayNanos > 0) {
+        t.nextAttemptAt = due;
+        store.add(t, Timers.plus(store.nanoTime(), delayNanos));
+      } else {
+        store.add(t, 0); // due at once: no clock read on the hot path
         workAvailable.signal();
       }
       if (deadlineNanos >= 0) {
@@ -195,11 +201,6 @@ final class QueueState {
     } finally {
       lock.unlock();
     }
-  }
-
-  private long awaitRoom() throws InterruptedException {
-    roomAvailable.await();
-    return -1;
   }
 
   // ---- the dispatcher -----------------------------------------------------------------------
@@ -224,8 +225,7 @@ final class QueueState {
    *
    * @return how many attempts were made, or -1 when the dispatcher is done (stopping, or drained)
    */
-  int takeBatch(QueueEngine engine, Attempt[] attempts)
-      throws InterruptedException {
+  int takeBatch(QueueEngine engine, Attempt[] attempts) throws InterruptedException {
     lock.lockInterruptibly();
     try {
       while (true) {
@@ -267,7 +267,7 @@ final class QueueState {
    * @param result the body's result, for a success
    * @return what became of the task: {@code RETRY} if it was filed again, else its terminal fate
    */
-  Fate endAttempt(TaskCore<?> t, Attempt a, Verdict v, boolean ran, @Nullable Object result) {
+  Fate endAttempt(TaskCore<?> t, Verdict v, boolean ran, @Nullable Object result) {
     lock.lock();
     try {
       running.unlink(t);
@@ -393,8 +393,9 @@ final class QueueState {
     assert lock.isHeldByCurrentThread();
     t.current = null;
     t.nextAttemptAt = null;
-    if (t.fixedId != null) {
-      liveIds.remove(t.fixedId, t);
+    String fixedId = t.fixedId();
+    if (fixedId != null) {
+      liveIds.remove(fixedId, t);
     }
     Future<?> deadlineTimer = t.deadlineTimer;
     if (deadlineTimer != null) {
@@ -419,7 +420,7 @@ final class QueueState {
 
   private TaskSnapshot snapshot(TaskCore<?> t, TaskState state) {
     return new TaskSnapshot(
-        name, t.id(), t.name(), t.handler, t.payloadJson, state, t.attempts(), t.error(), t.nextAttemptAt);
+        name, t.id(), t.name(), t.handler(), t.payloadJson(), state, t.attempts(), t.error(), t.nextAttemptAt);
   }
 
   // ---- shutdown -----------------------------------------------------------------------------

@@ -4,8 +4,6 @@ import dev.loomwork.Backoff;
 import dev.loomwork.Job;
 import dev.loomwork.RetryPolicy;
 import dev.loomwork.Task;
-import dev.loomwork.TaskCodec;
-import dev.loomwork.TaskCodecException;
 import dev.loomwork.TaskFailedException;
 import dev.loomwork.TaskState;
 import dev.loomwork.TaskType;
@@ -60,20 +58,8 @@ public final class TaskCore<T extends @Nullable Object> {
   private @Nullable Duration delay;
   private @Nullable Consumer<? super Task<T>> after;
 
-  // ---- typed tasks: fixed at creation, except the payload's encoding at acceptance ----
-  /** The type it was created with, or null for a closure or a task read back from a report. */
-  private final @Nullable TaskType<?> type;
-  /** The payload until it is encoded at acceptance. */
-  private @Nullable Object payload;
-  /** The handler's name, or null for a closure. */
-  final @Nullable String handler;
-  /** The payload as its codec's JSON text, once encoded. */
-  @Nullable String payloadJson;
-  /**
-   * The id of a task read back from a report, kept so that its idempotency key survives the
-   * re-queue; also its unique key in the queue while it is pending or running. Null otherwise.
-   */
-  final @Nullable String fixedId;
+  /** What makes a typed task, or null for a closure (kept apart so closures stay small). */
+  final @Nullable Typed typed;
 
   // ---- fixed at acceptance: resolved by the enqueuing thread, published by the freeze ----
   /** Written before the freezing compare-and-set publishes it (see {@link #cancel()}). */
@@ -101,7 +87,7 @@ public final class TaskCore<T extends @Nullable Object> {
   @Nullable TaskCore<?> nextRunning;
   /** While {@code WAITING}: when it is due, and its index in the store's heap ({@link MemoryStore}). */
   long dueNanos;
-  int heapIndex = -1;
+  int heapIndex;
 
   /** Completed once, after the after-callback; the handle's {@code await} reads it. */
   final CompletableFuture<T> done = new CompletableFuture<>();
@@ -117,9 +103,7 @@ public final class TaskCore<T extends @Nullable Object> {
   public TaskCore(Task<T> handle, Job<T> job) {
     this.handle = handle;
     this.job = Objects.requireNonNull(job, "job");
-    this.type = null;
-    this.handler = null;
-    this.fixedId = null;
+    this.typed = null;
   }
 
   /**
@@ -132,10 +116,7 @@ public final class TaskCore<T extends @Nullable Object> {
   public TaskCore(Task<T> handle, TaskType<?> type, @Nullable Object payload) {
     this.handle = handle;
     this.job = UNBOUND;
-    this.type = type;
-    this.payload = payload;
-    this.handler = type.handler();
-    this.fixedId = null;
+    this.typed = new Typed(type, payload);
   }
 
   /**
@@ -150,10 +131,7 @@ public final class TaskCore<T extends @Nullable Object> {
   public TaskCore(Task<T> handle, String handler, String payloadJson, String id) {
     this.handle = handle;
     this.job = UNBOUND;
-    this.type = null;
-    this.handler = handler;
-    this.payloadJson = payloadJson;
-    this.fixedId = id;
+    this.typed = new Typed(handler, payloadJson, id);
   }
 
   @SuppressWarnings({"rawtypes", "unchecked"})
@@ -244,39 +222,22 @@ public final class TaskCore<T extends @Nullable Object> {
 
   // ---- freezing, under the queue's lock ----
 
-  /** The type it was created with, or null. */
-  @Nullable TaskType<?> type() {
-    return type;
+  /** A typed task's handler name, or null for a closure. */
+  @Nullable String handler() {
+    Typed t = typed;
+    return t == null ? null : t.handler;
   }
 
-  /**
-   * At acceptance, by the enqueuing thread before the queue's lock: encodes a typed task's payload
-   * (once; a task read back from a report is already encoded). A codec's unchecked exception reaches
-   * the caller as it is; a checked one is wrapped.
-   */
-  @SuppressWarnings("unchecked")
-  void encode() {
-    TaskType<?> t = type;
-    if (t == null || payloadJson != null) {
-      return;
-    }
-    String json;
-    try {
-      json = ((TaskCodec<Object>) t.codec()).encode(payload);
-    } catch (RuntimeException e) {
-      throw e;
-    } catch (Exception e) {
-      throw new TaskCodecException(
-          "handler '" + t.handler() + "': the codec could not encode the payload of task '" + name() + "'",
-          e);
-    }
-    if (json == null) {
-      throw new TaskCodecException(
-          "handler '" + t.handler() + "': the codec encoded the payload of task '" + name() + "' as null",
-          null);
-    }
-    payloadJson = json;
-    payload = null;
+  /** A typed task's payload as JSON text once encoded, or null. */
+  @Nullable String payloadJson() {
+    Typed t = typed;
+    return t == null ? null : t.json;
+  }
+
+  /** The id a task read back from a report keeps, or null. */
+  @Nullable String fixedId() {
+    Typed t = typed;
+    return t == null ? null : t.fixedId;
   }
 
   /**
@@ -290,7 +251,7 @@ public final class TaskCore<T extends @Nullable Object> {
 
   /** The task's stable id, or null before it is accepted; see {@link #id()}. */
   public @Nullable String idOrNull() {
-    String f = fixedId;
+    String f = fixedId();
     if (f != null) {
       return f;
     }
@@ -316,7 +277,7 @@ public final class TaskCore<T extends @Nullable Object> {
    * deadline (a deadline beyond {@link Instant#MAX} is none).
    */
   void resolve(RetryPolicy queueDefault, @Nullable Instant now) {
-    TaskType<?> t = type;
+    TaskType<?> t = typed == null ? null : typed.type;
     RetryPolicy p =
         policy != null ? policy : t != null && t.retryPolicy() != null ? t.retryPolicy() : queueDefault;
     Duration typeTimeout = t == null ? null : t.attemptTimeout();
