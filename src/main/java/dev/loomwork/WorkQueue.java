@@ -75,7 +75,7 @@ public final class WorkQueue implements AutoCloseable {
   }
 
   /**
-   * Starts the queue on a new platform thread named {@code loomwork-NAME-dispatcher}, and returns at
+   * Starts the queue on a new virtual thread named {@code loomwork-NAME-dispatcher}, and returns at
    * once. The queue keeps the JVM alive until it terminates or a shutdown method returns, as an
    * executor's threads do; after that no thread of the queue does, even if a shutdown abandoned an
    * attempt that ignored its interruption (that attempt runs on a virtual thread, a daemon).
@@ -404,6 +404,7 @@ public final class WorkQueue implements AutoCloseable {
     private Duration progressInterval = DEFAULT_PROGRESS_INTERVAL;
     private @Nullable MeterRegistry meterRegistry;
     private final List<Handlers.Registration> handlers = new ArrayList<>();
+    private AttemptScope attemptScope = AttemptScope.SHARED;
 
     private Builder(String name) {
       Objects.requireNonNull(name, "name");
@@ -580,6 +581,19 @@ public final class WorkQueue implements AutoCloseable {
     }
 
     /**
+     * Sets how attempts sit in the queue's {@code StructuredTaskScope} with the structured runner.
+     * Default {@link AttemptScope#SHARED}. The semantics are the same either way.
+     *
+     * @param attemptScope the shape of an attempt
+     * @return this builder
+     * @throws NullPointerException if {@code attemptScope} is null
+     */
+    public Builder attemptScope(AttemptScope attemptScope) {
+      this.attemptScope = Objects.requireNonNull(attemptScope, "attemptScope");
+      return this;
+    }
+
+    /**
      * Builds the queue. It accepts tasks at once and runs them once started.
      *
      * @return a new queue
@@ -605,7 +619,8 @@ public final class WorkQueue implements AutoCloseable {
                   abandonAfter,
                   progressInterval,
                   meterRegistry,
-                  List.copyOf(handlers))));
+                  List.copyOf(handlers),
+                  attemptScope)));
     }
   }
 }

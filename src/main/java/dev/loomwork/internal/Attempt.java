@@ -119,8 +119,12 @@ final class Attempt implements Runnable {
 
   private <T extends @Nullable Object> T call(TaskCore<T> t) throws Exception {
     AttemptContext context = new AttemptContext(queue, t, this);
-    return ScopedValue.where(AttemptContext.CURRENT, context)
-        .call(() -> queue.runner.runAttempt(queue.threadFactory, () -> t.job.call(context)));
+    ScopedValue.Carrier bound = ScopedValue.where(AttemptContext.CURRENT, context);
+    if (queue.nestedScopes) {
+      return bound.call(() -> queue.runner.runAttempt(queue.threadFactory, () -> t.job.call(context)));
+    }
+    return bound.call(() -> t.job.call(context)); // the attempt's thread is the body's
+
   }
 
   private void end(

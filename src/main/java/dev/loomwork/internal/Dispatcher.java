@@ -13,7 +13,8 @@ import org.slf4j.Logger;
  * when a draining queue has nothing left; then the owner joins the scope (every attempt thread has
  * ended), closes it, stops the scheduler, and marks the queue terminated.
  *
- * <p><b>Keeping the JVM alive.</b> {@code start()} runs the owner on a daemon thread, and starts
+ * <p><b>Keeping the JVM alive.</b> {@code start()} runs the owner on a virtual thread (a daemon:
+ * waking it when work arrives costs no platform thread's park and unpark), and starts
  * beside it a small non-daemon <i>keeper</i> thread that only waits. The keeper keeps the JVM alive
  * while the queue runs, as an executor's threads do, and is released when the queue terminates or
  * when any shutdown method returns. So a shutdown that abandons an attempt which ignores its
@@ -43,7 +44,8 @@ final class Dispatcher {
   void startOwner() {
     String name = queue.name();
     Thread.ofPlatform().name("loomwork-" + name + "-keeper").stackSize(64 * 1024).start(this::keep);
-    Thread.ofPlatform().daemon(true).name("loomwork-" + name + "-dispatcher").start(this::runOwned);
+    // A virtual thread: waking it when a task arrives costs no platform thread's park and unpark.
+    Thread.ofVirtual().name("loomwork-" + name + "-dispatcher").start(this::runOwned);
   }
 
   /** Claims ownership and runs the owner on the calling thread until the queue terminates. */

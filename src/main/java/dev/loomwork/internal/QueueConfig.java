@@ -1,5 +1,6 @@
 package dev.loomwork.internal;
 
+import dev.loomwork.AttemptScope;
 import dev.loomwork.RetryPolicy;
 import dev.loomwork.WorkQueueListener;
 import java.time.Duration;
@@ -25,6 +26,7 @@ import org.jspecify.annotations.Nullable;
  * @param progressInterval how often a draining shutdown logs its progress
  * @param meterRegistry where to register the queue's meters, or null for none
  * @param handlers the handlers of typed tasks, in the order they were registered
+ * @param attemptScope how attempts sit in the queue's scope (structured runner)
  */
 public record QueueConfig(
     String name,
@@ -38,4 +40,5 @@ public record QueueConfig(
     Duration abandonAfter,
     Duration progressInterval,
     @Nullable MeterRegistry meterRegistry,
-    List<Handlers.Registration> handlers) {}
+    List<Handlers.Registration> handlers,
+    AttemptScope attemptScope) {}

@@ -1,5 +1,6 @@
 package dev.loomwork.internal;
 
+import dev.loomwork.AttemptScope;
 import dev.loomwork.DeadlineExceededException;
 import dev.loomwork.QueueStats;
 import dev.loomwork.RetryPolicy;
@@ -48,6 +49,8 @@ public final class QueueEngine {
   final RandomGenerator random;
   final ThreadFactory threadFactory;
   final Runner runner;
+  /** Whether each attempt opens a scope of its own ({@code AttemptScope.NESTED}). */
+  final boolean nestedScopes;
   final Timers timers;
   final Publisher publisher;
   final QueueState state;
@@ -92,6 +95,7 @@ public final class QueueEngine {
     this.random = config.random();
     this.threadFactory = config.threadFactory();
     this.runner = Runners.selected();
+    this.nestedScopes = config.attemptScope() == AttemptScope.NESTED;
     this.timers = new Timers(name);
     this.publisher = new Publisher(name, new SafeListener(name, config.listeners()), metrics);
     this.state =
@@ -297,6 +301,7 @@ public final class QueueEngine {
         + name
         + ", runner="
         + runner.name()
+        + (nestedScopes ? ", attemptScope=nested" : "")
         + ", ready="
         + s.ready()
         + ", running="

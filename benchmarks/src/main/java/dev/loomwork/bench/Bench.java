@@ -1,8 +1,10 @@
 package dev.loomwork.bench;
 
+import dev.loomwork.AttemptScope;
 import dev.loomwork.ShutdownReport;
 import dev.loomwork.WorkQueue;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -24,6 +26,11 @@ final class Bench {
 
   /** A failure without a stack trace: the retry benchmark measures retries, not fillInStackTrace. */
   static final RuntimeException FAIL_ONCE = new RuntimeException("fails once", null, false, false) {};
+
+  /** The attempt shape a {@code scope} parameter names: {@code shared} or {@code nested}. */
+  static AttemptScope scope(String name) {
+    return AttemptScope.valueOf(name.toUpperCase(Locale.ROOT));
+  }
 
   static void await(CountDownLatch latch) throws InterruptedException {
     if (!latch.await(BATCH_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {

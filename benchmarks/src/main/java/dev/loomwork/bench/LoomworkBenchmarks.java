@@ -111,6 +111,10 @@ public abstract class LoomworkBenchmarks {
     @Param({"named"})
     public String threads;
 
+    /** The attempt's shape ({@code AttemptScope}); it matters only to the structured runner. */
+    @Param({"shared", "nested"})
+    public String scope;
+
     WorkQueue queue;
     CountDownLatch latch; // published to the bodies by the queue's hand-off
     final Work countDown = ctx -> latch.countDown();
@@ -118,7 +122,7 @@ public abstract class LoomworkBenchmarks {
     @Setup(Level.Trial)
     public void setUp() {
       WorkQueue.Builder builder =
-          WorkQueue.builder("noop").concurrency(concurrency).capacity(capacity);
+          WorkQueue.builder("noop").concurrency(concurrency).capacity(capacity).attemptScope(Bench.scope(scope));
       switch (threads) {
         case "named" -> {}
         case "unnamed" -> builder.threadFactory(Thread.ofVirtual().factory());
@@ -253,6 +257,10 @@ public abstract class LoomworkBenchmarks {
 
   @State(Scope.Benchmark)
   public static class Light {
+    /** The attempt's shape ({@code AttemptScope}); it matters only to the structured runner. */
+    @Param({"shared", "nested"})
+    public String scope;
+
     WorkQueue queue;
     final Semaphore started = new Semaphore(0);
     final Work signalStart = ctx -> started.release();
@@ -261,7 +269,7 @@ public abstract class LoomworkBenchmarks {
     @Setup(Level.Trial)
     public void setUp() {
       queue = Bench.checkRunner(
-          WorkQueue.builder("light").concurrency(CONCURRENCY).capacity(CAPACITY).build());
+          WorkQueue.builder("light").concurrency(CONCURRENCY).capacity(CAPACITY).attemptScope(Bench.scope(scope)).build());
       queue.start();
     }
 
@@ -294,6 +302,10 @@ public abstract class LoomworkBenchmarks {
 
   @State(Scope.Benchmark)
   public static class Io {
+    /** The attempt's shape ({@code AttemptScope}); it matters only to the structured runner. */
+    @Param({"shared", "nested"})
+    public String scope;
+
     WorkQueue queue;
     CountDownLatch latch;
     final Work sleep1ms =
@@ -305,7 +317,7 @@ public abstract class LoomworkBenchmarks {
     @Setup(Level.Trial)
     public void setUp() {
       queue = Bench.checkRunner(
-          WorkQueue.builder("io").concurrency(CONCURRENCY).capacity(CAPACITY).build());
+          WorkQueue.builder("io").concurrency(CONCURRENCY).capacity(CAPACITY).attemptScope(Bench.scope(scope)).build());
       queue.start();
     }
 
