@@ -1,0 +1,165 @@
+package dev.loomwork.postgres;
+
+import static dev.loomwork.TestTimeouts.GENEROUS_SECONDS;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.loomwork.postgres.PostgresTasks.Claimed;
+import dev.loomwork.postgres.PostgresTasks.Enqueued;
+import dev.loomwork.postgres.PostgresTasks.NewTask;
+import dev.loomwork.postgres.PostgresTasks.Outcome;
+import java.sql.Connection;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** Unique keys: at most one pending or running task per queue and key, and no task lost to a race. */
+@ExtendWith(PostgresExtension.class)
+class UniqueKeyTest {
+  static final NewTask KEYED = NewTask.of("q", "h", "{}").uniqueKey("order-42").maxAttempts(3);
+
+  final DataSource ds;
+  final PostgresTasks tasks;
+
+  UniqueKeyTest(DataSource ds) {
+    this.ds = ds;
+    this.tasks = new PostgresTasks(ds);
+  }
+
+  @BeforeEach
+  void empty() throws Exception {
+    Sql.exec(ds, "TRUNCATE loomwork_task, loomwork_worker");
+  }
+
+  long rows() throws Exception {
+    return Sql.count(ds, "SELECT count(*) FROM loomwork_task");
+  }
+
+  @Test
+  void aDuplicateReturnsTheLiveTasksIdAndInsertsNothing() throws Exception {
+    Enqueued first = tasks.enqueue(KEYED);
+    Enqueued second = tasks.enqueue(KEYED.named("again"));
+    assertTrue(first.created());
+    assertFalse(second.created());
+    assertEquals(first.id(), second.id());
+    assertEquals(1, rows());
+  }
+
+  @Test
+  void theKeyIsPerQueueAndTasksWithoutKeysNeverConflict() throws Exception {
+    Enqueued q = tasks.enqueue(KEYED);
+    Enqueued other = tasks.enqueue(NewTask.of("other", "h", "{}").uniqueKey("order-42"));
+    tasks.enqueue(NewTask.of("q", "h", "{}"));
+    tasks.enqueue(NewTask.of("q", "h", "{}"));
+    assertTrue(other.created());
+    assertNotEquals(q.id(), other.id());
+    assertEquals(4, rows());
+  }
+
+  @Test
+  void theKeyIsHeldWhileRunningAndRetryingAndFreeOnceTheTaskEnds() throws Exception {
+    long worker = tasks.register("q", Duration.ofMinutes(5));
+    long id = tasks.enqueue(KEYED).id();
+    Claimed running = tasks.claim("q", List.of("h"), worker, 1).tasks().getFirst();
+    assertEquals(id, tasks.enqueue(KEYED).id(), "held while running");
+
+    tasks.complete(worker, List.of(Outcome.retry(id, running.attempt(), Duration.ofHours(1), null)));
+    assertEquals(id, tasks.enqueue(KEYED).id(), "held while waiting for a retry");
+
+    Sql.exec(ds, "UPDATE loomwork_task SET run_at = now() WHERE id = ?", id);
+    Claimed again = tasks.claim("q", List.of("h"), worker, 1).tasks().getFirst();
+    tasks.complete(worker, List.of(Outcome.succeeded(id, again.attempt())));
+    Enqueued afterSuccess = tasks.enqueue(KEYED);
+    assertTrue(afterSuccess.created(), "free after success");
+
+    tasks.cancel(afterSuccess.id());
+    assertTrue(tasks.enqueue(KEYED).created(), "free after a cancel");
+    assertEquals(3, rows());
+  }
+
+  @Test
+  void anInsertWaitingOnARolledBackInsertOfTheSameKeyInserts() throws Exception {
+    try (Connection first = ds.getConnection();
+        Connection second = ds.getConnection();
+        ExecutorService pool = Executors.newSingleThreadExecutor()) {
+      first.setAutoCommit(false);
+      second.setAutoCommit(false);
+      long firstId = PostgresTasks.enqueue(first, KEYED).id();
+      int secondPid = Sql.pid(second);
+
+      Future<Enqueued> waiting = pool.submit(() -> PostgresTasks.enqueue(second, KEYED));
+      Sql.awaitWaitingForLock(ds, secondPid);
+      assertFalse(waiting.isDone(), "waits for the first transaction");
+      first.rollback();
+
+      Enqueued e = waiting.get(GENEROUS_SECONDS, TimeUnit.SECONDS);
+      assertTrue(e.created(), "the key was free after the rollback");
+      assertNotEquals(firstId, e.id());
+      second.commit();
+    }
+    assertEquals(1, rows());
+  }
+
+  @Test
+  void anInsertWaitingOnACommittedInsertOfTheSameKeyReturnsItsId() throws Exception {
+    try (Connection first = ds.getConnection();
+        Connection second = ds.getConnection();
+        ExecutorService pool = Executors.newSingleThreadExecutor()) {
+      first.setAutoCommit(false);
+      second.setAutoCommit(false);
+      long firstId = PostgresTasks.enqueue(first, KEYED).id();
+      int secondPid = Sql.pid(second);
+
+      Future<Enqueued> waiting = pool.submit(() -> PostgresTasks.enqueue(second, KEYED));
+      Sql.awaitWaitingForLock(ds, secondPid);
+      first.commit();
+
+      Enqueued e = waiting.get(GENEROUS_SECONDS, TimeUnit.SECONDS);
+      assertFalse(e.created());
+      assertEquals(firstId, e.id(), "the winner's id, though it committed after the statement's snapshot");
+      second.commit();
+    }
+    assertEquals(1, rows());
+  }
+
+  @Test
+  void eightRacingEnqueuersMakeOneRow() throws Exception {
+    int racers = 8;
+    CountDownLatch start = new CountDownLatch(1);
+    List<Future<Enqueued>> results = new ArrayList<>();
+    try (ExecutorService pool = Executors.newFixedThreadPool(racers)) {
+      for (int i = 0; i < racers; i++) {
+        results.add(
+            pool.submit(
+                () -> {
+                  try (Connection c = ds.getConnection()) {
+                    c.setAutoCommit(false);
+                    start.await();
+                    Enqueued e = PostgresTasks.enqueue(c, KEYED);
+                    c.commit();
+                    return e;
+                  }
+                }));
+      }
+      start.countDown();
+      List<Enqueued> all = new ArrayList<>();
+      for (Future<Enqueued> f : results) {
+        all.add(f.get(GENEROUS_SECONDS, TimeUnit.SECONDS));
+      }
+      assertEquals(1, all.stream().filter(Enqueued::created).count(), all::toString);
+      assertEquals(1, all.stream().map(Enqueued::id).distinct().count(), all::toString);
+    }
+    assertEquals(1, rows());
+  }
+}
