@@ -3,13 +3,18 @@ import org.jspecify.annotations.NullMarked;
 /**
  * loomwork: an in-process work queue on virtual threads and structured concurrency.
  *
- * <p>Only {@code dev.loomwork} is exported; the engine lives in {@code dev.loomwork.internal}.
+ * <p>{@code dev.loomwork} is the API; {@code dev.loomwork.kotlin} is its Kotlin API, which needs
+ * kotlin-stdlib and kotlinx-coroutines-core (optional: {@code requires static}, so a Java application
+ * resolves neither). The engine lives in {@code dev.loomwork.internal}, not exported.
  */
 @NullMarked
 module dev.loomwork {
   requires org.slf4j;
   requires transitive micrometer.core;
   requires static transitive org.jspecify;
+  requires static kotlin.stdlib;
+  requires static kotlinx.coroutines.core;
 
   exports dev.loomwork;
+  exports dev.loomwork.kotlin;
 }
