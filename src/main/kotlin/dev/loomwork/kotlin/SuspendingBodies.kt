@@ -74,8 +74,9 @@ public fun <P> WorkQueue.Builder.handleSuspending(
  * has completed. An interrupt of the thread (loomwork's cut) cancels the coroutine; the loop then
  * runs on until the cancelled coroutine has completed, and throws [InterruptedException].
  *
- * runBlocking is not used: before kotlinx.coroutines 1.11 it returns at once when its thread is
- * interrupted, leaving the cancelled coroutine and its children running after the attempt ended.
+ * Not runBlocking: in kotlinx.coroutines 1.8 and older it returns at once when its thread is
+ * interrupted, leaving the cancelled coroutine and its children running after the attempt ended, and
+ * the dependency is optional, so the user picks the version. This loop waits on any version.
  */
 internal fun <T> runSuspending(context: TaskContext, body: suspend CoroutineScope.() -> T): T {
   val loop = AttemptLoop(context)
