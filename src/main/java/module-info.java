@@ -3,9 +3,10 @@ import org.jspecify.annotations.NullMarked;
 /**
  * loomwork: an in-process work queue on virtual threads and structured concurrency.
  *
- * <p>{@code dev.loomwork} is the API; the engine lives in {@code dev.loomwork.internal}, which is not
- * exported. {@code dev.loomwork.postgres} is the PostgreSQL store: it needs the PostgreSQL JDBC
- * driver, an optional dependency ({@code requires static}), so in-memory users carry nothing new.
+ * <p>{@code dev.loomwork} is the API; {@code dev.loomwork.kotlin} is its Kotlin API, which needs
+ * kotlin-stdlib and kotlinx-coroutines-core (optional: {@code requires static}, so a Java application
+ * resolves neither). {@code dev.loomwork.postgres} is the PostgreSQL store: it needs the PostgreSQL
+ * JDBC driver, also optional. The engine lives in {@code dev.loomwork.internal}, not exported.
  */
 @NullMarked
 module dev.loomwork {
@@ -15,7 +16,10 @@ module dev.loomwork {
   // The PostgreSQL store's public signatures use javax.sql.DataSource.
   requires transitive java.sql;
   requires static org.postgresql.jdbc;
+  requires static kotlin.stdlib;
+  requires static kotlinx.coroutines.core;
 
   exports dev.loomwork;
+  exports dev.loomwork.kotlin;
   exports dev.loomwork.postgres;
 }

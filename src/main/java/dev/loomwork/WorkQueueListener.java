@@ -91,6 +91,17 @@ public interface WorkQueueListener {
    */
   default void onAbandoned(Task<?> task) {}
 
+  /**
+   * The queue terminated: it is shut down, and every task it accepted has ended and every attempt
+   * thread with it. Called once, last of the queue's own events, on the thread that owned the queue.
+   * A task that a shutdown or a {@link Task#cancel()} ended may still be being published (its {@link
+   * #onCancelled}) by the thread that ended it; {@code stats} counts it already.
+   *
+   * @param queue the queue's name
+   * @param stats the queue's final counts (nothing ready, running or waiting)
+   */
+  default void onTerminated(String queue, QueueStats stats) {}
+
   /** How an attempt ended. */
   enum AttemptOutcome {
     /** The body returned normally. */

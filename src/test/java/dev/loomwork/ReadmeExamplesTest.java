@@ -179,9 +179,9 @@ class ReadmeExamplesTest {
     String readme = Files.readString(Path.of("README.md"));
     int java = checkExamples(readme, "src/test/java/dev/loomwork/ReadmeExamplesTest.java", "java")
         + checkExamples(readme, "src/test/java/dev/loomwork/ObservabilityTest.java", "java");
-    int kotlin = checkExamples(readme, "src/test/kotlin/dev/loomwork/KotlinApiTest.kt", "kotlin");
+    int kotlin = checkExamples(readme, "src/test/kotlin/dev/loomwork/kotlin/KotlinReadmeExamplesTest.kt", "kotlin");
     assertEquals(5, java, "Java examples found");
-    assertEquals(2, kotlin, "Kotlin examples found");
+    assertEquals(3, kotlin, "Kotlin examples found");
   }
 
   /** Asserts that README.md shows every marked region of {@code file}; returns how many there are. */

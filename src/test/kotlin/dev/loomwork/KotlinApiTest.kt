@@ -25,7 +25,10 @@ import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import org.slf4j.LoggerFactory
 
-/** The library used the way a Kotlin service would; the README's Kotlin examples live here. */
+/**
+ * The Java API used from Kotlin without the Kotlin API (dev.loomwork.kotlin): trailing lambdas,
+ * nullness, and the interop with kotlinx.coroutines that needs no wrapper.
+ */
 class KotlinApiTest {
   private val log = LoggerFactory.getLogger(KotlinApiTest::class.java)
 
@@ -50,7 +53,6 @@ class KotlinApiTest {
   fun quickstart() = runBlocking {
     val mailer = Mailer()
     val webhook = Webhook()
-    // README:kotlin-quickstart
     val status = WorkQueue.builder("outbox").concurrency(16).build().use { queue ->
       queue.start()
 
@@ -66,7 +68,6 @@ class KotlinApiTest {
 
       delivery.future().await() // suspends the coroutine, blocks no thread
     }
-    // README:end
     assertEquals(200, status)
     assertEquals(2, webhook.calls.get())
     assertEquals(listOf("welcome -> ada@example.com"), mailer.sent.toList())
@@ -139,12 +140,10 @@ class KotlinApiTest {
     val waiting = queue.enqueue(Task.of { }.delay(1.hours.toJavaDuration()))
 
     withTimeout(60.seconds) {
-      // README:kotlin-coroutine
       val owner = launch { runInterruptible(Dispatchers.IO) { queue.run() } }
       runInterruptible(Dispatchers.IO) { running.await() } // the work has started
       owner.cancelAndJoin() // interrupts run(): cancels pending work, interrupts running attempts
-      // README:end
-    }
+      }
 
     assertTrue(queue.isTerminated, "run() returned")
     assertEquals(2, interrupted.get(), "the running attempts were interrupted")

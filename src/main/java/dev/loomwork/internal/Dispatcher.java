@@ -106,6 +106,7 @@ final class Dispatcher {
       queue.publisher.awaitLater();
       queue.state.terminated();
       releaseKeeper();
+      queue.publisher.terminated(queue.state.stats());
       if (interrupted) {
         Thread.currentThread().interrupt();
       }

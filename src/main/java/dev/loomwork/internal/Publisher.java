@@ -1,5 +1,6 @@
 package dev.loomwork.internal;
 
+import dev.loomwork.QueueStats;
 import dev.loomwork.Task;
 import dev.loomwork.TaskState;
 import dev.loomwork.WorkQueueListener.AttemptOutcome;
@@ -95,6 +96,13 @@ final class Publisher {
         queue, t.name());
     if (listening) {
       listener.onAbandoned(t.handle);
+    }
+  }
+
+  /** The owner, once the queue has terminated: the listeners' last event. */
+  void terminated(QueueStats stats) {
+    if (listening) {
+      listener.onTerminated(queue, stats);
     }
   }
 

@@ -1,5 +1,6 @@
 package dev.loomwork.internal;
 
+import dev.loomwork.QueueStats;
 import dev.loomwork.Task;
 import dev.loomwork.WorkQueueListener;
 import java.time.Duration;
@@ -93,5 +94,10 @@ final class SafeListener implements WorkQueueListener {
   @Override
   public void onAbandoned(Task<?> task) {
     each("onAbandoned", l -> l.onAbandoned(task));
+  }
+
+  @Override
+  public void onTerminated(String queue, QueueStats stats) {
+    each("onTerminated", l -> l.onTerminated(queue, stats));
   }
 }
