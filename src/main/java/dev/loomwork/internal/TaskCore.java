@@ -4,7 +4,6 @@ import dev.loomwork.Backoff;
 import dev.loomwork.Job;
 import dev.loomwork.RetryPolicy;
 import dev.loomwork.Task;
-import dev.loomwork.TaskFailedException;
 import dev.loomwork.TaskState;
 import dev.loomwork.TaskType;
 import java.lang.invoke.MethodHandles;
@@ -14,10 +13,7 @@ import java.time.Instant;
 import java.util.Objects;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
@@ -89,10 +85,8 @@ public final class TaskCore<T extends @Nullable Object> {
   long dueNanos;
   int heapIndex;
 
-  /** Completed once, after the after-callback; the handle's {@code await} reads it. */
-  final CompletableFuture<T> done = new CompletableFuture<>();
-
-  private volatile @Nullable View<T> view;
+  /** Completed once, after the after-callback; the handle's {@code await} and view read it. */
+  final TaskFuture<T> done = new TaskFuture<>(this);
 
   /**
    * Creates the state behind {@code handle}.
@@ -337,15 +331,9 @@ public final class TaskCore<T extends @Nullable Object> {
    */
   @SuppressWarnings("unchecked")
   void complete() {
-    switch (state) {
-      case SUCCEEDED -> {
-        T value = (T) result;
-        result = null;
-        done.complete(value);
-      }
-      case FAILED -> done.completeExceptionally(Objects.requireNonNull(error));
-      default -> done.completeExceptionally(new Cancelled(this));
-    }
+    T value = (T) result;
+    result = null;
+    done.finish(state, value, error);
   }
 
   // ---- the handle's view ----
@@ -403,119 +391,19 @@ public final class TaskCore<T extends @Nullable Object> {
   }
 
   public T await() throws InterruptedException {
-    try {
-      return done.get();
-    } catch (ExecutionException e) {
-      throw failed(e);
-    } catch (CancellationException e) {
-      throw cancelled();
-    }
+    return done.await();
   }
 
   public T await(Duration timeout) throws InterruptedException, TimeoutException {
-    Objects.requireNonNull(timeout, "timeout");
-    try {
-      return done.get(Math.max(0, Timers.nanos(timeout)), TimeUnit.NANOSECONDS);
-    } catch (ExecutionException e) {
-      throw failed(e);
-    } catch (CancellationException e) {
-      throw cancelled();
-    }
-  }
-
-  private RuntimeException failed(ExecutionException e) {
-    Throwable cause = e.getCause();
-    return new TaskFailedException(name(), attempts, cause == null ? e : cause);
-  }
-
-  /** A cancellation with the waiter's stack trace (the one in {@link #done} has none). */
-  private CancellationException cancelled() {
-    return new CancellationException("task '" + name() + "' was cancelled");
+    return done.await(timeout);
   }
 
   public CompletableFuture<T> future() {
-    View<T> v = view;
-    if (v == null) {
-      synchronized (this) {
-        v = view;
-        if (v == null) {
-          View<T> created = new View<>(this);
-          done.whenComplete(
-              (value, failure) -> {
-                if (failure == null) {
-                  created.complete(value);
-                } else {
-                  created.completeExceptionally(unwrap(failure));
-                }
-              });
-          view = v = created;
-        }
-      }
-    }
-    return v;
-  }
-
-  private static Throwable unwrap(Throwable failure) {
-    return failure instanceof CompletionException && failure.getCause() != null
-        ? failure.getCause()
-        : failure;
+    return done.view();
   }
 
   @Override
   public String toString() {
     return "Task[name=" + name() + ", state=" + state + ", attempts=" + attempts + "]";
-  }
-
-  /** The cancellation in {@link #done}: no stack trace, and its message formatted only if read. */
-  private static final class Cancelled extends CancellationException {
-    private static final long serialVersionUID = 1L;
-    private final transient TaskCore<?> task;
-
-    Cancelled(TaskCore<?> task) {
-      this.task = task;
-    }
-
-    @Override
-    public String getMessage() {
-      return "task '" + task.name() + "' was cancelled";
-    }
-
-    @Override
-    public synchronized Throwable fillInStackTrace() {
-      return this;
-    }
-  }
-
-  /**
-   * The {@code CompletableFuture} a caller gets. Completing it by hand affects only this view, never
-   * the task; cancelling it cancels the task. A cancel that the task accepts completes the view as
-   * cancelled at once, as {@link java.util.concurrent.Future#cancel} promises, even while the
-   * interrupted attempt is still winding down; the task then ends {@code CANCELLED}.
-   */
-  private static final class View<T extends @Nullable Object> extends CompletableFuture<T> {
-    private final TaskCore<T> task;
-
-    View(TaskCore<T> task) {
-      this.task = task;
-    }
-
-    @Override
-    public boolean cancel(boolean mayInterruptIfRunning) {
-      if (task.cancel()) {
-        super.completeExceptionally(new Cancelled(task));
-        return true;
-      }
-      return isCancelled();
-    }
-
-    @Override
-    public <U> CompletableFuture<U> newIncompleteFuture() {
-      return new CompletableFuture<>();
-    }
-
-    @Override
-    public String toString() {
-      return "TaskFuture[" + task + "]";
-    }
   }
 }
