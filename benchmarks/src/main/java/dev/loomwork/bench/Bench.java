@@ -25,6 +25,18 @@ final class Bench {
   /** A failure without a stack trace: the retry benchmark measures retries, not fillInStackTrace. */
   static final RuntimeException FAIL_ONCE = new RuntimeException("fails once", null, false, false) {};
 
+  /**
+   * Retry-heavy workload, for loomwork and every peer: retries after a failed attempt (so at most
+   * {@code RETRIES + 1} attempts per task); the plan ({@link Plan#halfFailOnce}) needs only one.
+   */
+  static final int RETRIES = 3;
+
+  /** Retry-heavy workload, for loomwork and every peer: the fixed delay before each retry. */
+  static final Duration RETRY_BACKOFF = Duration.ofMillis(1);
+
+  /** The I/O-bound body's wait: each task blocks its thread this long ({@code Thread.sleep}). */
+  static final long IO_MILLIS = 1;
+
   static void await(CountDownLatch latch) throws InterruptedException {
     if (!latch.await(BATCH_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
       throw new IllegalStateException(
