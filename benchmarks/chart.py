@@ -326,7 +326,8 @@ def peers_chart(results, png):
 
     everyone = LOOMWORK + PEERS
     colors = ["#3b6ea5", "#e39b35", "#7f7f7f", "#5aa469", "#9467bd", "#c44e52", "#8c564b"]
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(13, 5.2), gridspec_kw={"width_ratios": [3, 2]})
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(13, 6.2), gridspec_kw={"width_ratios": [3, 2]})
+    top = 1.0
     n = len(everyone)
     height = 0.8 / n
     for j, (label, cls) in enumerate(everyone):
@@ -337,16 +338,18 @@ def peers_chart(results, png):
                 ys.append(i + (j - (n - 1) / 2) * height)
                 xs.append(throughput(r))
         ax.barh(ys, xs, height=height, color=colors[j % len(colors)], label=label)
+        top = max([top] + xs)
         for y, x in zip(ys, xs):
             ax.text(x * 1.05, y, si(x), va="center", fontsize=6)
     ax.set_xscale("log")
+    ax.set_xlim(right=top * 4)  # room for the labels
     ax.set_yticks(range(len(PEER_WORKLOADS)))
     ax.set_yticklabels([l for l, _ in PEER_WORKLOADS], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("tasks per second (log scale; right = faster)")
     ax.set_title("throughput", fontsize=10)
     ax.grid(axis="x", which="both", alpha=0.3)
-    ax.legend(loc="lower right", fontsize=7)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4, fontsize=7)
 
     names, p50s, p99s = [], [], []
     for label, cls in everyone:
@@ -363,13 +366,15 @@ def peers_chart(results, png):
         ax2.text(a * 1.05, y - 0.2, us(a), va="center", fontsize=6)
         ax2.text(b * 1.05, y + 0.2, us(b), va="center", fontsize=6)
     ax2.set_xscale("log")
+    if p99s:
+        ax2.set_xlim(right=max(p99s) * 6)
     ax2.set_yticks(list(ys))
     ax2.set_yticklabels(names, fontsize=8)
     ax2.invert_yaxis()
     ax2.set_xlabel("µs (log scale; left = sooner)")
     ax2.set_title("enqueue → start at light load", fontsize=10)
     ax2.grid(axis="x", which="both", alpha=0.3)
-    ax2.legend(loc="lower right", fontsize=7)
+    ax2.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=7)
     fig.suptitle("loomwork and its peers, JMH, JDK 25, 2 cores (same run)", fontsize=10)
     fig.tight_layout()
     fig.savefig(png, dpi=110)
