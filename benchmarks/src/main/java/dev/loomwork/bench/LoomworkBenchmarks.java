@@ -12,7 +12,6 @@ import dev.loomwork.TaskType;
 import dev.loomwork.Work;
 import dev.loomwork.WorkQueue;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -304,9 +303,10 @@ public abstract class LoomworkBenchmarks {
   @State(Scope.Benchmark)
   public static class Light {
     WorkQueue queue;
-    final Semaphore started = new Semaphore(0);
-    final Work signalStart = ctx -> started.release();
-    final Work noop = ctx -> {};
+    /** Each task ran exactly once, checked at the end like the peers' ({@link Peers.Singles}). */
+    final Peers.Singles singles = new Peers.Singles();
+    final Work signalStart = ctx -> singles.started.release();
+    final Work noop = ctx -> singles.ran.increment();
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -318,6 +318,7 @@ public abstract class LoomworkBenchmarks {
     @TearDown(Level.Trial)
     public void tearDown() {
       Bench.shutdown(queue);
+      singles.verify();
     }
   }
 
@@ -327,7 +328,7 @@ public abstract class LoomworkBenchmarks {
   @OutputTimeUnit(TimeUnit.MICROSECONDS)
   public void latency_toStart(Light s) throws InterruptedException {
     s.queue.submit(s.signalStart);
-    s.started.acquire();
+    s.singles.started.acquire();
   }
 
   /** From submit() to await() returning: the task is done, callbacks run, the future completed. */
@@ -335,7 +336,9 @@ public abstract class LoomworkBenchmarks {
   @BenchmarkMode(Mode.SampleTime)
   @OutputTimeUnit(TimeUnit.MICROSECONDS)
   public Object latency_toCompletion(Light s) throws InterruptedException {
-    return s.queue.submit(s.noop).await();
+    Object result = s.queue.submit(s.noop).await();
+    s.singles.completionsAwaited++;
+    return result;
   }
 
   // ------------------------------------------------------------------------------------------
