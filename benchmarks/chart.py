@@ -5,7 +5,11 @@
 
 Writes, next to the JSON:
   throughput.png  loomwork's throughput as a ratio to each baseline, per runner (log scale)
-  summary.md      the same ratios, the absolute figures and the latency percentiles, in Markdown
+  peers.png       loomwork and its peers per workload: tasks/s (log scale) and enqueue -> start
+  summary.md      the same ratios, the absolute figures and the latency percentiles, in Markdown,
+                  then the peer tables (tasks/s, the issue's target ratios, latency)
+
+A partial run (quick mode, a regex subset) gives the rows it has; the others are left out or "–".
 
 Needs matplotlib (Debian/Ubuntu: apt-get install python3-matplotlib).
 """
@@ -32,7 +36,8 @@ COMPARISONS = [
     ("I/O-bound (1 ms)", "io", {}, "Baselines.io_virtualPerTask", "virtual thread per task", 0.5),
     ("I/O-bound (1 ms)", "io", {}, "Baselines.io_tpe64", "ThreadPoolExecutor, 64 threads", 5.0),
     ("I/O-bound (1 ms)", "io", {}, "Baselines.io_stsAttemptScope", "raw scope floor: attempt scope", None),
-    ("retry-heavy", "retryHalfOnce", {}, "Baselines.retryHalfOnce_virtualPerTaskLoop", "virtual thread per task, retry loop", None),
+    ("retry-heavy", "retryHalfOnce", {}, "PeersVirtualThreadLoop.retryHalfOnce", "virtual thread per task, retry loop, 1 ms backoff", None),
+    ("retry-heavy", "retryHalfOnce", {}, "Baselines.retryHalfOnce_virtualPerTaskLoop", "the same loop without backoff (floor)", None),
     ("retry-heavy", "retryHalfOnce", {}, "SELF:noop", "the same runner, no failures", None),
 ]
 
@@ -173,17 +178,222 @@ def summary(results, rows):
     return "\n".join(lines) + "\n"
 
 
+# ---------------------------------------------------------------------------------------------
+# Peers: the libraries users would pick instead (benchmarks/src/main/java/.../Peers*.java).
+# ---------------------------------------------------------------------------------------------
+
+PEERS = [
+    ("Failsafe + VT", "PeersFailsafe"),
+    ("resilience4j + VT", "PeersResilience4j"),
+    ("VT per task, retry loop", "PeersVirtualThreadLoop"),
+    ("coroutines pool", "PeersCoroutines"),
+    ("JobRunr in-memory", "PeersJobRunr"),
+]
+LOOMWORK = [("loomwork structured", "LoomworkStructured"), ("loomwork fallback", "LoomworkFallback")]
+DEFAULT_PARAMS = {"concurrency": "1000", "capacity": "10000"}
+
+# (label, benchmark method); loomwork's no-op is taken at its default parameters.
+PEER_WORKLOADS = [
+    ("enqueue, 1 producer, queue not started (loomwork only)", "enqueue_1producer"),
+    ("enqueue, 1 producer, while draining", "enqueueDraining_1producer"),
+    ("no-op end to end", "noop"),
+    ("I/O-bound, 1 ms per task", "io"),
+    ("retry-heavy, half fail once, 1 ms backoff", "retryHalfOnce"),
+]
+
+# The issue's targets: (workload method, peer class, at least this ratio, runners it applies to).
+PEER_TARGETS = [
+    ("retryHalfOnce", "PeersFailsafe", 1.0, ("structured", "fallback")),
+    ("retryHalfOnce", "PeersResilience4j", 0.5, ("structured", "fallback")),
+    ("io", "PeersFailsafe", 1.0, ("structured", "fallback")),
+    ("io", "PeersResilience4j", 0.8, ("structured",)),
+    ("io", "PeersResilience4j", 1.0, ("fallback",)),
+    ("noop", "PeersFailsafe", 1.0, ("structured", "fallback")),
+]
+
+
+def peer_result(results, cls, method):
+    if cls.startswith("Loomwork") and method.startswith("noop"):
+        return find(results, f"{cls}.{method}", DEFAULT_PARAMS)
+    return find(results, f"{cls}.{method}")
+
+
+def percentile(results, name, p):
+    r = find(results, name)
+    if r is None:
+        return None
+    return r["primaryMetric"]["scorePercentiles"][p]
+
+
+def us(x):
+    if x is None:
+        return "–"
+    return f"{x:,.0f}" if x >= 100 else f"{x:.1f}"
+
+
+def peers_summary(results):
+    """The peer tables, in Markdown; an empty string if the run has no peer."""
+    if not any(find(results, f"{cls}.{m}") for _, cls in PEERS for _, m in PEER_WORKLOADS + [("", "latency_toStart")]):
+        return ""
+    everyone = LOOMWORK + PEERS
+    lines = ["", "## loomwork and its peers", "",
+             "Tasks per second, same run (enqueue: the producer side, one thread, batches of 10,000; "
+             "\"while draining\": the queue or executor runs the tasks meanwhile):", "",
+             "| workload | " + " | ".join(label for label, _ in everyone) + " | best peer |",
+             "| --- | " + " | ".join("---" for _ in everyone) + " | --- |"]
+    best = {}
+    for label, method in PEER_WORKLOADS:
+        cells = []
+        for _, cls in everyone:
+            r = peer_result(results, cls, method)
+            cells.append(f"{si(throughput(r))}/s" if r else "–")
+        peers = [(throughput(r), plabel) for plabel, cls in PEERS if (r := peer_result(results, cls, method))]
+        if peers:
+            best[method] = max(peers)
+        b = f"{best[method][1]} ({si(best[method][0])}/s)" if method in best else "–"
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {b} |")
+
+    lines += ["", "loomwork ÷ peer, tasks/s (above 1: loomwork faster), with the issue's targets:", "",
+              "| workload | peer | structured | fallback | target |", "| --- | --- | --- | --- | --- |"]
+    labels = dict((m, l) for l, m in PEER_WORKLOADS)
+    plabels = dict((c, l) for l, c in PEERS)
+    targets = {}
+    for method, cls, ratio, runners in PEER_TARGETS:
+        for runner in runners:
+            targets[(method, cls, runner)] = ratio
+    for label, method in PEER_WORKLOADS:
+        for plabel, pcls in PEERS:
+            p = peer_result(results, pcls, method)
+            if p is None:
+                continue
+            cells, tcells = [], []
+            for runner, lcls in RUNNERS:
+                r = peer_result(results, lcls, method)
+                t = targets.get((method, pcls, runner))
+                if method == "enqueueDraining_1producer":
+                    t = 1.0  # "enqueue stays ahead of every peer"
+                if r is None:
+                    cells.append("–")
+                else:
+                    ratio = throughput(r) / throughput(p)
+                    mark = "" if t is None else (" ✓" if ratio >= t else " ✗")
+                    cells.append(f"**{ratio:.2f}×**{mark}")
+                if t is not None:
+                    tcells.append(f"{runner} ≥ {t}×")
+            bounds = dict.fromkeys(c.split(" ", 1)[1] for c in tcells)
+            tt = "–" if not tcells else (next(iter(bounds)) if len(bounds) == 1 and len(tcells) == 2
+                                         else ", ".join(tcells))
+            if all(c.startswith("–") for c in cells):
+                continue
+            lines.append(f"| {label} | {plabel} ({si(throughput(p))}/s) | {cells[0]} | {cells[1]} | {tt} |")
+
+    lines += ["", "Latency at light load, one task at a time (µs):", "",
+              "| runner | enqueue → start p50 | p99 | enqueue → completion p50 | p99 |",
+              "| --- | --- | --- | --- | --- |"]
+    rows = everyone + [("VT per task, plain (Baselines)", "Baselines")]
+    for label, cls in rows:
+        if cls == "Baselines":
+            s_name, c_name = "Baselines.latency_toStart_virtualPerTask", "Baselines.latency_toCompletion_virtualPerTask"
+        else:
+            s_name, c_name = f"{cls}.latency_toStart", f"{cls}.latency_toCompletion"
+        vals = [percentile(results, s_name, "50.0"), percentile(results, s_name, "99.0"),
+                percentile(results, c_name, "50.0"), percentile(results, c_name, "99.0")]
+        if all(v is None for v in vals):
+            continue
+        lines.append(f"| {label} | " + " | ".join(us(v) for v in vals) + " |")
+
+    vt50 = percentile(results, "Baselines.latency_toStart_virtualPerTask", "50.0")
+    vt99 = percentile(results, "Baselines.latency_toStart_virtualPerTask", "99.0")
+    if vt50 and vt99:
+        lines += ["", "enqueue → start, loomwork ÷ a virtual thread per task (below the target: met):", "",
+                  "| runner | p50 (target ≤ 3×) | p99 (target ≤ 2×) |", "| --- | --- | --- |"]
+        for runner, cls in RUNNERS:
+            p50 = percentile(results, f"{cls}.latency_toStart", "50.0")
+            p99 = percentile(results, f"{cls}.latency_toStart", "99.0")
+            if p50 is None:
+                continue
+            c50 = f"**{p50 / vt50:.2f}×** {'✓' if p50 / vt50 <= 3 else '✗'}"
+            c99 = f"**{p99 / vt99:.2f}×** {'✓' if p99 / vt99 <= 2 else '✗'}"
+            lines.append(f"| {runner} | {c50} | {c99} |")
+    return "\n".join(lines) + "\n"
+
+
+def peers_chart(results, png):
+    """Tasks/s per workload for loomwork and each peer (log scale), and enqueue -> start p50/p99."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    everyone = LOOMWORK + PEERS
+    colors = ["#3b6ea5", "#e39b35", "#7f7f7f", "#5aa469", "#9467bd", "#c44e52", "#8c564b"]
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(13, 6.2), gridspec_kw={"width_ratios": [3, 2]})
+    top = 1.0
+    n = len(everyone)
+    height = 0.8 / n
+    for j, (label, cls) in enumerate(everyone):
+        ys, xs = [], []
+        for i, (_, method) in enumerate(PEER_WORKLOADS):
+            r = peer_result(results, cls, method)
+            if r is not None:
+                ys.append(i + (j - (n - 1) / 2) * height)
+                xs.append(throughput(r))
+        ax.barh(ys, xs, height=height, color=colors[j % len(colors)], label=label)
+        top = max([top] + xs)
+        for y, x in zip(ys, xs):
+            ax.text(x * 1.05, y, si(x), va="center", fontsize=6)
+    ax.set_xscale("log")
+    ax.set_xlim(right=top * 4)  # room for the labels
+    ax.set_yticks(range(len(PEER_WORKLOADS)))
+    ax.set_yticklabels([l for l, _ in PEER_WORKLOADS], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("tasks per second (log scale; right = faster)")
+    ax.set_title("throughput", fontsize=10)
+    ax.grid(axis="x", which="both", alpha=0.3)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4, fontsize=7)
+
+    names, p50s, p99s = [], [], []
+    for label, cls in everyone:
+        p50 = percentile(results, f"{cls}.latency_toStart", "50.0")
+        p99 = percentile(results, f"{cls}.latency_toStart", "99.0")
+        if p50 is not None:
+            names.append(label)
+            p50s.append(p50)
+            p99s.append(p99)
+    ys = range(len(names))
+    ax2.barh([y - 0.2 for y in ys], p50s, height=0.4, color="#3b6ea5", label="p50")
+    ax2.barh([y + 0.2 for y in ys], p99s, height=0.4, color="#e39b35", label="p99")
+    for y, a, b in zip(ys, p50s, p99s):
+        ax2.text(a * 1.05, y - 0.2, us(a), va="center", fontsize=6)
+        ax2.text(b * 1.05, y + 0.2, us(b), va="center", fontsize=6)
+    ax2.set_xscale("log")
+    if p99s:
+        ax2.set_xlim(right=max(p99s) * 6)
+    ax2.set_yticks(list(ys))
+    ax2.set_yticklabels(names, fontsize=8)
+    ax2.invert_yaxis()
+    ax2.set_xlabel("µs (log scale; left = sooner)")
+    ax2.set_title("enqueue → start at light load", fontsize=10)
+    ax2.grid(axis="x", which="both", alpha=0.3)
+    ax2.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=7)
+    fig.suptitle("loomwork and its peers, JMH, JDK 25, 2 cores (same run)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(png, dpi=110)
+
+
 def main():
     path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "results", "full.json")
     results = load(path)
     rows = ratios(results)
     outdir = os.path.dirname(os.path.abspath(path))
-    md = summary(results, rows)
+    md = summary(results, rows) + peers_summary(results)
     with open(os.path.join(outdir, "summary.md"), "w") as f:
         f.write(md)
     print(md)
     chart(rows, os.path.join(outdir, "throughput.png"))
     print("wrote", os.path.join(outdir, "throughput.png"))
+    if any(find(results, f"{cls}.{m}") for _, cls in PEERS for _, m in PEER_WORKLOADS):
+        peers_chart(results, os.path.join(outdir, "peers.png"))
+        print("wrote", os.path.join(outdir, "peers.png"))
 
 
 if __name__ == "__main__":

@@ -32,6 +32,18 @@ final class Bench {
     return AttemptScope.valueOf(name.toUpperCase(Locale.ROOT));
   }
 
+  /**
+   * Retry-heavy workload, for loomwork and every peer: retries after a failed attempt (so at most
+   * {@code RETRIES + 1} attempts per task); the plan ({@link Plan#halfFailOnce}) needs only one.
+   */
+  static final int RETRIES = 3;
+
+  /** Retry-heavy workload, for loomwork and every peer: the fixed delay before each retry. */
+  static final Duration RETRY_BACKOFF = Duration.ofMillis(1);
+
+  /** The I/O-bound body's wait: each task blocks its thread this long ({@code Thread.sleep}). */
+  static final long IO_MILLIS = 1;
+
   static void await(CountDownLatch latch) throws InterruptedException {
     if (!latch.await(BATCH_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
       throw new IllegalStateException(

@@ -12,8 +12,6 @@ import dev.loomwork.TaskType;
 import dev.loomwork.Work;
 import dev.loomwork.WorkQueue;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -29,6 +27,7 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.IterationParams;
 
 /**
  * The loomwork side of every benchmark. It is abstract: {@link LoomworkStructured} runs it in forks
@@ -90,11 +89,63 @@ public abstract class LoomworkBenchmarks {
     return s.queue.submit(s.noop);
   }
 
+  /**
+   * The same batches submitted to a started queue, which drains them while the producer submits,
+   * as the peers' executors do ({@code Peers*.enqueueDraining_1producer}): the producer shares the
+   * cores with the workers. Each iteration's tasks are waited for and checked (untimed).
+   */
+  @State(Scope.Benchmark)
+  public static class Draining {
+    WorkQueue queue;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+      queue = Bench.checkRunner(
+          WorkQueue.builder("enqueue").capacity(Integer.MAX_VALUE).concurrency(CONCURRENCY).build());
+      queue.start();
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+      Bench.shutdown(queue);
+    }
+  }
+
+  /** The producer's batch of one iteration: its plan, and the next task's index. */
+  @State(Scope.Thread)
+  public static class Producer {
+    Plan plan;
+    int next;
+
+    @Setup(Level.Iteration)
+    public void setUp(IterationParams params) {
+      plan = Plan.allSucceed(params.getBatchSize());
+      next = 0;
+    }
+
+    @TearDown(Level.Iteration)
+    public void tearDown() throws InterruptedException {
+      plan.awaitAndVerify();
+    }
+  }
+
+  @Benchmark
+  @BenchmarkMode(Mode.SingleShotTime)
+  @OutputTimeUnit(TimeUnit.MILLISECONDS)
+  @Warmup(iterations = 40, batchSize = ENQUEUE_BATCH)
+  @Measurement(iterations = 60, batchSize = ENQUEUE_BATCH)
+  @Threads(1)
+  public Task<?> enqueueDraining_1producer(Draining s, Producer p) {
+    Plan plan = p.plan;
+    int task = p.next++;
+    return s.queue.submit(ctx -> plan.run(task));
+  }
+
   // ------------------------------------------------------------------------------------------
   // 2. End to end, no-op bodies: submit N, wait for all. Score: tasks per second.
   // ------------------------------------------------------------------------------------------
 
-  /** A started queue whose bodies count down the current batch's latch. */
+  /** A started queue; each batch's bodies run through its {@link Plan}. */
   @State(Scope.Benchmark)
   public static class Running {
     @Param({"1000", "100"})
@@ -116,8 +167,6 @@ public abstract class LoomworkBenchmarks {
     public String scope;
 
     WorkQueue queue;
-    CountDownLatch latch; // published to the bodies by the queue's hand-off
-    final Work countDown = ctx -> latch.countDown();
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -142,12 +191,19 @@ public abstract class LoomworkBenchmarks {
   @BenchmarkMode(Mode.Throughput)
   @OperationsPerInvocation(N)
   public void noop(Running s) throws InterruptedException {
-    CountDownLatch latch = new CountDownLatch(N);
-    s.latch = latch;
-    for (int i = 0; i < N; i++) {
-      s.queue.submit(s.countDown);
+    runBatch(s.queue, Plan.allSucceed(N), false);
+  }
+
+  /**
+   * Submits each task of the plan as a closure over its index (the no-op body, or the I/O body),
+   * and waits for all; throws unless every task ran as planned.
+   */
+  static void runBatch(WorkQueue queue, Plan plan, boolean io) throws InterruptedException {
+    for (int i = 0; i < plan.tasks(); i++) {
+      int task = i;
+      queue.submit(io ? ctx -> plan.runAfterIo(task) : ctx -> plan.run(task));
     }
-    Bench.await(latch);
+    plan.awaitAndVerify();
   }
 
   /**
@@ -174,7 +230,7 @@ public abstract class LoomworkBenchmarks {
             });
 
     WorkQueue queue;
-    CountDownLatch latch;
+    Plan plan; // published to the bodies by the queue's hand-off
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -183,7 +239,7 @@ public abstract class LoomworkBenchmarks {
               WorkQueue.builder("typed")
                   .concurrency(Bench.CONCURRENCY)
                   .capacity(Bench.CAPACITY)
-                  .handle(NOOP, (ctx, i) -> latch.countDown())
+                  .handle(NOOP, (ctx, i) -> plan.run(i))
                   .build());
       queue.start();
     }
@@ -198,12 +254,12 @@ public abstract class LoomworkBenchmarks {
   @BenchmarkMode(Mode.Throughput)
   @OperationsPerInvocation(N)
   public void noopTyped(Typed s) throws InterruptedException {
-    CountDownLatch latch = new CountDownLatch(N);
-    s.latch = latch;
+    Plan plan = Plan.allSucceed(N);
+    s.plan = plan;
     for (int i = 0; i < N; i++) {
       s.queue.submit(Typed.NOOP, i);
     }
-    Bench.await(latch);
+    plan.awaitAndVerify();
   }
 
   /**
@@ -214,8 +270,6 @@ public abstract class LoomworkBenchmarks {
   public static class Metered {
     WorkQueue queue;
     SimpleMeterRegistry registry;
-    CountDownLatch latch;
-    final Work countDown = ctx -> latch.countDown();
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -243,12 +297,7 @@ public abstract class LoomworkBenchmarks {
   @BenchmarkMode(Mode.Throughput)
   @OperationsPerInvocation(N)
   public void noopMicrometer(Metered s) throws InterruptedException {
-    CountDownLatch latch = new CountDownLatch(N);
-    s.latch = latch;
-    for (int i = 0; i < N; i++) {
-      s.queue.submit(s.countDown);
-    }
-    Bench.await(latch);
+    runBatch(s.queue, Plan.allSucceed(N), false);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -262,9 +311,10 @@ public abstract class LoomworkBenchmarks {
     public String scope;
 
     WorkQueue queue;
-    final Semaphore started = new Semaphore(0);
-    final Work signalStart = ctx -> started.release();
-    final Work noop = ctx -> {};
+    /** Each task ran exactly once, checked at the end like the peers' ({@link Peers.Singles}). */
+    final Peers.Singles singles = new Peers.Singles();
+    final Work signalStart = ctx -> singles.started.release();
+    final Work noop = ctx -> singles.ran.increment();
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -276,6 +326,7 @@ public abstract class LoomworkBenchmarks {
     @TearDown(Level.Trial)
     public void tearDown() {
       Bench.shutdown(queue);
+      singles.verify();
     }
   }
 
@@ -285,7 +336,7 @@ public abstract class LoomworkBenchmarks {
   @OutputTimeUnit(TimeUnit.MICROSECONDS)
   public void latency_toStart(Light s) throws InterruptedException {
     s.queue.submit(s.signalStart);
-    s.started.acquire();
+    s.singles.started.acquire();
   }
 
   /** From submit() to await() returning: the task is done, callbacks run, the future completed. */
@@ -293,7 +344,9 @@ public abstract class LoomworkBenchmarks {
   @BenchmarkMode(Mode.SampleTime)
   @OutputTimeUnit(TimeUnit.MICROSECONDS)
   public Object latency_toCompletion(Light s) throws InterruptedException {
-    return s.queue.submit(s.noop).await();
+    Object result = s.queue.submit(s.noop).await();
+    s.singles.completionsAwaited++;
+    return result;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -307,12 +360,6 @@ public abstract class LoomworkBenchmarks {
     public String scope;
 
     WorkQueue queue;
-    CountDownLatch latch;
-    final Work sleep1ms =
-        ctx -> {
-          Thread.sleep(1);
-          latch.countDown();
-        };
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -331,31 +378,18 @@ public abstract class LoomworkBenchmarks {
   @BenchmarkMode(Mode.Throughput)
   @OperationsPerInvocation(N)
   public void io(Io s) throws InterruptedException {
-    CountDownLatch latch = new CountDownLatch(N);
-    s.latch = latch;
-    for (int i = 0; i < N; i++) {
-      s.queue.submit(s.sleep1ms);
-    }
-    Bench.await(latch);
+    runBatch(s.queue, Plan.allSucceed(N), true);
   }
 
   // ------------------------------------------------------------------------------------------
-  // 5. Retry-heavy: half of the tasks fail their first attempt, no backoff. Score: tasks per second
-  //    (tasks, not attempts: 1.5 attempts per task).
+  // 5. Retry-heavy: half of the tasks fail their first attempt and are retried after a fixed 1 ms
+  //    backoff (Bench.RETRIES retries, Bench.RETRY_BACKOFF), as in every peer. Score: tasks per
+  //    second (tasks, not attempts: 1.5 attempts per task).
   // ------------------------------------------------------------------------------------------
 
   @State(Scope.Benchmark)
   public static class Retrying {
     WorkQueue queue;
-    CountDownLatch latch;
-    final Work succeed = ctx -> latch.countDown();
-    final Work failOnce =
-        ctx -> {
-          if (ctx.attempt() == 1) {
-            throw Bench.FAIL_ONCE;
-          }
-          latch.countDown();
-        };
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -363,7 +397,10 @@ public abstract class LoomworkBenchmarks {
           WorkQueue.builder("retry")
               .concurrency(CONCURRENCY)
               .capacity(CAPACITY)
-              .retryPolicy(RetryPolicy.defaults().withBackoff(Backoff.none()))
+              .retryPolicy(
+                  RetryPolicy.defaults()
+                      .withRetries(Bench.RETRIES)
+                      .withBackoff(Backoff.fixed(Bench.RETRY_BACKOFF)))
               .build());
       queue.start();
     }
@@ -378,11 +415,6 @@ public abstract class LoomworkBenchmarks {
   @BenchmarkMode(Mode.Throughput)
   @OperationsPerInvocation(N)
   public void retryHalfOnce(Retrying s) throws InterruptedException {
-    CountDownLatch latch = new CountDownLatch(N);
-    s.latch = latch;
-    for (int i = 0; i < N; i++) {
-      s.queue.submit((i & 1) == 0 ? s.failOnce : s.succeed);
-    }
-    Bench.await(latch);
+    runBatch(s.queue, Plan.halfFailOnce(N), false);
   }
 }
