@@ -6,11 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.loomwork.postgres.PostgresTasks.Claim;
-import dev.loomwork.postgres.PostgresTasks.Claimed;
-import dev.loomwork.postgres.PostgresTasks.NewTask;
-import dev.loomwork.postgres.PostgresTasks.State;
-import dev.loomwork.postgres.PostgresTasks.StoredTask;
+import dev.loomwork.postgres.PostgresTypes.Claim;
+import dev.loomwork.postgres.PostgresTypes.Claimed;
+import dev.loomwork.postgres.PostgresTypes.NewTask;
+import dev.loomwork.postgres.PostgresTypes.State;
+import dev.loomwork.postgres.PostgresTypes.StoredTask;
 import java.sql.Connection;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -7,13 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.loomwork.postgres.PostgresTasks.Applied;
-import dev.loomwork.postgres.PostgresTasks.Claimed;
-import dev.loomwork.postgres.PostgresTasks.Completion;
-import dev.loomwork.postgres.PostgresTasks.NewTask;
-import dev.loomwork.postgres.PostgresTasks.Outcome;
-import dev.loomwork.postgres.PostgresTasks.State;
-import dev.loomwork.postgres.PostgresTasks.StoredTask;
+import dev.loomwork.postgres.PostgresTypes.Applied;
+import dev.loomwork.postgres.PostgresTypes.Claimed;
+import dev.loomwork.postgres.PostgresTypes.Completion;
+import dev.loomwork.postgres.PostgresTypes.NewTask;
+import dev.loomwork.postgres.PostgresTypes.Outcome;
+import dev.loomwork.postgres.PostgresTypes.State;
+import dev.loomwork.postgres.PostgresTypes.StoredTask;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -60,7 +60,7 @@ class CompleteTest {
   @Test
   void writesEveryKindOfOutcomeInOneStatement() throws Exception {
     List<Claimed> c = running(4);
-    String error = PostgresTasks.errorJson("java.io.IOException", "boom \"quoted\"\n", "at x\n\tat y", 1, worker);
+    String error = PostgresErrorJson.errorJson("java.io.IOException", "boom \"quoted\"\n", "at x\n\tat y", 1, worker);
     List<String> calls = Sql.calls();
 
     Completion done =
@@ -108,7 +108,7 @@ class CompleteTest {
   @Test
   void aRetriedTaskIsClaimedAgainWithTheNextAttemptAndKeepsItsLastError() throws Exception {
     Claimed first = running(1).getFirst();
-    tasks.complete(worker, List.of(Outcome.retry(first.id(), 1, Duration.ZERO, PostgresTasks.errorJson("E", "m", null, 1, worker))));
+    tasks.complete(worker, List.of(Outcome.retry(first.id(), 1, Duration.ZERO, PostgresErrorJson.errorJson("E", "m", null, 1, worker))));
 
     Claimed second = tasks.claim("q", List.of("h"), worker, 1).tasks().getFirst();
     assertEquals(first.id(), second.id());
@@ -187,7 +187,7 @@ class CompleteTest {
   @Test
   void errorJsonEscapesWhatJsonbNeeds() throws Exception {
     String nasty = "quote \" backslash \\ newline \n tab \t bell \u0007 nul \u0000 é 🦆 \u2028";
-    String json = PostgresTasks.errorJson("T", nasty, null, 2, 9);
+    String json = PostgresErrorJson.errorJson("T", nasty, null, 2, 9);
     assertEquals(
         nasty.replace('\u0000', '\ufffd'),
         Sql.value(ds, "SELECT ?::jsonb ->> 'message'", json));

@@ -7,10 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.loomwork.postgres.PostgresTasks.Enqueued;
-import dev.loomwork.postgres.PostgresTasks.NewTask;
-import dev.loomwork.postgres.PostgresTasks.State;
-import dev.loomwork.postgres.PostgresTasks.StoredTask;
+import dev.loomwork.postgres.PostgresTypes.Enqueued;
+import dev.loomwork.postgres.PostgresTypes.NewTask;
+import dev.loomwork.postgres.PostgresTypes.State;
+import dev.loomwork.postgres.PostgresTypes.StoredTask;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -47,14 +47,14 @@ class EnqueueTest {
   void theTaskExistsIfAndOnlyIfTheCallerCommits() throws Exception {
     try (Connection caller = ds.getConnection()) {
       caller.setAutoCommit(false);
-      long committed = PostgresTasks.enqueue(caller, NewTask.of("q", "h", "{}")).id();
+      long committed = PostgresEnqueue.enqueue(caller, NewTask.of("q", "h", "{}")).id();
       assertEquals(0, rows(), "invisible to others before the commit");
       assertEquals(1L, Sql.value(caller, "SELECT count(*) FROM loomwork_task"), "visible to the caller");
       caller.commit();
       assertEquals(1, rows());
       assertEquals(committed, Sql.value(ds, "SELECT id FROM loomwork_task"));
 
-      PostgresTasks.enqueue(caller, NewTask.of("q", "h", "{}"));
+      PostgresEnqueue.enqueue(caller, NewTask.of("q", "h", "{}"));
       caller.rollback();
       assertEquals(1, rows(), "a rollback leaves no row");
     }
@@ -70,9 +70,9 @@ class EnqueueTest {
       List<String> calls = Sql.calls();
       Connection caller = Sql.recording(real, calls);
 
-      PostgresTasks.enqueue(caller, NewTask.of("q", "h", "{}"));
-      PostgresTasks.enqueue(caller, NewTask.of("q", "h", "{}").uniqueKey("k"));
-      PostgresTasks.enqueue(caller, NewTask.of("q", "h", "{}").uniqueKey("k"));
+      PostgresEnqueue.enqueue(caller, NewTask.of("q", "h", "{}"));
+      PostgresEnqueue.enqueue(caller, NewTask.of("q", "h", "{}").uniqueKey("k"));
+      PostgresEnqueue.enqueue(caller, NewTask.of("q", "h", "{}").uniqueKey("k"));
 
       assertEquals(Set.of("prepareStatement"), Set.copyOf(calls), "only statements: " + calls);
       assertFalse(real.isClosed());
@@ -89,7 +89,7 @@ class EnqueueTest {
   @Test
   void onAnAutoCommitConnectionTheInsertCommitsItself() throws Exception {
     try (Connection caller = ds.getConnection()) {
-      PostgresTasks.enqueue(caller, NewTask.of("q", "h", "{}"));
+      PostgresEnqueue.enqueue(caller, NewTask.of("q", "h", "{}"));
       assertTrue(caller.getAutoCommit());
     }
     assertEquals(1, rows());
@@ -149,7 +149,7 @@ class EnqueueTest {
     assertEquals(future, tasks.find(later).orElseThrow().runAt());
     StoredTask p = tasks.find(past).orElseThrow();
     assertEquals(p.createdAt(), p.runAt());
-    assertEquals(PostgresTasks.MAX_INSTANT, tasks.find(far).orElseThrow().runAt());
+    assertEquals(PostgresOperations.MAX_INSTANT, tasks.find(far).orElseThrow().runAt());
     assertTrue(tasks.find(huge).orElseThrow().runAt().isAfter(Instant.parse("9000-01-01T00:00:00Z")));
   }
 
@@ -169,7 +169,7 @@ class EnqueueTest {
     try (Connection caller = ds.getConnection()) {
       caller.setAutoCommit(false);
       SQLException e =
-          assertThrows(SQLException.class, () -> PostgresTasks.enqueue(caller, NewTask.of("q", "h", "{not json")));
+          assertThrows(SQLException.class, () -> PostgresEnqueue.enqueue(caller, NewTask.of("q", "h", "{not json")));
       assertEquals("22P02", e.getSQLState(), e.getMessage());
       caller.rollback();
     }
@@ -182,7 +182,7 @@ class EnqueueTest {
     long id;
     try (Connection caller = ds.getConnection()) {
       Sql.exec(caller, "SET TIME ZONE 'Pacific/Chatham'");
-      id = PostgresTasks.enqueue(caller, NewTask.of("q", "h", "{}").notBefore(at)).id();
+      id = PostgresEnqueue.enqueue(caller, NewTask.of("q", "h", "{}").notBefore(at)).id();
     }
     assertEquals(at, tasks.find(id).orElseThrow().runAt());
     assertNotNull(Sql.value(ds, "SELECT 1 FROM loomwork_task WHERE run_at = '2030-06-01 12:00:00+00'"));

@@ -6,15 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.loomwork.postgres.PostgresTasks.Applied;
-import dev.loomwork.postgres.PostgresTasks.Claimed;
-import dev.loomwork.postgres.PostgresTasks.Completion;
-import dev.loomwork.postgres.PostgresTasks.NewTask;
-import dev.loomwork.postgres.PostgresTasks.Outcome;
-import dev.loomwork.postgres.PostgresTasks.Rescue;
-import dev.loomwork.postgres.PostgresTasks.Rescued;
-import dev.loomwork.postgres.PostgresTasks.State;
-import dev.loomwork.postgres.PostgresTasks.StoredTask;
+import dev.loomwork.postgres.PostgresTypes.Applied;
+import dev.loomwork.postgres.PostgresTypes.Claimed;
+import dev.loomwork.postgres.PostgresTypes.Completion;
+import dev.loomwork.postgres.PostgresTypes.NewTask;
+import dev.loomwork.postgres.PostgresTypes.Outcome;
+import dev.loomwork.postgres.PostgresTypes.Rescue;
+import dev.loomwork.postgres.PostgresTypes.Rescued;
+import dev.loomwork.postgres.PostgresTypes.State;
+import dev.loomwork.postgres.PostgresTypes.StoredTask;
 import java.sql.Connection;
 import java.time.Duration;
 import java.util.List;
@@ -105,7 +105,7 @@ class LeaseTest {
     assertNull(r.finishedAt());
     assertEquals(1, r.attempt(), "the lost attempt counts");
     assertEquals(r.updatedAt(), r.runAt(), "due at once");
-    assertEquals(PostgresTasks.WORKER_LOST, Sql.value(ds, "SELECT last_error ->> 'type' FROM loomwork_task WHERE id = ?", retryable));
+    assertEquals(PostgresLeases.WORKER_LOST, Sql.value(ds, "SELECT last_error ->> 'type' FROM loomwork_task WHERE id = ?", retryable));
     assertEquals(
         "worker " + lost + " lost its lease during attempt 1",
         Sql.value(ds, "SELECT last_error ->> 'message' FROM loomwork_task WHERE id = ?", retryable));
@@ -167,7 +167,7 @@ class LeaseTest {
     expire(lost);
     try (Connection other = ds.getConnection()) {
       other.setAutoCommit(false);
-      Sql.exec(other, "SELECT pg_advisory_xact_lock(?)", PostgresTasks.RESCUE_LOCK);
+      Sql.exec(other, "SELECT pg_advisory_xact_lock(?)", PostgresLeases.RESCUE_LOCK);
 
       assertEquals(Optional.empty(), tasks.rescue(), "another process is rescuing");
       assertEquals(State.RUNNING, tasks.find(id).orElseThrow().state());

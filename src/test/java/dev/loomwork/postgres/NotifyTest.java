@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.loomwork.postgres.PostgresTasks.NewTask;
+import dev.loomwork.postgres.PostgresTypes.NewTask;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.time.Duration;
@@ -29,7 +29,7 @@ class NotifyTest {
     List<String> got = new ArrayList<>();
     long deadline = System.nanoTime() + GENEROUS.toNanos();
     while (got.size() < expected && System.nanoTime() < deadline) {
-      got.addAll(PostgresTasks.awaitNotifications(listener, Duration.ofNanos(deadline - System.nanoTime())));
+      got.addAll(PostgresNotifications.awaitNotifications(listener, Duration.ofNanos(deadline - System.nanoTime())));
     }
     return got;
   }
@@ -38,15 +38,15 @@ class NotifyTest {
   void aListenerReceivesAWakeUpWhenTheEnqueuingTransactionCommits() throws Exception {
     try (Connection listener = ds.getConnection();
         Connection caller = ds.getConnection()) {
-      PostgresTasks.listen(listener, "mail");
+      PostgresNotifications.listen(listener, "mail");
       caller.setAutoCommit(false);
-      PostgresTasks.enqueue(caller, NewTask.of("mail", "h", "{}"));
-      PostgresTasks.notifyQueue(caller, "mail");
-      PostgresTasks.notifyQueue(caller, "mail");
+      PostgresEnqueue.enqueue(caller, NewTask.of("mail", "h", "{}"));
+      PostgresNotifications.notifyQueue(caller, "mail");
+      PostgresNotifications.notifyQueue(caller, "mail");
       caller.commit();
 
       assertEquals(List.of("mail"), receive(listener, 1), "two identical ones in a transaction fold into one");
-      assertEquals(List.of(), PostgresTasks.awaitNotifications(listener, Duration.ofMillis(1)));
+      assertEquals(List.of(), PostgresNotifications.awaitNotifications(listener, Duration.ofMillis(1)));
     }
   }
 
@@ -54,12 +54,12 @@ class NotifyTest {
   void aRolledBackWakeUpIsNeverDelivered() throws Exception {
     try (Connection listener = ds.getConnection();
         Connection caller = ds.getConnection()) {
-      PostgresTasks.listen(listener, "a");
-      PostgresTasks.listen(listener, "b");
+      PostgresNotifications.listen(listener, "a");
+      PostgresNotifications.listen(listener, "b");
       caller.setAutoCommit(false);
-      PostgresTasks.notifyQueue(caller, "a");
+      PostgresNotifications.notifyQueue(caller, "a");
       caller.rollback();
-      PostgresTasks.notifyQueue(caller, "b");
+      PostgresNotifications.notifyQueue(caller, "b");
       caller.commit();
 
       // Notifications arrive in commit order: had "a" been sent, it would come before "b".
@@ -72,18 +72,18 @@ class NotifyTest {
     PostgresTasks tasks = new PostgresTasks(ds);
     try (Connection mail = ds.getConnection();
         Connection hooks = ds.getConnection()) {
-      PostgresTasks.listen(mail, "mail");
-      PostgresTasks.listen(hooks, "hooks");
+      PostgresNotifications.listen(mail, "mail");
+      PostgresNotifications.listen(hooks, "hooks");
       tasks.notifyQueue("mail");
       tasks.notifyQueue("hooks");
       assertEquals(List.of("mail"), receive(mail, 1));
       assertEquals(List.of("hooks"), receive(hooks, 1));
 
-      PostgresTasks.unlisten(mail, "mail");
+      PostgresNotifications.unlisten(mail, "mail");
       tasks.notifyQueue("mail");
       tasks.notifyQueue("hooks");
       assertEquals(List.of("hooks"), receive(hooks, 1));
-      assertEquals(List.of(), PostgresTasks.awaitNotifications(mail, Duration.ofMillis(1)));
+      assertEquals(List.of(), PostgresNotifications.awaitNotifications(mail, Duration.ofMillis(1)));
     }
   }
 
@@ -93,15 +93,15 @@ class NotifyTest {
     String quoted = "say \"hi\"; DROP TABLE loomwork_task";
     String unicode = "écoles-🦆";
     for (String q : List.of(longName, quoted, unicode)) {
-      assertTrue(PostgresTasks.channel(q).getBytes(StandardCharsets.UTF_8).length <= PostgresTasks.MAX_CHANNEL_BYTES, q);
+      assertTrue(PostgresNotifications.channel(q).getBytes(StandardCharsets.UTF_8).length <= PostgresNotifications.MAX_CHANNEL_BYTES, q);
     }
-    assertEquals("loomwork." + unicode, PostgresTasks.channel(unicode));
-    assertNotEquals(PostgresTasks.channel(longName), PostgresTasks.channel(longName + "x"));
+    assertEquals("loomwork." + unicode, PostgresNotifications.channel(unicode));
+    assertNotEquals(PostgresNotifications.channel(longName), PostgresNotifications.channel(longName + "x"));
     try (Connection listener = ds.getConnection()) {
       for (String q : List.of(longName, quoted, unicode)) {
-        PostgresTasks.listen(listener, q);
+        PostgresNotifications.listen(listener, q);
         try (Connection c = ds.getConnection()) {
-          PostgresTasks.notifyQueue(c, q);
+          PostgresNotifications.notifyQueue(c, q);
         }
         assertEquals(List.of(q), receive(listener, 1));
       }

@@ -88,7 +88,7 @@ final class PostgresExtension implements BeforeAllCallback, ParameterResolver {
     public void close() throws SQLException {
       try (Connection c = server.admin.getConnection();
           Statement st = c.createStatement()) {
-        st.execute("DROP DATABASE IF EXISTS " + PostgresTasks.quoteIdentifier(name) + " WITH (FORCE)");
+        st.execute("DROP DATABASE IF EXISTS " + PostgresOperations.quoteIdentifier(name) + " WITH (FORCE)");
       }
     }
   }
@@ -152,8 +152,8 @@ final class PostgresExtension implements BeforeAllCallback, ParameterResolver {
     try (Connection c = s.admin.getConnection();
         Statement st = c.createStatement()) {
       st.execute(
-          "CREATE DATABASE " + PostgresTasks.quoteIdentifier(name) + " TEMPLATE "
-              + PostgresTasks.quoteIdentifier(migrated ? s.template : "template0"));
+          "CREATE DATABASE " + PostgresOperations.quoteIdentifier(name) + " TEMPLATE "
+              + PostgresOperations.quoteIdentifier(migrated ? s.template : "template0"));
     }
     return new Database(name, s.dataSource(name), s);
   }

@@ -3,10 +3,10 @@ package dev.loomwork.postgres;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import dev.loomwork.postgres.PostgresTasks.Claimed;
-import dev.loomwork.postgres.PostgresTasks.Counts;
-import dev.loomwork.postgres.PostgresTasks.NewTask;
-import dev.loomwork.postgres.PostgresTasks.Outcome;
+import dev.loomwork.postgres.PostgresTypes.Claimed;
+import dev.loomwork.postgres.PostgresTypes.Counts;
+import dev.loomwork.postgres.PostgresTypes.NewTask;
+import dev.loomwork.postgres.PostgresTypes.Outcome;
 import java.sql.Connection;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -97,7 +97,7 @@ class RetentionTest {
     ended(3, "succeeded", WEEK);
     try (Connection other = ds.getConnection()) {
       other.setAutoCommit(false);
-      Sql.exec(other, "SELECT pg_advisory_xact_lock(?)", PostgresTasks.PRUNE_LOCK);
+      Sql.exec(other, "SELECT pg_advisory_xact_lock(?)", PostgresMaintenance.PRUNE_LOCK);
       assertEquals(OptionalLong.empty(), tasks.prune(DAY, WEEK, 10), "another process holds the maintenance lock");
       other.commit();
     }

@@ -6,10 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.loomwork.postgres.PostgresTasks.Claimed;
-import dev.loomwork.postgres.PostgresTasks.Enqueued;
-import dev.loomwork.postgres.PostgresTasks.NewTask;
-import dev.loomwork.postgres.PostgresTasks.Outcome;
+import dev.loomwork.postgres.PostgresTypes.Claimed;
+import dev.loomwork.postgres.PostgresTypes.Enqueued;
+import dev.loomwork.postgres.PostgresTypes.NewTask;
+import dev.loomwork.postgres.PostgresTypes.Outcome;
 import java.sql.Connection;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -95,10 +95,10 @@ class UniqueKeyTest {
         ExecutorService pool = Executors.newSingleThreadExecutor()) {
       first.setAutoCommit(false);
       second.setAutoCommit(false);
-      long firstId = PostgresTasks.enqueue(first, KEYED).id();
+      long firstId = PostgresEnqueue.enqueue(first, KEYED).id();
       int secondPid = Sql.pid(second);
 
-      Future<Enqueued> waiting = pool.submit(() -> PostgresTasks.enqueue(second, KEYED));
+      Future<Enqueued> waiting = pool.submit(() -> PostgresEnqueue.enqueue(second, KEYED));
       Sql.awaitWaitingForLock(ds, secondPid);
       assertFalse(waiting.isDone(), "waits for the first transaction");
       first.rollback();
@@ -118,10 +118,10 @@ class UniqueKeyTest {
         ExecutorService pool = Executors.newSingleThreadExecutor()) {
       first.setAutoCommit(false);
       second.setAutoCommit(false);
-      long firstId = PostgresTasks.enqueue(first, KEYED).id();
+      long firstId = PostgresEnqueue.enqueue(first, KEYED).id();
       int secondPid = Sql.pid(second);
 
-      Future<Enqueued> waiting = pool.submit(() -> PostgresTasks.enqueue(second, KEYED));
+      Future<Enqueued> waiting = pool.submit(() -> PostgresEnqueue.enqueue(second, KEYED));
       Sql.awaitWaitingForLock(ds, secondPid);
       first.commit();
 
@@ -146,7 +146,7 @@ class UniqueKeyTest {
                   try (Connection c = ds.getConnection()) {
                     c.setAutoCommit(false);
                     start.await();
-                    Enqueued e = PostgresTasks.enqueue(c, KEYED);
+                    Enqueued e = PostgresEnqueue.enqueue(c, KEYED);
                     c.commit();
                     return e;
                   }

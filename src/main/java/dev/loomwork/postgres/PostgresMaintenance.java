@@ -1,0 +1,110 @@
+package dev.loomwork.postgres;
+
+import dev.loomwork.postgres.PostgresTypes.Counts;
+import dev.loomwork.postgres.PostgresTypes.State;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+import java.util.OptionalLong;
+import javax.sql.DataSource;
+
+/** Maintenance: retention pruning behind the maintenance lock, and a queue's counts by state. */
+final class PostgresMaintenance extends PostgresOperations {
+
+  /** The transaction-scoped advisory lock of retention pruning (the maintenance lock). */
+  static final long PRUNE_LOCK = PostgresSchema.MIGRATION_LOCK + 2;
+
+  PostgresMaintenance(DataSource dataSource) {
+    super(dataSource);
+  }
+
+  private static final String PRUNE =
+      "WITH doomed AS MATERIALIZED ("
+          + " SELECT id FROM loomwork_task"
+          + " WHERE state = ? AND finished_at IS NOT NULL"
+          + " AND finished_at < now() - ?::bigint * interval '1 microsecond'"
+          + " LIMIT ? FOR UPDATE SKIP LOCKED"
+          + ")"
+          + " DELETE FROM loomwork_task t USING doomed WHERE t.id = doomed.id";
+
+  /**
+   * Deletes ended tasks older than their retention, in batches of at most {@code batch} rows, each
+   * in its own short transaction behind the maintenance lock ({@code pg_try_advisory_xact_lock}), so
+   * that no transaction of the store's stays open long. Stops at the first batch whose lock another
+   * process holds.
+   *
+   * @param keepSucceeded how long succeeded tasks are kept after they end
+   * @param keepEnded how long failed and cancelled tasks are kept after they end
+   * @param batch rows per transaction
+   * @return the rows deleted, or empty if another process held the lock at the first batch (that
+   *     process is the maintenance lock holder, which also reads the {@link #counts})
+   */
+  OptionalLong prune(Duration keepSucceeded, Duration keepEnded, int batch) throws SQLException {
+    requireNotNegative(keepSucceeded, "keepSucceeded");
+    requireNotNegative(keepEnded, "keepEnded");
+    if (batch < 1) {
+      throw new IllegalArgumentException("batch: " + batch + " (expected: >= 1)");
+    }
+    long deleted = 0;
+    boolean first = true;
+    for (State state : List.of(State.SUCCEEDED, State.FAILED, State.CANCELLED)) {
+      Duration keep = state == State.SUCCEEDED ? keepSucceeded : keepEnded;
+      while (true) {
+        int n = pruneBatch(state, keep, batch);
+        if (n < 0) {
+          return first ? OptionalLong.empty() : OptionalLong.of(deleted);
+        }
+        first = false;
+        deleted += n;
+        if (n < batch) {
+          break;
+        }
+      }
+    }
+    return OptionalLong.of(deleted);
+  }
+
+  /** One batch; -1 when another process holds the maintenance lock. */
+  private int pruneBatch(State state, Duration keep, int batch) throws SQLException {
+    return inTransaction(
+        c -> {
+          if (!tryXactLock(c, PRUNE_LOCK)) {
+            return -1;
+          }
+          try (PreparedStatement s = c.prepareStatement(PRUNE)) {
+            s.setString(1, state.sql());
+            s.setLong(2, micros(keep));
+            s.setInt(3, batch);
+            return s.executeUpdate();
+          }
+        });
+  }
+
+  /**
+   * Counts a queue's tasks by state in one query. It reads every row of the queue, ended ones kept
+   * for retention included: run it from one process, on a timer, never per metrics scrape.
+   */
+  Counts counts(String queue) throws SQLException {
+    return autoCommitted(
+        c -> {
+          try (PreparedStatement s =
+              c.prepareStatement(
+                  "SELECT count(*) FILTER (WHERE state = 'ready' AND run_at <= now()),"
+                      + " count(*) FILTER (WHERE state = 'ready' AND run_at > now()),"
+                      + " count(*) FILTER (WHERE state = 'running'),"
+                      + " count(*) FILTER (WHERE state = 'succeeded'),"
+                      + " count(*) FILTER (WHERE state = 'failed'),"
+                      + " count(*) FILTER (WHERE state = 'cancelled')"
+                      + " FROM loomwork_task WHERE queue = ?")) {
+            s.setString(1, queue);
+            try (ResultSet r = s.executeQuery()) {
+              r.next();
+              return new Counts(
+                  r.getLong(1), r.getLong(2), r.getLong(3), r.getLong(4), r.getLong(5), r.getLong(6));
+            }
+          }
+        });
+  }
+}

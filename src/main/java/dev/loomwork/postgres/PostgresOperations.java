@@ -1,0 +1,157 @@
+package dev.loomwork.postgres;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.Objects;
+import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The shared base of the store's operation classes: the data source, how an operation borrows a
+ * connection and commits ({@link #autoCommitted}, {@link #inTransaction}), and the helpers that
+ * bind and read times and check arguments. The store's conventions for connections and time are
+ * described on {@link PostgresTasks}.
+ */
+abstract class PostgresOperations {
+
+  /**
+   * Delays and durations beyond this are clamped to it: 7,000 years is "never", and keeps every time
+   * the store writes within four-digit years (a longer {@code within} means no deadline).
+   */
+  static final Duration MAX_DURATION = Duration.ofDays(365L * 7_000);
+
+  /** Times beyond this are clamped to it (PostgreSQL's own range ends in the year 294276). */
+  static final Instant MAX_INSTANT = Instant.parse("9999-12-31T23:59:59Z");
+
+  private final DataSource dataSource;
+
+  /**
+   * @param dataSource where the schema lives; the store borrows one connection per operation
+   */
+  PostgresOperations(DataSource dataSource) {
+    this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+  }
+
+  /** A function of a connection that may throw SQLException. */
+  @FunctionalInterface
+  interface SqlFunction<R> {
+    R apply(Connection c) throws SQLException;
+  }
+
+  /**
+   * Runs {@code f} on a borrowed connection. An auto-commit connection (the usual) commits each
+   * statement itself, so a one-statement operation costs one round trip; on a connection the pool
+   * hands out with auto-commit off, this commits after {@code f}, or rolls back if it throws.
+   */
+  final <R> R autoCommitted(SqlFunction<R> f) throws SQLException {
+    try (Connection c = dataSource.getConnection()) {
+      if (c.getAutoCommit()) {
+        return f.apply(c);
+      }
+      return committed(c, f);
+    }
+  }
+
+  /** Runs {@code f} in one transaction on a borrowed connection, and restores its auto-commit. */
+  final <R> R inTransaction(SqlFunction<R> f) throws SQLException {
+    try (Connection c = dataSource.getConnection()) {
+      boolean autoCommit = c.getAutoCommit();
+      if (autoCommit) {
+        c.setAutoCommit(false);
+      }
+      try {
+        return committed(c, f);
+      } finally {
+        if (autoCommit) {
+          c.setAutoCommit(true);
+        }
+      }
+    }
+  }
+
+  private static <R> R committed(Connection c, SqlFunction<R> f) throws SQLException {
+    R result;
+    try {
+      result = f.apply(c);
+    } catch (SQLException | RuntimeException | Error e) {
+      try {
+        c.rollback();
+      } catch (SQLException suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw e;
+    }
+    c.commit();
+    return result;
+  }
+
+  static boolean tryXactLock(Connection c, long key) throws SQLException {
+    try (PreparedStatement s = c.prepareStatement("SELECT pg_try_advisory_xact_lock(?)")) {
+      s.setLong(1, key);
+      try (ResultSet r = s.executeQuery()) {
+        r.next();
+        return r.getBoolean(1);
+      }
+    }
+  }
+
+  static String quoteIdentifier(String name) {
+    return '"' + name.replace("\"", "\"\"") + '"';
+  }
+
+  /** A duration in microseconds (PostgreSQL's resolution), clamped to {@link #MAX_DURATION}. */
+  static long micros(Duration d) {
+    Duration clamped = d.compareTo(MAX_DURATION) > 0 ? MAX_DURATION : d;
+    return clamped.getSeconds() * 1_000_000L + clamped.getNano() / 1_000;
+  }
+
+  static void setInstant(PreparedStatement s, int i, @Nullable Instant t) throws SQLException {
+    if (t == null) {
+      s.setNull(i, Types.TIMESTAMP_WITH_TIMEZONE);
+    } else {
+      Instant clamped = t.isAfter(MAX_INSTANT) ? MAX_INSTANT : t;
+      s.setObject(i, OffsetDateTime.ofInstant(clamped, ZoneOffset.UTC));
+    }
+  }
+
+  static Instant instant(ResultSet r, int column) throws SQLException {
+    Instant t = nullableInstant(r, column);
+    if (t == null) {
+      throw new SQLException("column " + column + " is null");
+    }
+    return t;
+  }
+
+  static @Nullable Instant nullableInstant(ResultSet r, int column) throws SQLException {
+    OffsetDateTime t = r.getObject(column, OffsetDateTime.class);
+    return t == null ? null : t.toInstant();
+  }
+
+  static void requireText(String value, String what) {
+    Objects.requireNonNull(value, what);
+    if (value.isBlank()) {
+      throw new IllegalArgumentException(what + ": '" + value + "' (expected: not blank)");
+    }
+  }
+
+  static void requirePositive(Duration d, String what) {
+    Objects.requireNonNull(d, what);
+    if (d.isNegative() || d.isZero()) {
+      throw new IllegalArgumentException(what + ": " + d + " (expected: > 0)");
+    }
+  }
+
+  static void requireNotNegative(Duration d, String what) {
+    Objects.requireNonNull(d, what);
+    if (d.isNegative()) {
+      throw new IllegalArgumentException(what + ": " + d + " (expected: >= 0)");
+    }
+  }
+}
