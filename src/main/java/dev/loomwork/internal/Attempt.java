@@ -131,9 +131,11 @@ final class Attempt implements Runnable {
       boolean ran, @Nullable Object result, @Nullable Throwable failure, @Nullable Cut c, long nanos) {
     TaskCore<?> t = task;
     Verdict v =
-        Verdict.of(
-            ran, failure, c, t.resolvedPolicy(), number, t.name(), t.deadline(), t.error(),
-            queue.clock, queue.random);
+        ran && failure == null && c == null
+            ? Verdict.SUCCESS // the common case: no task name to format, nothing to decide
+            : Verdict.of(
+                ran, failure, c, t.resolvedPolicy(), number, t.name(), t.deadline(), t.error(),
+                queue.clock, queue.random);
     Fate fate = queue.state.endAttempt(t, v, ran, result);
     Publisher publisher = queue.publisher;
     if (ran) {

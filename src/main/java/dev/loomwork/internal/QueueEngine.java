@@ -125,12 +125,7 @@ public final class QueueEngine {
 
   /** Waits for room as long as it takes; an interrupt while waiting rejects the task. */
   public void enqueue(TaskCore<?> task) {
-    if (accept(task, -1) == Refusal.INTERRUPTED) {
-      Thread.currentThread().interrupt();
-      throw new RejectedExecutionException(
-          "queue '" + name + "': interrupted while waiting for room for task '" + task.name() + "'",
-          new InterruptedException());
-    }
+    enqueueUnique(task); // a task that is not read back from a report is never a duplicate
   }
 
   /** Accepts the task if there is room now. */
@@ -202,9 +197,10 @@ public final class QueueEngine {
   }
 
   /**
-   * Enqueues a task read back from a report, unless a task with its id is pending or running here.
+   * Enqueues a task, waiting for room; an interrupt while waiting rejects it. A task read back from a
+   * report is not enqueued if a task with its id is pending or running here.
    *
-   * @return false if it was a duplicate
+   * @return false if it was such a duplicate
    */
   public boolean enqueueUnique(TaskCore<?> task) {
     Refusal refusal = accept(task, -1);
