@@ -32,10 +32,11 @@ public final class Runners {
         log.info("loomwork runs attempts in StructuredTaskScopes (structured runner)");
         return runner;
       } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
+        // One plain sentence for production logs; why the preview class did not load is detail.
         log.info(
-            "loomwork runs attempts on plain virtual threads (fallback runner): StructuredTaskScope is"
-                + " unavailable ({}); run on JDK 25 with --enable-preview to use it",
-            e.toString());
+            "loomwork runs attempts on plain virtual threads (fallback runner); start the JVM with"
+                + " --enable-preview on JDK 25 to run them in StructuredTaskScopes");
+        log.debug("loomwork: the structured runner could not load", e);
         return new VirtualThreadRunner();
       }
     }
