@@ -11,7 +11,8 @@ import org.jspecify.annotations.NullMarked;
 @NullMarked
 module dev.loomwork {
   requires org.slf4j;
-  requires transitive micrometer.core;
+  // Micrometer is optional: only a queue given a MeterRegistry uses it.
+  requires static micrometer.core;
   requires static transitive org.jspecify;
   // The PostgreSQL store's public signatures use javax.sql.DataSource.
   requires transitive java.sql;
