@@ -11,8 +11,6 @@ import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadFactory;
 import java.util.random.RandomGenerator;
@@ -187,13 +185,12 @@ public final class WorkQueue implements AutoCloseable {
    */
   public static RequeueResult requeue(Reader report, WorkQueue... queues) throws IOException {
     Objects.requireNonNull(report, "report");
-    Objects.requireNonNull(queues, "queues");
-    if (queues.length == 0) {
+    if (Join.requireEach(queues).length == 0) {
       throw new IllegalArgumentException("queues: none (expected: at least one)");
     }
     List<QueueEngine> engines = new ArrayList<>(queues.length);
-    for (int i = 0; i < queues.length; i++) {
-      engines.add(Objects.requireNonNull(queues[i], "queues[" + i + "]").engine);
+    for (WorkQueue queue : queues) {
+      engines.add(queue.engine);
     }
     return Requeue.read(engines, report);
   }
@@ -300,46 +297,11 @@ public final class WorkQueue implements AutoCloseable {
    * @param queues the queues
    * @return one report per queue, in the order given
    * @throws NullPointerException if an argument or a queue is null
+   * @throws IllegalStateException if a queue's shutdown threw (its exception is the cause)
    */
   public static List<ShutdownReport> join(Duration timeout, WorkQueue... queues) {
     Objects.requireNonNull(timeout, "timeout");
-    Objects.requireNonNull(queues, "queues");
-    for (int i = 0; i < queues.length; i++) {
-      Objects.requireNonNull(queues[i], "queues[" + i + "]");
-    }
-    List<CompletableFuture<ShutdownReport>> reports = new ArrayList<>(queues.length);
-    for (WorkQueue queue : queues) {
-      CompletableFuture<ShutdownReport> report = new CompletableFuture<>();
-      Thread.ofVirtual()
-          .name("loomwork-" + queue.name() + "-join")
-          .start(
-              () -> {
-                try {
-                  report.complete(queue.shutdown(timeout));
-                } catch (Throwable e) {
-                  report.completeExceptionally(e);
-                }
-              });
-      reports.add(report);
-    }
-    List<ShutdownReport> result = new ArrayList<>(queues.length);
-    boolean interrupted = false;
-    for (CompletableFuture<ShutdownReport> report : reports) {
-      while (true) {
-        try {
-          result.add(report.get());
-          break;
-        } catch (InterruptedException e) {
-          interrupted = true; // each shutdown returns by its deadline; keep collecting
-        } catch (ExecutionException e) {
-          throw new IllegalStateException("shutdown failed", e.getCause());
-        }
-      }
-    }
-    if (interrupted) {
-      Thread.currentThread().interrupt();
-    }
-    return List.copyOf(result);
+    return Join.shutdownAll(timeout, Join.requireEach(queues));
   }
 
   /**
