@@ -27,7 +27,6 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
-import org.openjdk.jmh.infra.IterationParams;
 
 /**
  * The loomwork side of every benchmark. It is abstract: {@link LoomworkStructured} runs it in forks
@@ -111,31 +110,13 @@ public abstract class LoomworkBenchmarks {
     }
   }
 
-  /** The producer's batch of one iteration: its plan, and the next task's index. */
-  @State(Scope.Thread)
-  public static class Producer {
-    Plan plan;
-    int next;
-
-    @Setup(Level.Iteration)
-    public void setUp(IterationParams params) {
-      plan = Plan.allSucceed(params.getBatchSize());
-      next = 0;
-    }
-
-    @TearDown(Level.Iteration)
-    public void tearDown() throws InterruptedException {
-      plan.awaitAndVerify();
-    }
-  }
-
   @Benchmark
   @BenchmarkMode(Mode.SingleShotTime)
   @OutputTimeUnit(TimeUnit.MILLISECONDS)
   @Warmup(iterations = 40, batchSize = ENQUEUE_BATCH)
   @Measurement(iterations = 60, batchSize = ENQUEUE_BATCH)
   @Threads(1)
-  public Task<?> enqueueDraining_1producer(Draining s, Producer p) {
+  public Task<?> enqueueDraining_1producer(Draining s, ProducerBatch p) {
     Plan plan = p.plan;
     int task = p.next++;
     return s.queue.submit(ctx -> plan.run(task));

@@ -25,7 +25,6 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
-import org.openjdk.jmh.infra.IterationParams;
 
 /**
  * Failsafe 3.3.2: {@code Failsafe.with(retryPolicy).with(virtualThreadExecutor).runAsync(task)}, the
@@ -105,31 +104,13 @@ public class PeersFailsafe extends Peers {
     }
   }
 
-  /** The producer's batch of one iteration: its plan, and the next task's index. */
-  @State(Scope.Thread)
-  public static class Producer {
-    Plan plan;
-    int next;
-
-    @Setup(Level.Iteration)
-    public void setUp(IterationParams params) {
-      plan = Plan.allSucceed(params.getBatchSize());
-      next = 0;
-    }
-
-    @TearDown(Level.Iteration)
-    public void tearDown() throws InterruptedException {
-      plan.awaitAndVerify();
-    }
-  }
-
   @Benchmark
   @BenchmarkMode(Mode.SingleShotTime)
   @OutputTimeUnit(TimeUnit.MILLISECONDS)
   @Warmup(iterations = 40, batchSize = LoomworkBenchmarks.ENQUEUE_BATCH)
   @Measurement(iterations = 60, batchSize = LoomworkBenchmarks.ENQUEUE_BATCH)
   @Threads(1)
-  public void enqueueDraining_1producer(Runner s, Producer p) {
+  public void enqueueDraining_1producer(Runner s, ProducerBatch p) {
     s.submit(p.plan, p.next++);
   }
 
