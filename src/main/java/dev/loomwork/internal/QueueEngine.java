@@ -232,7 +232,7 @@ public final class QueueEngine {
    */
   boolean cancel(TaskCore<?> t) {
     Stopped s = state.stop(t, Cut.CANCEL, null);
-    act(t, s);
+    act(t, s, false);
     return s.accepted();
   }
 
@@ -240,23 +240,24 @@ public final class QueueEngine {
   private void deadlinePassed(TaskCore<?> t) {
     Throwable error =
         new DeadlineExceededException(t.name(), Objects.requireNonNull(t.deadline()), t.error());
-    Stopped s = state.stop(t, Cut.DEADLINE, error);
-    Attempt a = s.toCut();
-    if (a != null) {
-      a.interrupt();
-    }
-    if (s.ended()) {
-      publisher.publishLater(t);
-    }
+    act(t, state.stop(t, Cut.DEADLINE, error), true);
   }
 
-  private void act(TaskCore<?> t, Stopped s) {
+  /**
+   * Outside the lock, after {@link QueueState#stop}: interrupts the attempt it cut, or publishes the
+   * pending task it ended, here or ({@code later}, on the scheduler thread) on a virtual thread.
+   */
+  private void act(TaskCore<?> t, Stopped s, boolean later) {
     Attempt a = s.toCut();
     if (a != null) {
       a.interrupt();
     }
     if (s.ended()) {
-      publisher.publish(t);
+      if (later) {
+        publisher.publishLater(t);
+      } else {
+        publisher.publish(t);
+      }
     }
   }
 
