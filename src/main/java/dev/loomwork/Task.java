@@ -1,5 +1,6 @@
 package dev.loomwork;
 
+import dev.loomwork.internal.Access;
 import dev.loomwork.internal.TaskCore;
 import java.time.Duration;
 import java.time.Instant;
@@ -36,6 +37,21 @@ import org.jspecify.annotations.Nullable;
  */
 public final class Task<T extends @Nullable Object> {
   private final TaskCore<T> core;
+
+  static {
+    Access.tasks(
+        new Access.Tasks() {
+          @Override
+          public TaskCore<?> core(Task<?> task) {
+            return task.core;
+          }
+
+          @Override
+          public Task<?> restored(String handler, String payloadJson, String id) {
+            return Task.restored(handler, payloadJson, id);
+          }
+        });
+  }
 
   private Task(Job<T> job) {
     this.core = new TaskCore<>(this, job);

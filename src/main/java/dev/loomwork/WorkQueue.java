@@ -1,8 +1,10 @@
 package dev.loomwork;
 
+import dev.loomwork.internal.Access;
 import dev.loomwork.internal.Handlers;
 import dev.loomwork.internal.QueueConfig;
 import dev.loomwork.internal.QueueEngine;
+import dev.loomwork.postgres.PostgresStore;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.io.Reader;
@@ -367,6 +369,7 @@ public final class WorkQueue implements AutoCloseable {
     private @Nullable MeterRegistry meterRegistry;
     private final List<Handlers.Registration> handlers = new ArrayList<>();
     private AttemptScope attemptScope = AttemptScope.SHARED;
+    private @Nullable PostgresStore store;
 
     private Builder(String name) {
       Objects.requireNonNull(name, "name");
@@ -556,6 +559,23 @@ public final class WorkQueue implements AutoCloseable {
     }
 
     /**
+     * Makes the queue durable: it runs tasks from a PostgreSQL store, claimed by this process's
+     * worker, and writes their outcomes back; tasks survive a crash, and every process whose queue
+     * of this name uses the store shares them. Enqueue with {@link PostgresStore#enqueue(String,
+     * Task)}: the queue's own enqueue methods refuse work, since a durable task may run in another
+     * process and no handle here can await it. Only typed tasks whose handlers are registered with
+     * {@link #handle} are claimed.
+     *
+     * @param store the store
+     * @return this builder
+     * @throws NullPointerException if {@code store} is null
+     */
+    public Builder store(PostgresStore store) {
+      this.store = Objects.requireNonNull(store, "store");
+      return this;
+    }
+
+    /**
      * Builds the queue. It accepts tasks at once and runs them once started.
      *
      * @return a new queue
@@ -582,7 +602,8 @@ public final class WorkQueue implements AutoCloseable {
                   progressInterval,
                   meterRegistry,
                   List.copyOf(handlers),
-                  attemptScope)));
+                  attemptScope,
+                  store == null ? null : Access.backend(store))));
     }
   }
 }

@@ -141,10 +141,10 @@ final class Attempt implements Runnable {
     if (ran) {
       publisher.attemptEnded(t, number, v, nanos);
     }
-    if (fate == Fate.RETRY) {
-      publisher.retryScheduled(t, number, Objects.requireNonNull(v.error()), v.retryAt());
-    } else {
-      publisher.publish(t);
+    switch (fate) {
+      case RETRY -> publisher.retryScheduled(t, number, Objects.requireNonNull(v.error()), v.retryAt());
+      case RELEASED -> publisher.released(t, number);
+      default -> publisher.publish(t);
     }
   }
 

@@ -77,8 +77,12 @@ final class Dispatcher {
   private void runOwned() {
     boolean interrupted = false;
     QueueScope scope = queue.runner.openQueueScope("loomwork-" + queue.name(), queue.threadFactory);
+    DurableSource durable = queue.durable;
     try {
       try {
+        if (durable != null) {
+          durable.start();
+        }
         dispatch(scope);
       } catch (InterruptedException e) {
         interrupted = true;
@@ -102,6 +106,9 @@ final class Dispatcher {
         }
       }
     } finally {
+      if (durable != null) {
+        durable.close(); // every attempt has ended: the last outcomes, then the worker's row
+      }
       queue.timers.shutdown();
       queue.publisher.awaitLater();
       queue.state.terminated();

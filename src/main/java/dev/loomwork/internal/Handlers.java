@@ -48,6 +48,17 @@ public final class Handlers {
     return new Handlers(Map.copyOf(byName));
   }
 
+  /** The names of the registered handlers. */
+  java.util.Set<String> names() {
+    return byName.keySet();
+  }
+
+  /** The type registered under {@code name}, or null. */
+  @Nullable TaskType<?> type(String name) {
+    Registration r = byName.get(name);
+    return r == null ? null : r.type();
+  }
+
   /** Whether a handler is registered under {@code name}. */
   boolean has(String name) {
     return byName.containsKey(name);

@@ -90,6 +90,16 @@ final class Publisher {
     }
   }
 
+  /** A durable task left this process with no end here: released to its store, or its lease lost. */
+  void released(TaskCore<?> t, int attempt) {
+    if (log.isDebugEnabled()) {
+      log.debug(
+          "queue '{}': task '{}' (id {}) attempt {} {}",
+          queue, t.name(), t.storeId, attempt,
+          t.leaseLost ? "was cut: this worker lost its lease" : "was released to the store");
+    }
+  }
+
   void abandoned(TaskCore<?> t) {
     log.warn(
         "queue '{}': task '{}' ignored its interruption and still runs; it is abandoned",

@@ -55,6 +55,8 @@ public final class QueueEngine {
   final Publisher publisher;
   final QueueState state;
   final Dispatcher dispatcher;
+  /** A durable queue's side of its store, or null for a queue in memory. */
+  final @Nullable DurableSource durable;
   private final Shutdown shutdown;
 
   /**
@@ -104,6 +106,18 @@ public final class QueueEngine {
             instance,
             config.concurrency(), config.capacity(), timers, publisher.timing, this::deadlinePassed);
     this.dispatcher = new Dispatcher(this);
+    DurableBackend store = config.store();
+    if (store != null) {
+      if (handlers.names().isEmpty()) {
+        throw new IllegalArgumentException(
+            "queue '" + name + "': a durable queue runs typed tasks only, and has no handler"
+                + " (register one with WorkQueue.Builder.handle)");
+      }
+      this.durable = new DurableSource(this, store, handlers, config.retryPolicy());
+      state.durable(durable);
+    } else {
+      this.durable = null;
+    }
     this.shutdown = new Shutdown(this, config.abandonAfter(), config.progressInterval());
   }
 
@@ -153,6 +167,12 @@ public final class QueueEngine {
    */
   private @Nullable Refusal accept(TaskCore<?> t, long waitNanos) {
     Objects.requireNonNull(t, "task");
+    if (durable != null) {
+      throw new UnsupportedOperationException(
+          "queue '" + name + "' is durable: its tasks may run in another process, so nothing here"
+              + " can await task '" + t.name() + "'. Enqueue a typed task with its store:"
+              + " store.enqueue(\"" + name + "\", Task.of(type, payload)), which returns the task's id");
+    }
     Typed typed = t.typed;
     if (typed != null) {
       t.checkEnqueueable();

@@ -102,6 +102,8 @@ final class QueueState {
   private volatile Accepting accepting = Accepting.OPEN;
   private volatile Owner owner = Owner.NEW;
   private final Counts counts = new Counts();
+  /** The durable store's side of a durable queue, or null; set once, before the queue starts. */
+  private @Nullable DurableSource durable;
 
   QueueState(
       String name,
@@ -122,6 +124,115 @@ final class QueueState {
 
   int capacity() {
     return capacity;
+  }
+
+  /** Makes this queue durable: its tasks are claimed from a store, and their outcomes go back. */
+  void durable(DurableSource source) {
+    lock.lock();
+    try {
+      durable = source;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  // ---- a durable queue ----------------------------------------------------------------------
+
+  /**
+   * Takes the lock; how many tasks a durable queue may claim now: its free permits, less the tasks
+   * it claimed that wait for one. None once it no longer accepts: a draining queue drains what it
+   * runs, and what waits in the store stays there for whoever runs next.
+   */
+  int claimable() {
+    lock.lock();
+    try {
+      return accepting == Accepting.OPEN ? concurrency - running.size() - store.readyCount() : 0;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Takes the lock; files tasks claimed from the durable store as ready, with their deadline timers
+   * ({@code deadlineNanos[i]} from now, negative for none).
+   *
+   * @return false, filing nothing, if the queue no longer accepts: the caller releases them
+   */
+  boolean admitClaimed(QueueEngine engine, List<TaskCore<?>> claimed, long[] deadlineNanos) {
+    lock.lock();
+    try {
+      if (accepting != Accepting.OPEN) {
+        return false;
+      }
+      for (int i = 0; i < claimed.size(); i++) {
+        TaskCore<?> t = claimed.get(i);
+        t.queue = engine;
+        t.number = counts.get(Count.SUBMITTED) + 1;
+        if (!t.freeze(TaskState.READY)) {
+          throw new AssertionError("a claimed task was touched before it was filed");
+        }
+        counts.add(Count.SUBMITTED);
+        store.add(t, 0);
+        if (deadlineNanos[i] >= 0) {
+          t.deadlineTimer = timers.schedule(() -> deadlinePassed.accept(t), deadlineNanos[i]);
+        }
+      }
+      workAvailable.signal();
+      return true;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Takes the lock; the worker lost its lease: every claimed task it holds is dropped, with nothing
+   * written and nothing published (the store gives them to another worker). Pending ones leave at
+   * once; running attempts are cut, and {@code endAttempt} drops them.
+   *
+   * @return the attempts to interrupt
+   */
+  List<Attempt> loseLease() {
+    lock.lock();
+    try {
+      List<Attempt> toCut = new ArrayList<>();
+      store.removeAll(
+          t -> {
+            t.leaseLost = true;
+            dropDurable(t);
+          });
+      for (TaskCore<?> t = running.head; t != null; t = t.nextRunning) {
+        t.leaseLost = true;
+        Attempt a = t.current;
+        if (a != null && a.cut(Cut.CANCEL)) {
+          toCut.add(a);
+        }
+      }
+      if (lock.hasWaiters(roomAvailable)) {
+        roomAvailable.signalAll();
+      }
+      workAvailable.signal();
+      if (accepting != Accepting.OPEN) {
+        progress.signalAll();
+      }
+      return toCut;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Under the lock: a claimed task leaves this process without an end here (lease lost, released, or
+   * retried in the store): it is no longer pending, and its deadline timer is disarmed.
+   */
+  private void dropDurable(TaskCore<?> t) {
+    assert lock.isHeldByCurrentThread();
+    t.current = null;
+    Future<?> deadlineTimer = t.deadlineTimer;
+    if (deadlineTimer != null) {
+      deadlineTimer.cancel(false);
+      t.deadlineTimer = null;
+    }
+    t.state(t.nextAttemptAt != null ? TaskState.WAITING : TaskState.READY);
   }
 
   // ---- producers ----------------------------------------------------------------------------
@@ -279,6 +390,10 @@ final class QueueState {
       if (fate == Fate.FAILED || fate == Fate.RETRY) {
         t.error = v.error();
       }
+      DurableSource d = durable;
+      if (d != null) {
+        return endDurable(d, t, v, fate);
+      }
       if (t.cancelRequested || (fate == Fate.RETRY && accepting == Accepting.STOP)) {
         fate = Fate.CANCELLED; // a cancel that was accepted wins; a stopping queue retries nothing
       }
@@ -313,6 +428,53 @@ final class QueueState {
   }
 
   /**
+   * Under the lock: the end of an attempt of a durable queue. Its outcome goes to the store (written
+   * by the next flush, fenced there): an end, or a retry the store schedules by its own clock, after
+   * which the task is no longer this process's. A stopping queue writes its retries too: they wait
+   * in the store for whoever runs next. An attempt cut by a cutting shutdown did not fail: it is
+   * released, its attempt given back. One whose worker lost its lease writes and publishes nothing.
+   */
+  private Fate endDurable(DurableSource d, TaskCore<?> t, Verdict v, Fate verdict) {
+    assert lock.isHeldByCurrentThread();
+    Fate fate = verdict;
+    if (t.leaseLost) {
+      fate = Fate.RELEASED;
+    } else if (t.cancelRequested) {
+      fate = Fate.CANCELLED;
+    } else if (t.cutByShutdown && fate == Fate.CANCELLED) {
+      fate = Fate.RELEASED;
+      d.release(t);
+    }
+    switch (fate) {
+      case RELEASED -> {
+        t.nextAttemptAt = null;
+        dropDurable(t);
+      }
+      case RETRY -> {
+        counts.add(Count.RETRIES);
+        t.nextAttemptAt = v.retryDelayNanos() > 0 ? v.retryAt() : null;
+        d.outcome(t, fate, v.retryDelayNanos());
+        dropDurable(t);
+      }
+      default -> {
+        if (fate == Fate.SUCCEEDED) {
+          t.result = null; // nobody here awaits a durable task
+        }
+        d.outcome(t, fate, 0);
+        end(t, fate);
+      }
+    }
+    d.permitFreed();
+    if (store.readyCount() > 0 || accepting != Accepting.OPEN) {
+      workAvailable.signal();
+    }
+    if (accepting != Accepting.OPEN) {
+      progress.signalAll();
+    }
+    return fate;
+  }
+
+  /**
    * Takes the lock; ends a task for {@code reason} ({@code CANCEL} or {@code DEADLINE}): a pending
    * task at once (cancelled, or failed with {@code deadlineError}), a running one by cutting its
    * attempt, whose thread then ends the task. A cancel of a running task is accepted once, and its
@@ -324,12 +486,16 @@ final class QueueState {
       switch (t.state()) {
         case READY, WAITING -> {
           store.remove(t);
+          Fate fate = reason == Cut.DEADLINE ? Fate.FAILED : Fate.CANCELLED;
           if (reason == Cut.DEADLINE) {
             t.error = deadlineError;
-            end(t, Fate.FAILED);
-          } else {
-            end(t, Fate.CANCELLED);
           }
+          DurableSource d = durable;
+          if (d != null) {
+            d.outcome(t, fate, 0);
+            d.permitFreed();
+          }
+          end(t, fate);
           if (lock.hasWaiters(roomAvailable)) {
             roomAvailable.signalAll();
           }
@@ -369,8 +535,14 @@ final class QueueState {
     lock.lock();
     try {
       advance(Accepting.STOP);
+      DurableSource d = durable;
       store.removeAll(
           t -> {
+            if (d != null) {
+              d.release(t); // claimed, not started: back to the store, its attempt given back
+              dropDurable(t);
+              return;
+            }
             shutdownCancelled.add(snapshot(t, t.state()));
             end(t, Fate.CANCELLED);
             ended.add(t);
@@ -407,7 +579,7 @@ final class QueueState {
           case SUCCEEDED -> TaskState.SUCCEEDED;
           case FAILED -> TaskState.FAILED;
           case CANCELLED -> TaskState.CANCELLED;
-          case RETRY -> throw new AssertionError(fate);
+          case RETRY, RELEASED -> throw new AssertionError(fate);
         };
     t.state(end);
     counts.ended(end);

@@ -85,6 +85,14 @@ public final class TaskCore<T extends @Nullable Object> {
   long dueNanos;
   int heapIndex;
 
+  // ---- a task claimed from a durable store (written before it is frozen, then under the lock) ----
+  /** Its id in the durable store, or -1 for a task of this process's memory. */
+  long storeId = -1;
+  /** The attempt its claim started, which fences the outcome. */
+  int storeAttempt;
+  /** Its worker lost the lease: whatever its attempt does, nothing is written and nothing published. */
+  boolean leaseLost;
+
   /** Completed once, after the after-callback; the handle's {@code await} and view read it. */
   final TaskFuture<T> done = new TaskFuture<>(this);
 
@@ -305,6 +313,45 @@ public final class TaskCore<T extends @Nullable Object> {
               + s
               + (s == TaskState.CANCELLED ? "" : " (a task can be enqueued once)"));
     }
+  }
+
+  /** A task claimed from a durable store: its deadline, fixed by the store when it was enqueued. */
+  void deadline(@Nullable Instant deadline) {
+    this.deadline = deadline;
+  }
+
+  /**
+   * What a durable store writes down of a task before it is accepted: refuses what cannot be written
+   * down or cannot run in another process.
+   *
+   * @param queueDefault the policy of a task that sets none and whose type sets none
+   * @throws IllegalArgumentException if the task is a closure, has an after-callback, or sets a
+   *     backoff, attempt timeout or retry policy of its own (set those on its {@code TaskType})
+   * @throws IllegalStateException if the task was already enqueued or cancelled
+   */
+  public DurableSpec durableSpec(RetryPolicy queueDefault) {
+    checkEnqueueable();
+    Typed t = typed;
+    if (t == null) {
+      throw new IllegalArgumentException(
+          "task '" + name() + "' is a closure, which cannot be written down: enqueue a typed task"
+              + " (Task.of(type, payload)) on a durable store");
+    }
+    String refused =
+        after != null ? "an after-callback" : backoff != null ? "a backoff" : attemptTimeout != null
+            ? "an attempt timeout" : policy != null ? "a retry policy" : null;
+    if (refused != null) {
+      throw new IllegalArgumentException(
+          "task '" + name() + "' sets " + refused + " of its own, which a durable store does not"
+              + " keep (another process may run it): set it on its TaskType, or on the worker's"
+              + " queue");
+    }
+    t.encode(name());
+    TaskType<?> type = t.type;
+    RetryPolicy p = type != null && type.retryPolicy() != null ? type.retryPolicy() : queueDefault;
+    int maxAttempts = (int) Math.min(Integer.MAX_VALUE, (retries >= 0 ? retries : p.retries()) + 1L);
+    return new DurableSpec(
+        t.handler, Objects.requireNonNull(t.json), name, notBefore, delay, maxAttempts, within);
   }
 
   /** The policy resolved at acceptance. */

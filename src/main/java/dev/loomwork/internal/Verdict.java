@@ -38,7 +38,12 @@ record Verdict(
     SUCCEEDED,
     FAILED,
     CANCELLED,
-    RETRY
+    RETRY,
+    /**
+     * Only a durable queue's books decide this: the task leaves this process with no end here,
+     * given back to the store (a cutting shutdown) or left to it (a lost lease).
+     */
+    RELEASED
   }
 
   /** The verdict of every successful attempt: one shared instance, nothing allocated. */

@@ -1,0 +1,129 @@
+package dev.loomwork.internal;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The I/O of a durable store, as the engine calls it: register a worker, claim, complete, release,
+ * renew the lease, rescue, wait for wake-ups. Implemented by the PostgreSQL store (package {@code
+ * dev.loomwork.postgres}); public only so that package can implement it, and not exported.
+ *
+ * <p>Every method may block on the network and is called on one of the queue's virtual threads,
+ * never under the queue's lock and never on the scheduler thread. Any exception means "this did not
+ * happen"; the engine retries or fences itself.
+ */
+public interface DurableBackend {
+
+  /** The store's settings. */
+  Settings settings();
+
+  /** Registers a worker for {@code queue} with a fresh lease; returns its id. */
+  long register(String queue) throws Exception;
+
+  /** Renews the lease; false if the worker's row is gone (its lease was lost). */
+  boolean heartbeat(long worker) throws Exception;
+
+  /** Deletes the worker's row. */
+  void deregister(long worker) throws Exception;
+
+  /**
+   * Claims up to {@code n} due tasks of {@code queue} whose handlers are in {@code handlers}.
+   *
+   * @return the claimed tasks, or null if the worker's lease is gone
+   */
+  @Nullable List<Claimed> claim(String queue, Collection<String> handlers, long worker, int n)
+      throws Exception;
+
+  /** How long until the next ready task of {@code queue} is due, or null if none is waiting. */
+  @Nullable Duration nextDue(String queue, Collection<String> handlers) throws Exception;
+
+  /**
+   * Writes a batch of outcomes, fenced on the worker and each outcome's attempt.
+   *
+   * @return the ids of the outcomes that changed nothing (fenced out)
+   */
+  List<Long> complete(long worker, List<Outcome> outcomes) throws Exception;
+
+  /** Returns cut tasks to ready with their attempt given back; fenced like a completion. */
+  void release(long worker, Collection<Long> ids) throws Exception;
+
+  /** The running tasks of the worker whose cancel was requested. */
+  List<Long> cancelRequested(long worker) throws Exception;
+
+  /**
+   * Runs the rescuer once, if no other process runs it now.
+   *
+   * @return how many tasks it returned to ready (or ended), or -1 if another process holds the lock
+   */
+  int rescue() throws Exception;
+
+  /** Deletes old ended tasks, if no other process does it now. */
+  void prune() throws Exception;
+
+  /** Sends a wake-up for a queue. */
+  void notifyQueue(String queue) throws Exception;
+
+  /** Opens a dedicated connection subscribed to a queue's wake-ups. */
+  Listening listen(String queue) throws Exception;
+
+  /** A subscription: wait for wake-ups, then close. */
+  interface Listening extends AutoCloseable {
+    /**
+     * Waits up to {@code timeout} for a wake-up.
+     *
+     * @return true if one came
+     * @throws Exception if the connection broke: open a new subscription, and claim once
+     */
+    boolean await(Duration timeout) throws Exception;
+
+    @Override
+    void close();
+  }
+
+  /**
+   * The store's timing.
+   *
+   * @param lease how long a worker's lease lasts without a heartbeat
+   * @param heartbeat how often a worker renews it
+   * @param rescueInterval how often each process tries to rescue lost workers' tasks
+   * @param pollInterval how often an idle worker with free permits claims without a wake-up
+   * @param pollOnly whether to poll instead of LISTEN (for PgBouncer in transaction mode)
+   * @param pruneInterval how often each process tries to prune old ended tasks
+   */
+  record Settings(
+      Duration lease,
+      Duration heartbeat,
+      Duration rescueInterval,
+      Duration pollInterval,
+      boolean pollOnly,
+      Duration pruneInterval) {}
+
+  /**
+   * A claimed task, running for the claiming worker.
+   *
+   * @param attempt the attempt now starting, from 1
+   * @param deadline the task's deadline, computed by the database at insert, or null
+   */
+  record Claimed(
+      long id,
+      String handler,
+      String payloadJson,
+      @Nullable String name,
+      int attempt,
+      int maxAttempts,
+      @Nullable Instant deadline) {}
+
+  /** How an attempt ended, as written to the store. */
+  enum Ending { SUCCEEDED, FAILED, RETRY, CANCELLED }
+
+  /**
+   * One attempt's outcome.
+   *
+   * @param retryDelay for {@link Ending#RETRY}, the delay from the database's now()
+   * @param error the task's error, or null
+   */
+  record Outcome(long id, int attempt, Ending ending, Duration retryDelay, @Nullable Throwable error) {}
+}
