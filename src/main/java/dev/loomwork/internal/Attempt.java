@@ -141,6 +141,9 @@ final class Attempt implements Runnable {
     if (ran) {
       publisher.attemptEnded(t, number, v, nanos);
     }
+    if (t.storeId >= 0 && fate != Fate.RELEASED) {
+      return; // a durable task: its store's flusher publishes it once its outcome is written
+    }
     switch (fate) {
       case RETRY -> publisher.retryScheduled(t, number, Objects.requireNonNull(v.error()), v.retryAt());
       case RELEASED -> publisher.released(t, number);

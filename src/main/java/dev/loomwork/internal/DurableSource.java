@@ -75,7 +75,7 @@ final class DurableSource {
   private long worker;
   /** Bumped at each lost lease: a claim made under an older generation is not filed. */
   private long generation;
-  private List<Outcome> outcomes = new ArrayList<>();
+  private List<Pending> outcomes = new ArrayList<>();
   private List<Long> releases = new ArrayList<>();
   /** The running tasks claimed by this worker, for cancels requested through the store. */
   private final Map<Long, TaskCore<?>> claimed = new HashMap<>();
@@ -151,8 +151,14 @@ final class DurableSource {
 
   // ---- the queue's books call these, under the queue's lock ----
 
-  /** Files an attempt's outcome for the next flush. */
-  void outcome(TaskCore<?> t, Fate fate, long retryDelayNanos) {
+  /** An outcome waiting to be written, and published once it is. */
+  private record Pending(TaskCore<?> task, Outcome outcome, @Nullable Instant retryAt) {}
+
+  /**
+   * Files an attempt's outcome for the next flush. The task is published (its terminal event, or
+   * its retry's) only once the store applied the outcome: one fenced out is never the task's.
+   */
+  void outcome(TaskCore<?> t, Fate fate, long retryDelayNanos, @Nullable Instant retryAt) {
     Ending ending =
         switch (fate) {
           case SUCCEEDED -> Ending.SUCCEEDED;
@@ -167,7 +173,7 @@ final class DurableSource {
     books.lock();
     try {
       claimed.remove(t.storeId);
-      outcomes.add(o);
+      outcomes.add(new Pending(t, o, retryAt));
       size = outcomes.size();
     } finally {
       books.unlock();
@@ -348,7 +354,7 @@ final class DurableSource {
    * @return false if the store could not be reached
    */
   private boolean flush() {
-    List<Outcome> os;
+    List<Pending> os;
     List<Long> rs;
     long w;
     books.lock();
@@ -373,13 +379,18 @@ final class DurableSource {
         rs = List.of();
       }
       if (!os.isEmpty()) {
-        List<Long> fenced = backend.complete(w, os);
+        List<Outcome> batch = new ArrayList<>(os.size());
+        for (Pending p : os) {
+          batch.add(p.outcome());
+        }
+        List<Long> fenced = backend.complete(w, batch);
         if (!fenced.isEmpty()) {
           log.warn(
-              "queue '{}': {} outcome(s) were fenced out (the tasks were rescued or cancelled"
-                  + " meanwhile) and change nothing: task ids {}",
+              "queue '{}': {} outcome(s) were fenced out (their tasks were rescued meanwhile, since"
+                  + " this worker's lease had expired) and change nothing: task ids {}",
               queue.name(), fenced.size(), fenced);
         }
+        publish(os, fenced);
       }
       return true;
     } catch (Exception e) {
@@ -397,6 +408,31 @@ final class DurableSource {
         books.unlock();
       }
       return false;
+    }
+  }
+
+  /** Publishes the tasks whose outcomes the store applied, in the order they ended. */
+  private void publish(List<Pending> written, List<Long> fenced) {
+    Set<Long> out = fenced.isEmpty() ? Set.of() : new java.util.HashSet<>(fenced);
+    Publisher publisher = queue.publisher;
+    for (Pending p : written) {
+      TaskCore<?> t = p.task();
+      if (out.contains(t.storeId)) {
+        continue;
+      }
+      try {
+        if (p.outcome().ending() == Ending.RETRY) {
+          Throwable error = p.outcome().error();
+          Instant at = p.retryAt();
+          if (error != null && at != null) {
+            publisher.retryScheduled(t, p.outcome().attempt(), error, at);
+          }
+        } else {
+          publisher.publish(t);
+        }
+      } catch (RuntimeException e) {
+        log.error("queue '{}': publishing task '{}' failed", queue.name(), t.name(), e);
+      }
     }
   }
 

@@ -272,7 +272,7 @@ public final class QueueEngine {
     if (a != null) {
       a.interrupt();
     }
-    if (s.ended()) {
+    if (s.ended() && t.storeId < 0) { // a durable task is published once its outcome is written
       if (later) {
         publisher.publishLater(t);
       } else {

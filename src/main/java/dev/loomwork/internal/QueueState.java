@@ -453,14 +453,14 @@ final class QueueState {
       case RETRY -> {
         counts.add(Count.RETRIES);
         t.nextAttemptAt = v.retryDelayNanos() > 0 ? v.retryAt() : null;
-        d.outcome(t, fate, v.retryDelayNanos());
+        d.outcome(t, fate, v.retryDelayNanos(), v.retryAt());
         dropDurable(t);
       }
       default -> {
         if (fate == Fate.SUCCEEDED) {
           t.result = null; // nobody here awaits a durable task
         }
-        d.outcome(t, fate, 0);
+        d.outcome(t, fate, 0, null);
         end(t, fate);
       }
     }
@@ -492,7 +492,7 @@ final class QueueState {
           }
           DurableSource d = durable;
           if (d != null) {
-            d.outcome(t, fate, 0);
+            d.outcome(t, fate, 0, null);
             d.permitFreed();
           }
           end(t, fate);
