@@ -50,6 +50,9 @@ public interface DurableBackend {
   /** Returns cut tasks to ready with their attempt given back; fenced like a completion. */
   void release(long worker, Collection<Long> ids) throws Exception;
 
+  /** Every running task of the worker, as the store sees it. */
+  List<Long> running(long worker) throws Exception;
+
   /** The running tasks of the worker whose cancel was requested. */
   List<Long> cancelRequested(long worker) throws Exception;
 

@@ -77,6 +77,9 @@ final class DurableSource {
   private long generation;
   private List<Pending> outcomes = new ArrayList<>();
   private List<Long> releases = new ArrayList<>();
+  /** The outcomes and releases a flush is writing now. */
+  private List<Pending> writing = List.of();
+  private List<Long> releasing = List.of();
   /** The running tasks claimed by this worker, for cancels requested through the store. */
   private final Map<Long, TaskCore<?>> claimed = new HashMap<>();
 
@@ -207,6 +210,7 @@ final class DurableSource {
   private void claimLoop() {
     long w = 0;
     long gen = -1;
+    boolean unsure = false; // a claim failed: it may have claimed rows whose answer was lost
     while (!closed) {
       long waitNanos = settings.pollInterval().toNanos();
       try {
@@ -222,6 +226,10 @@ final class DurableSource {
           if (w == 0) {
             continue; // the lease was lost again meanwhile
           }
+        }
+        if (unsure) {
+          reconcile(w);
+          unsure = false;
         }
         int n = queue.state.claimable();
         if (n > 0) {
@@ -247,9 +255,43 @@ final class DurableSource {
           break;
         }
         log.warn("queue '{}': a claim failed; trying again", queue.name(), e);
+        unsure = w != 0;
         waitNanos = RETRY_NANOS;
       }
       await(claimWake, waitNanos);
+    }
+  }
+
+  /**
+   * After a failed claim: the store's running tasks of this worker that it does not know (claimed by
+   * a claim whose answer was lost) go back to ready, their attempt given back. Read the store first,
+   * then what is known: a task that ends in between is known, or its release is fenced out.
+   */
+  private void reconcile(long w) throws Exception {
+    List<Long> running = backend.running(w);
+    List<Long> unknown = new ArrayList<>();
+    books.lock();
+    try {
+      Set<Long> known = new java.util.HashSet<>(claimed.keySet());
+      for (List<Pending> ps : List.of(outcomes, writing)) {
+        for (Pending p : ps) {
+          known.add(p.outcome().id());
+        }
+      }
+      known.addAll(releases);
+      known.addAll(releasing);
+      for (long id : running) {
+        if (!known.contains(id)) {
+          unknown.add(id);
+        }
+      }
+    } finally {
+      books.unlock();
+    }
+    if (!unknown.isEmpty()) {
+      log.warn("queue '{}': releasing {} task(s) claimed by a claim whose answer was lost: {}",
+          queue.name(), unknown.size(), unknown);
+      backend.release(w, unknown);
     }
   }
 
@@ -366,10 +408,26 @@ final class DurableSource {
       rs = releases;
       outcomes = new ArrayList<>();
       releases = new ArrayList<>();
+      writing = os;
+      releasing = rs;
       w = worker;
     } finally {
       books.unlock();
     }
+    try {
+      return write(os, rs, w);
+    } finally {
+      books.lock();
+      try {
+        writing = List.of();
+        releasing = List.of();
+      } finally {
+        books.unlock();
+      }
+    }
+  }
+
+  private boolean write(List<Pending> os, List<Long> rs, long w) {
     if (w == 0) {
       return true; // lost with the lease: another worker runs these tasks now
     }

@@ -132,6 +132,11 @@ final class PostgresBackend implements DurableBackend {
   }
 
   @Override
+  public List<Long> running(long worker) throws SQLException {
+    return tasks.running(worker);
+  }
+
+  @Override
   public int rescue() throws SQLException {
     Optional<Rescue> r = tasks.rescue();
     if (r.isEmpty()) {

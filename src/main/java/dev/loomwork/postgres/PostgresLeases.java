@@ -97,11 +97,23 @@ final class PostgresLeases extends PostgresOperations {
    * restart): the owner cuts their attempts. One query on the running index.
    */
   List<Long> cancelRequested(long workerId) throws SQLException {
+    return runningIds(workerId, " AND cancel_requested");
+  }
+
+  /**
+   * Every running task of a worker: after a claim whose answer was lost (the connection broke), the
+   * worker compares them with the tasks it knows and releases the others.
+   */
+  List<Long> running(long workerId) throws SQLException {
+    return runningIds(workerId, "");
+  }
+
+  private List<Long> runningIds(long workerId, String condition) throws SQLException {
     return autoCommitted(
         c -> {
           try (PreparedStatement s =
               c.prepareStatement(
-                  "SELECT id FROM loomwork_task WHERE state = 'running' AND owner = ? AND cancel_requested"
+                  "SELECT id FROM loomwork_task WHERE state = 'running' AND owner = ?" + condition
                       + " ORDER BY id")) {
             s.setLong(1, workerId);
             List<Long> ids = new ArrayList<>();

@@ -112,6 +112,11 @@ final class PostgresTasks {
     return leases.cancelRequested(workerId);
   }
 
+  /** @see PostgresLeases#running */
+  List<Long> running(long workerId) throws SQLException {
+    return leases.running(workerId);
+  }
+
   /** @see PostgresLeases#rescue */
   Optional<Rescue> rescue() throws SQLException {
     return leases.rescue();
