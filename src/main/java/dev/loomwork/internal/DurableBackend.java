@@ -63,6 +63,12 @@ public interface DurableBackend {
    */
   int rescue() throws Exception;
 
+  /**
+   * The store's tasks of {@code queue} by state: ready (due), waiting, running, succeeded, failed,
+   * cancelled. Reads every row of the queue: call it on a timer, never per scrape.
+   */
+  long[] counts(String queue) throws Exception;
+
   /** Deletes old ended tasks, if no other process does it now. */
   void prune() throws Exception;
 

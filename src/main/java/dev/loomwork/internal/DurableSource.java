@@ -51,6 +51,8 @@ final class DurableSource {
   static final int FLUSH_MILLIS = 10;
   static final int FLUSH_BATCH = 100;
   private static final long RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
+  /** How often the store's counts by state are read for the meters. */
+  private static final long COUNT_NANOS = TimeUnit.SECONDS.toNanos(15);
 
   private final QueueEngine queue;
   private final DurableBackend backend;
@@ -58,6 +60,7 @@ final class DurableSource {
   private final Handlers handlers;
   private final Set<String> handlerNames;
   private final RetryPolicy queueDefault;
+  private final StoreMeters meters;
 
   private final Semaphore claimWake = new Semaphore(0);
   private final Semaphore flushWake = new Semaphore(0);
@@ -83,7 +86,13 @@ final class DurableSource {
   /** The running tasks claimed by this worker, for cancels requested through the store. */
   private final Map<Long, TaskCore<?>> claimed = new HashMap<>();
 
-  DurableSource(QueueEngine queue, DurableBackend backend, Handlers handlers, RetryPolicy queueDefault) {
+  DurableSource(
+      QueueEngine queue,
+      DurableBackend backend,
+      Handlers handlers,
+      RetryPolicy queueDefault,
+      StoreMeters meters) {
+    this.meters = meters;
     this.queue = queue;
     this.backend = backend;
     this.settings = backend.settings();
@@ -233,7 +242,11 @@ final class DurableSource {
         }
         int n = queue.state.claimable();
         if (n > 0) {
+          long began = System.nanoTime();
           List<Claimed> got = backend.claim(queue.name(), handlerNames, w, n);
+          if (got != null) {
+            meters.claimed(got.size(), System.nanoTime() - began);
+          }
           if (got == null) {
             loseLease(w, "its lease had expired at a claim");
             continue;
@@ -434,6 +447,7 @@ final class DurableSource {
     try {
       if (!rs.isEmpty()) {
         backend.release(w, rs);
+        meters.released(rs.size());
         rs = List.of();
       }
       if (!os.isEmpty()) {
@@ -441,7 +455,9 @@ final class DurableSource {
         for (Pending p : os) {
           batch.add(p.outcome());
         }
+        long began = System.nanoTime();
         List<Long> fenced = backend.complete(w, batch);
+        count(batch, fenced.size(), System.nanoTime() - began);
         if (!fenced.isEmpty()) {
           log.warn(
               "queue '{}': {} outcome(s) were fenced out (their tasks were rescued meanwhile, since"
@@ -467,6 +483,16 @@ final class DurableSource {
       }
       return false;
     }
+  }
+
+  private void count(List<Outcome> batch, int fenced, long nanos) {
+    int[] by = new int[Ending.values().length];
+    for (Outcome o : batch) {
+      by[o.ending().ordinal()]++;
+    }
+    meters.flushed(
+        by[Ending.SUCCEEDED.ordinal()], by[Ending.FAILED.ordinal()], by[Ending.RETRY.ordinal()],
+        by[Ending.CANCELLED.ordinal()], fenced, nanos);
   }
 
   /** Publishes the tasks whose outcomes the store applied, in the order they ended. */
@@ -502,6 +528,7 @@ final class DurableSource {
     long nextBeat = now + settings.heartbeat().toNanos();
     long nextRescue = now;
     long nextPrune = now + settings.pruneInterval().toNanos();
+    long nextCount = meters == StoreMeters.NONE ? Long.MAX_VALUE : now;
     while (!closed) {
       now = System.nanoTime();
       long w = currentWorker();
@@ -527,7 +554,9 @@ final class DurableSource {
       if (now - nextRescue >= 0) {
         nextRescue = now + settings.rescueInterval().toNanos();
         try {
-          if (backend.rescue() > 0) {
+          int rescued = backend.rescue();
+          if (rescued > 0) {
+            meters.rescued(rescued);
             claimWake.release();
           }
         } catch (Exception e) {
@@ -542,7 +571,15 @@ final class DurableSource {
           log.warn("queue '{}': pruning ended tasks failed", queue.name(), e);
         }
       }
-      long wait = Math.min(nextBeat, Math.min(nextRescue, nextPrune)) - System.nanoTime();
+      if (nextCount != Long.MAX_VALUE && now - nextCount >= 0) {
+        nextCount = now + COUNT_NANOS;
+        try {
+          meters.counts(backend.counts(queue.name()));
+        } catch (Exception e) {
+          log.debug("queue '{}': could not count the store's tasks", queue.name(), e);
+        }
+      }
+      long wait = Math.min(Math.min(nextBeat, nextCount), Math.min(nextRescue, nextPrune)) - System.nanoTime();
       await(keeperWake, Math.max(1, wait));
     }
   }
@@ -591,6 +628,7 @@ final class DurableSource {
     } finally {
       books.unlock();
     }
+    meters.leaseLost();
     log.warn("queue '{}': worker {} lost its lease ({}); cutting its attempts and registering again",
         queue.name(), w, why);
     for (Attempt a : queue.state.loseLease()) {
@@ -611,6 +649,7 @@ final class DurableSource {
         claimWake.release(); // wake-ups sent while nobody listened are lost: claim once
         while (!closed) {
           if (l.await(Duration.ofMillis(250))) {
+            meters.notified();
             claimWake.release();
           }
         }

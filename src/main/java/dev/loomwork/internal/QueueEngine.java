@@ -78,7 +78,15 @@ public final class QueueEngine {
         log.warn("queue '{}': could not register its meters; it runs without metrics", config.name(), e);
       }
     }
-    QueueEngine engine = new QueueEngine(config, handlers, metrics);
+    StoreMeters storeMeters = StoreMeters.NONE;
+    if (registry != null && config.store() != null) {
+      try {
+        storeMeters = new StoreMetrics(registry, config.name());
+      } catch (RuntimeException e) {
+        log.warn("queue '{}': could not register its store meters", config.name(), e);
+      }
+    }
+    QueueEngine engine = new QueueEngine(config, handlers, metrics, storeMeters);
     if (metrics != null) {
       try {
         metrics.bind(engine.state);
@@ -89,7 +97,8 @@ public final class QueueEngine {
     return engine;
   }
 
-  private QueueEngine(QueueConfig config, Handlers handlers, @Nullable QueueMetrics metrics) {
+  private QueueEngine(
+      QueueConfig config, Handlers handlers, @Nullable QueueMetrics metrics, StoreMeters storeMeters) {
     this.name = config.name();
     this.handlers = handlers;
     this.defaultPolicy = config.retryPolicy();
@@ -113,7 +122,7 @@ public final class QueueEngine {
             "queue '" + name + "': a durable queue runs typed tasks only, and has no handler"
                 + " (register one with WorkQueue.Builder.handle)");
       }
-      this.durable = new DurableSource(this, store, handlers, config.retryPolicy());
+      this.durable = new DurableSource(this, store, handlers, config.retryPolicy(), storeMeters);
       state.durable(durable);
     } else {
       this.durable = null;

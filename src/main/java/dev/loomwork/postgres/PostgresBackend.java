@@ -155,6 +155,12 @@ final class PostgresBackend implements DurableBackend {
   }
 
   @Override
+  public long[] counts(String queue) throws SQLException {
+    PostgresTypes.Counts c = tasks.counts(queue);
+    return new long[] {c.ready(), c.waiting(), c.running(), c.succeeded(), c.failed(), c.cancelled()};
+  }
+
+  @Override
   public void prune() throws SQLException {
     tasks.prune(keepSucceeded, keepEnded, PRUNE_BATCH);
   }

@@ -191,6 +191,39 @@ class DurableQueueTest {
   }
 
   @Test
+  void theStoreMetersCountClaimsCompletionsByOutcomeAndTasksByState() throws Exception {
+    io.micrometer.core.instrument.simple.SimpleMeterRegistry registry =
+        new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+    Ends ends = new Ends(10);
+    WorkQueue q =
+        queue("metered", (ctx, p) -> {
+              if (p == 0 && ctx.attempt() == 1) {
+                throw new IllegalStateException("once");
+              }
+            })
+            .listener(ends)
+            .meterRegistry(registry)
+            .build();
+    for (int i = 0; i < 10; i++) {
+      store.enqueue("metered", Task.of(JOB, i));
+    }
+    q.start();
+    ends.await();
+    q.shutdown();
+    java.util.function.BiFunction<String, String, Double> completions =
+        (outcome, unused) ->
+            registry.get("loomwork.store.completions").tag("queue", "metered").tag("outcome", outcome).counter().count();
+    assertEquals(10.0, completions.apply("succeeded", null));
+    assertEquals(1.0, completions.apply("retry", null));
+    assertEquals(0.0, completions.apply("fenced", null));
+    assertEquals(11.0, registry.get("loomwork.store.claimed").tag("queue", "metered").counter().count());
+    assertTrue(registry.get("loomwork.store.claims").counter().count() >= 1);
+    assertTrue(registry.get("loomwork.store.flush.duration").timer().count() >= 1);
+    assertEquals(6, registry.find("loomwork.store.tasks").tag("queue", "metered").gauges().size(),
+        "one gauge per state");
+  }
+
+  @Test
   void closuresAndHandlesAreRefusedWithAMessageThatSaysWhatToDo() throws Exception {
     WorkQueue q = queue("refuses", (ctx, p) -> {}).build();
     UnsupportedOperationException onQueue =

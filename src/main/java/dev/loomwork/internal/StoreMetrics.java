@@ -1,0 +1,126 @@
+package dev.loomwork.internal;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLongArray;
+
+/**
+ * The {@code loomwork.store.*} meters of a durable queue, tagged with {@code queue}: claims and the
+ * tasks they took, completions by outcome (fenced ones included), releases, rescues, lost leases and
+ * wake-ups, the time of claims and flushes, and the store's counts of the queue's tasks by state,
+ * read every 15 s by one query (never per scrape).
+ */
+final class StoreMetrics implements StoreMeters {
+  private static final String[] STATES = {"ready", "waiting", "running", "succeeded", "failed", "cancelled"};
+  private static final String COMPLETIONS = "Attempt outcomes written to the store, by outcome";
+
+  private final Counter claims;
+  private final Counter claimedTasks;
+  private final Counter succeeded;
+  private final Counter failed;
+  private final Counter retried;
+  private final Counter cancelled;
+  private final Counter fenced;
+  private final Counter released;
+  private final Counter rescued;
+  private final Counter leaseLosses;
+  private final Counter notifications;
+  private final Timer claimTimer;
+  private final Timer flushTimer;
+  private final AtomicLongArray byState = new AtomicLongArray(STATES.length);
+
+  StoreMetrics(MeterRegistry registry, String queue) {
+    Tags tags = Tags.of("queue", queue);
+    claims = Counter.builder("loomwork.store.claims").description("Claim statements").tags(tags).register(registry);
+    claimedTasks =
+        Counter.builder("loomwork.store.claimed").description("Tasks claimed from the store").tags(tags).register(registry);
+    succeeded = completion(registry, tags, "succeeded");
+    failed = completion(registry, tags, "failed");
+    retried = completion(registry, tags, "retry");
+    cancelled = completion(registry, tags, "cancelled");
+    fenced = completion(registry, tags, "fenced");
+    released =
+        Counter.builder("loomwork.store.released")
+            .description("Tasks given back to the store by a cutting shutdown, their attempt returned")
+            .tags(tags).register(registry);
+    rescued =
+        Counter.builder("loomwork.store.rescued")
+            .description("Tasks of lost workers returned by this process's rescuer")
+            .tags(tags).register(registry);
+    leaseLosses =
+        Counter.builder("loomwork.store.lease.losses")
+            .description("Times this worker lost its lease and cut its attempts")
+            .tags(tags).register(registry);
+    notifications =
+        Counter.builder("loomwork.store.notifications")
+            .description("Wake-ups received on the LISTEN connection")
+            .tags(tags).register(registry);
+    claimTimer =
+        Timer.builder("loomwork.store.claim.duration").description("Claim statements' time").tags(tags).register(registry);
+    flushTimer =
+        Timer.builder("loomwork.store.flush.duration")
+            .description("Time to write a batch of outcomes").tags(tags).register(registry);
+    for (int i = 0; i < STATES.length; i++) {
+      int state = i;
+      Gauge.builder("loomwork.store.tasks", byState, a -> a.get(state))
+          .description("The store's tasks of this queue by state, read every 15 s")
+          .tags(tags.and("state", STATES[i]))
+          .register(registry);
+    }
+  }
+
+  private static Counter completion(MeterRegistry registry, Tags tags, String outcome) {
+    return Counter.builder("loomwork.store.completions")
+        .description(COMPLETIONS)
+        .tags(tags.and("outcome", outcome))
+        .register(registry);
+  }
+
+  @Override
+  public void claimed(int tasks, long nanos) {
+    claims.increment();
+    claimedTasks.increment(tasks);
+    claimTimer.record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  @Override
+  public void flushed(int succeeded, int failed, int retried, int cancelled, int fenced, long nanos) {
+    this.succeeded.increment(succeeded);
+    this.failed.increment(failed);
+    this.retried.increment(retried);
+    this.cancelled.increment(cancelled);
+    this.fenced.increment(fenced);
+    flushTimer.record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  @Override
+  public void released(int tasks) {
+    released.increment(tasks);
+  }
+
+  @Override
+  public void rescued(int tasks) {
+    rescued.increment(tasks);
+  }
+
+  @Override
+  public void leaseLost() {
+    leaseLosses.increment();
+  }
+
+  @Override
+  public void notified() {
+    notifications.increment();
+  }
+
+  @Override
+  public void counts(long[] counts) {
+    for (int i = 0; i < STATES.length && i < counts.length; i++) {
+      byState.set(i, counts[i]);
+    }
+  }
+}
