@@ -3,11 +3,11 @@ package dev.loomwork;
 import tools.jackson.databind.json.JsonMapper;
 
 /** A {@link TaskCodec} over Jackson 3, for any class Jackson maps (records included). */
-final class JacksonCodec<P> implements TaskCodec<P> {
+public final class JacksonCodec<P> implements TaskCodec<P> {
   private static final JsonMapper JSON = JsonMapper.builder().build();
   private final Class<P> type;
 
-  JacksonCodec(Class<P> type) {
+  public JacksonCodec(Class<P> type) {
     this.type = type;
   }
 
