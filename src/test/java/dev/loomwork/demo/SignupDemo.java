@@ -81,7 +81,7 @@ import sun.misc.SignalHandler;
  * processes.
  *
  * <p>It lives in the test source set so that it is not part of the library artifact. Run it with
- * {@code ./mvnw -q test-compile exec:exec@demo -Ddemo.args="--load 200"}; {@code --help} lists the
+ * {@code ./mvnw -q -Pdemo test-compile exec:exec@demo -Ddemo.args="--load 200"}; {@code --help} lists the
  * options. Lines that start with {@code demo:}, {@code requeue:}, {@code load:}, {@code shutdown:},
  * {@code report:} and {@code final:} are meant to be read by people and by {@code DemoProcessTest}.
  */
