@@ -48,6 +48,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class DemoProcessTest {
   private static final Duration LINE = Duration.ofSeconds(25);
+  /** Maven's own start comes before the demo's first line: on a busy machine, it takes a while. */
+  private static final Duration MAVEN_START = Duration.ofSeconds(90);
   private static final Pattern URL = Pattern.compile("(http://\\S+)");
   private static final Pattern SAMPLE = Pattern.compile("^([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{[^}]*})? (\\S+)$");
 
@@ -643,7 +645,7 @@ class DemoProcessTest {
       // java on the PATH, which may be older.
       maven.environment().remove("JAVA_HOME");
       Demo demo = new Demo(maven.start());
-      demo.awaitReady();
+      demo.awaitReady(MAVEN_START);
       return demo;
     }
 
@@ -653,7 +655,12 @@ class DemoProcessTest {
     }
 
     private void awaitReady() throws InterruptedException {
-      String runner = await("loomwork runs attempts");
+      awaitReady(LINE);
+    }
+
+    /** Waits for the runner and ready lines, the first of them at most {@code first}. */
+    private void awaitReady(Duration first) throws InterruptedException {
+      String runner = await("loomwork runs attempts", first);
       String expected = System.getProperty("loomwork.expectedRunner");
       if (expected != null) {
         assertTrue(runner.contains("(" + (expected.equals("structured") ? "structured" : "fallback") + " runner)"),
@@ -710,7 +717,12 @@ class DemoProcessTest {
 
     /** Waits for the first line containing {@code text}, and returns it. */
     synchronized String await(String text) throws InterruptedException {
-      long deadline = System.nanoTime() + LINE.toNanos();
+      return await(text, LINE);
+    }
+
+    /** Waits at most {@code timeout} for the first line containing {@code text}, and returns it. */
+    synchronized String await(String text, Duration timeout) throws InterruptedException {
+      long deadline = System.nanoTime() + timeout.toNanos();
       int seen = 0;
       while (true) {
         for (; seen < lines.size(); seen++) {
@@ -720,7 +732,7 @@ class DemoProcessTest {
         }
         long left = deadline - System.nanoTime();
         if (ended || left <= 0) {
-          throw new AssertionError("no line with \"" + text + "\" " + (ended ? "before the demo ended" : "within " + LINE)
+          throw new AssertionError("no line with \"" + text + "\" " + (ended ? "before the demo ended" : "within " + timeout)
               + "; output:\n" + String.join("\n", lines));
         }
         TimeUnit.NANOSECONDS.timedWait(this, left);
