@@ -123,9 +123,6 @@ final class TaskLog {
       if (trace.length > 0) {
         kind.append(" at ").append(trace[0]);
       }
-      if (e.getCause() == e) {
-        break;
-      }
     }
     return kind.toString();
   }
