@@ -13,7 +13,10 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Predicate;
 import org.slf4j.LoggerFactory;
 
-/** Captures the queue's log lines for a test, and lets it wait for a line without sleeping. */
+/**
+ * Captures the queue's log lines for a test, and lets it wait for a line without sleeping. It
+ * listens on {@code dev.loomwork.WorkQueue}, so it also gets its child {@code .tasks} logger's lines.
+ */
 final class LogCapture extends AppenderBase<ILoggingEvent> implements AutoCloseable {
   private final Logger logger = (Logger) LoggerFactory.getLogger("dev.loomwork.WorkQueue");
   private final List<ILoggingEvent> events = new CopyOnWriteArrayList<>();
@@ -35,6 +38,11 @@ final class LogCapture extends AppenderBase<ILoggingEvent> implements AutoClosea
     } finally {
       lock.unlock();
     }
+  }
+
+  /** Every event captured so far, in order: for a test of their loggers, causes and key-values. */
+  List<ILoggingEvent> events() {
+    return List.copyOf(events);
   }
 
   /** The formatted messages logged at {@code level} or above that match {@code filter}. */

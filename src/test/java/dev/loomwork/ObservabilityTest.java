@@ -275,6 +275,46 @@ class ObservabilityTest {
   }
 
   @Test
+  void aCancellingShutdownDuringADrainLogsOneLastLineWithWhatItCut() throws Exception {
+    try (LogCapture log = new LogCapture()) {
+      WorkQueue queue = fx.started(WorkQueue.builder("cut-drain").concurrency(1));
+      Blocker blocker = fx.blocker();
+      queue.submit(blocker.work());
+      queue.submit(ctx -> {});
+      blocker.awaitStarted();
+      Background<Void> drain = fx.inBackground("drain", () -> {
+        queue.shutdown();
+        return null;
+      });
+      log.await(1, m -> m.startsWith("queue 'cut-drain': shutting down with"), GENEROUS);
+      ShutdownReport report = queue.shutdownNow(); // cuts the drain under way
+      drain.get();
+      assertEquals(2, report.cancelled().size(), report::toString);
+      List<String> last = log.messages(Level.INFO, m -> m.startsWith("queue 'cut-drain': ")
+          && (m.contains(" drained in ") || m.contains(" stopped in ")));
+      assertEquals(1, last.size(), last::toString);
+      assertTrue(last.getFirst().matches("queue 'cut-drain': stopped in \\d+ ms: 0 succeeded, 0 failed, 2 cancelled"
+          + " by the shutdown, 0 abandoned"), last::toString);
+    }
+  }
+
+  @Test
+  void aCancellingShutdownOfADrainedQueueLogsNoSecondLastLine() throws Exception {
+    try (LogCapture log = new LogCapture()) {
+      WorkQueue queue = fx.started(WorkQueue.builder("drained-then-cut"));
+      queue.submit(ctx -> {});
+      queue.shutdown();
+      ShutdownReport report = queue.shutdownNow();
+      assertTrue(report.drained(), report::toString);
+      queue.shutdownNow();
+      List<String> last = log.messages(Level.INFO, m -> m.startsWith("queue 'drained-then-cut': ")
+          && (m.contains(" drained in ") || m.contains(" stopped in ")));
+      assertEquals(1, last.size(), last::toString);
+      assertTrue(last.getFirst().contains(": drained in "), last::toString);
+    }
+  }
+
+  @Test
   void theShutdownReportWritesJsonLinesThatParseBackWithHostileMessages() throws Exception {
     List<String> hostile = List.of(
         "quote \" and backslash \\ and slash /",

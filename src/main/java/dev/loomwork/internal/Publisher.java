@@ -11,7 +11,6 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
-import org.slf4j.Logger;
 
 /**
  * Everything the queue tells the outside world, always outside the queue's lock: listener events,
@@ -23,8 +22,6 @@ import org.slf4j.Logger;
  * task its timer ended is published on a new virtual thread ({@link #publishLater}).
  */
 final class Publisher {
-  private static final Logger log = Log.LOG;
-
   private final String queue;
   private final SafeListener listener;
   private final boolean listening;
@@ -34,6 +31,8 @@ final class Publisher {
   final boolean timing;
   /** The threads {@link #publishLater} started that have not finished. */
   private final Set<Thread> later = ConcurrentHashMap.newKeySet();
+  /** The per-task log lines, on their own logger. */
+  private final TaskLog tasks;
 
   Publisher(String queue, SafeListener listener, @Nullable QueueMetrics metrics) {
     this.queue = queue;
@@ -41,6 +40,7 @@ final class Publisher {
     this.listening = !listener.isEmpty();
     this.metrics = metrics;
     this.timing = listening || metrics != null;
+    this.tasks = new TaskLog(queue);
   }
 
   void enqueued(TaskCore<?> t) {
@@ -80,11 +80,7 @@ final class Publisher {
   }
 
   void retryScheduled(TaskCore<?> t, int attempt, Throwable error, Instant retryAt) {
-    if (log.isDebugEnabled()) {
-      log.debug(
-          "queue '{}': task '{}' attempt {} failed ({}); retry at {}",
-          queue, t.name(), attempt, error.toString(), retryAt);
-    }
+    tasks.retryScheduled(t, attempt, error, retryAt);
     if (listening) {
       listener.onRetryScheduled(t.handle, error, retryAt);
     }
@@ -101,9 +97,7 @@ final class Publisher {
   }
 
   void abandoned(TaskCore<?> t) {
-    log.warn(
-        "queue '{}': task '{}' ignored its interruption and still runs; it is abandoned",
-        queue, t.name());
+    tasks.abandoned(t);
     if (listening) {
       listener.onAbandoned(t.handle);
     }
@@ -127,17 +121,13 @@ final class Publisher {
       }
       case FAILED -> {
         Throwable e = Objects.requireNonNull(t.error());
-        log.warn(
-            "queue '{}': task '{}' failed after {} attempt(s): {}",
-            queue, t.name(), t.attempts(), e.toString(), e);
+        tasks.failed(t, e);
         if (listening) {
           listener.onFailed(t.handle, e);
         }
       }
       case CANCELLED -> {
-        if (log.isDebugEnabled()) {
-          log.debug("queue '{}': task '{}' cancelled after {} attempt(s)", queue, t.name(), t.attempts());
-        }
+        tasks.cancelled(t);
         if (listening) {
           listener.onCancelled(t.handle);
         }
@@ -202,7 +192,8 @@ final class Publisher {
       try {
         after.accept(t.handle);
       } catch (Throwable e) {
-        log.warn("task '{}': the after-callback threw; the task keeps its outcome", t.name(), e);
+        Log.TASKS.atWarn().addKeyValue("taskId", t.id()).addKeyValue("taskName", t.name()).setCause(e)
+            .log("task '{}': the after-callback threw; the task keeps its outcome", t.name());
       }
     }
     t.complete();

@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 
 /**
@@ -27,6 +28,11 @@ final class Shutdown {
   private final QueueEngine queue;
   private final long abandonAfterNanos;
   private final long progressNanos;
+  /** Whether the queue's last line (drained, or stopped) has been logged: once per queue. */
+  private final AtomicBoolean endLogged = new AtomicBoolean();
+  /** When the first shutdown call began ({@link #began}), which the last line counts from. */
+  private long firstStart;
+  private boolean begun; // guarded by this
 
   Shutdown(QueueEngine queue, Duration abandonAfter, Duration progressInterval) {
     this.queue = queue;
@@ -44,6 +50,7 @@ final class Shutdown {
               + " shutdown(Duration) or shutdownNow(), or shut down from outside the queue");
     }
     long start = System.nanoTime();
+    began(start);
     try {
       beginDrain();
       awaitTerminated(start, Long.MAX_VALUE);
@@ -65,6 +72,7 @@ final class Shutdown {
       return stopNow(); // no time to drain: nothing may start
     }
     long start = System.nanoTime();
+    began(start);
     boolean interrupted = false;
     try {
       beginDrain();
@@ -89,7 +97,9 @@ final class Shutdown {
 
   /** Cancels everything at once and reports it. */
   ShutdownReport stopNow() {
-    return stop(System.nanoTime());
+    long start = System.nanoTime();
+    began(start);
+    return stop(start);
   }
 
   /**
@@ -148,13 +158,28 @@ final class Shutdown {
     }
   }
 
+  /** Records when a shutdown call began; returns when the first one did. */
+  private synchronized long began(long start) {
+    if (!begun) {
+      begun = true;
+      firstStart = start;
+    }
+    return firstStart;
+  }
+
+  /**
+   * The queue's last line after a drain, unless a cancelling shutdown stopped it (that shutdown
+   * logs the last line, with what it cut) or the line was logged already.
+   */
   private void logDrained(long start) {
+    if (queue.state.isStopped() || !endLogged.compareAndSet(false, true)) {
+      return;
+    }
     QueueStats s = queue.state.stats();
     log.info(
-        "queue '{}': {} in {} ms: {} succeeded, {} failed, {} cancelled",
+        "queue '{}': drained in {} ms: {} succeeded, {} failed, {} cancelled",
         queue.name(),
-        queue.state.isStopped() ? "stopped by a cancelling shutdown" : "drained",
-        (System.nanoTime() - start) / 1_000_000,
+        (System.nanoTime() - began(start)) / 1_000_000,
         s.succeeded(),
         s.failed(),
         s.cancelled());
@@ -191,12 +216,14 @@ final class Shutdown {
     if (interrupted) {
       Thread.currentThread().interrupt();
     }
-    if (!terminated) {
+    // One last line per queue: none if a drain logged it already (a shutdownNow() after the queue
+    // drained, or a second shutdownNow()).
+    if (!terminated && endLogged.compareAndSet(false, true)) {
       log.info(
           "queue '{}': stopped in {} ms: {} succeeded, {} failed, {} cancelled by the shutdown, {}"
               + " abandoned",
           queue.name(),
-          report.elapsed().toMillis(),
+          (System.nanoTime() - began(start)) / 1_000_000,
           report.succeeded(),
           report.failed(),
           report.cancelled().size(),

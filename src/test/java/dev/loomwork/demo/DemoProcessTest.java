@@ -10,6 +10,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -25,12 +29,14 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -42,6 +48,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class DemoProcessTest {
   private static final Duration LINE = Duration.ofSeconds(25);
+  /** Maven's own start comes before the demo's first line: on a busy machine, it takes a while. */
+  private static final Duration MAVEN_START = Duration.ofSeconds(90);
   private static final Pattern URL = Pattern.compile("(http://\\S+)");
   private static final Pattern SAMPLE = Pattern.compile("^([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{[^}]*})? (\\S+)$");
 
@@ -124,19 +132,30 @@ class DemoProcessTest {
         "--webhook-timeout", "1h",
         "--webhook-concurrency", Integer.toString(concurrency),
         "--report-file", reportFile.toString())) {
+      URI signup = demo.url("demo: signup API");
       String loaded = demo.await("load: done:");
       assertTrue(loaded.contains(signups + " sent, " + signups + " accepted, 0 refused"), loaded);
 
       demo.signal("INT");
       demo.await("shutdown: SIGINT received");
       demo.await("queue 'webhooks': shutting down with"); // the drain has begun and cannot finish
+      demo.await("queue 'email': drained in"); // one queue drained before the cut, one cut
+
+      // While it drains, the API answers: 503 with Retry-After, and the connection closes.
+      String answer = rawPost(signup, "late@example.com");
+      assertTrue(answer.startsWith("HTTP/1.1 503 "), answer);
+      assertTrue(answer.contains("\r\nRetry-After: " + SignupDemo.RETRY_AFTER_SECONDS + "\r\n"), answer);
+      assertTrue(answer.contains("\r\nConnection: close\r\n"), answer);
+
       demo.signal("INT");
       demo.await("shutdown: second SIGINT: cancelling what is left");
       Matcher written = Pattern.compile("report: (\\d+) unfinished task\\(s\\) written to (.+)$")
           .matcher(demo.await("unfinished task(s) written to"));
       assertTrue(written.find(), demo.output());
       Map<String, Long> last = counts(demo.await("final:"));
-      assertEquals(130, demo.exitCode(), demo.output());
+      assertEquals(SignupDemo.EXIT_SECOND_SIGINT, demo.exitCode(), demo.output());
+      assertTrue(demo.output().contains("demo: exit status 130 (a second SIGINT cut the drain)"), demo.output());
+      assertOneLastLinePerQueue(demo.output(), "drained in", "stopped in");
 
       assertEquals(reportFile.toAbsolutePath().toString(), written.group(2), "the log names the report file");
       List<String> lines = Files.readAllLines(reportFile, StandardCharsets.US_ASCII);
@@ -270,6 +289,198 @@ class DemoProcessTest {
     }
   }
 
+  /** The email queue drained and the webhooks queue was cut: one last line each, and no other. */
+  private static void assertOneLastLinePerQueue(String output, String email, String webhooks) {
+    for (Map.Entry<String, String> q : Map.of("email", email, "webhooks", webhooks).entrySet()) {
+      List<String> last = output.lines()
+          .filter(l -> l.contains("queue '" + q.getKey() + "': drained in ") || l.contains("queue '" + q.getKey()
+              + "': stopped in ") || l.contains("queue '" + q.getKey() + "': stopped by"))
+          .toList();
+      assertEquals(1, last.size(), "one last line for queue " + q.getKey() + ": " + last);
+      assertTrue(last.getFirst().contains("queue '" + q.getKey() + "': " + q.getValue() + " "), last.getFirst());
+    }
+  }
+
+  /**
+   * The README's way through Maven: a second SIGINT cuts the drain, the demo exits 130 and says so,
+   * and Maven, which counts 130 as one of the demo's own ends, exits 0 with no error.
+   */
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void throughMavenASecondSigintEndsTheDemoWith130AndMavenWithoutAnError(@TempDir Path dir) throws Exception {
+    // exec@demo always runs the structured runner: once per build is enough.
+    Assumptions.assumeFalse("virtual".equals(System.getProperty("loomwork.expectedRunner")),
+        "run with the structured runner's tests");
+    Path reportFile = dir.resolve("report.jsonl");
+    try (Demo demo = Demo.throughMaven("--load 10 --fail-rate 0 --webhook-delay 1h --webhook-timeout 1h"
+        + " --webhook-concurrency 2 --report-file " + reportFile)) {
+      demo.await("load: done:");
+      demo.signal("INT");
+      demo.await("queue 'webhooks': shutting down with");
+      demo.signal("INT");
+      demo.await("demo: exit status 130 (a second SIGINT cut the drain)");
+      assertEquals(0, demo.exitCode(), demo.output());
+      assertFalse(demo.output().contains("[ERROR]"), demo.output());
+      assertTrue(Files.size(reportFile) > 0, "the report was written");
+    }
+  }
+
+  /** --port, --metrics-port and --receiver-port bind what they say; a port in use is a clear error. */
+  @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void portsCanBeFixedAndATakenPortIsAClearError() throws Exception {
+    int[] ports = freePorts(3);
+    try (Demo demo = Demo.start("--port", Integer.toString(ports[0]), "--metrics-port", Integer.toString(ports[1]),
+        "--receiver-port", Integer.toString(ports[2]))) {
+      assertEquals(ports[0], demo.url("demo: signup API").getPort());
+      assertEquals(ports[1], demo.url("demo: metrics").getPort());
+      assertEquals(ports[2], demo.url("demo: webhooks").getPort());
+      assertEquals(202, post(demo.url("demo: signup API"), "ada@example.com").statusCode());
+
+      // Without --reuse-port, a second demo cannot share the API's port.
+      try (Demo second = Demo.launch("--port", Integer.toString(ports[0]))) {
+        assertEquals(2, second.exitCode(), second.output());
+        assertTrue(second.output().contains("demo: cannot bind a port"), second.output());
+      }
+      demo.signal("TERM");
+      demo.await("shutdown: drained");
+      assertEquals(0, demo.exitCode(), demo.output());
+    }
+  }
+
+  /**
+   * A hand-over without a dropped signup: demo A binds a port with SO_REUSEPORT and takes load; demo
+   * B binds the same port, and the kernel spreads new connections across both; A gets SIGTERM,
+   * stops accepting, finishes its open connections' requests and drains. Two load generators run
+   * all along, one over kept-alive connections and one opening a connection per signup. Neither
+   * sees a refused or a failed signup, and every signup they had accepted is counted by exactly one
+   * of the two demos. A request that found its connection closed or reset before any answer is
+   * retried by the generator (a kept-alive connection A closed as idle just as it was reused, or one
+   * reset in A's accept queue when A closed its listener): the counts show that none of those was
+   * taken twice, and the test prints how many there were.
+   */
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void aSecondDemoOnTheSamePortTakesOverAndTheLoadSeesNoRefusedOrFailedSignup() throws Exception {
+    String[] quick = {"--reuse-port", "--fail-rate", "0", "--webhook-delay", "0ms", "--email-delay", "0ms"};
+    try (Demo a = Demo.start(concat(quick, "--port", "0"))) {
+      URI signup = a.url("demo: signup API");
+      assertTrue(a.await("demo: signup API").contains("SO_REUSEPORT"), a.output());
+      LoadGenerator kept = new LoadGenerator(signup, Long.MAX_VALUE, 4, true, null, false);
+      LoadGenerator fresh = new LoadGenerator(signup, Long.MAX_VALUE, 2, false, null, false);
+      CompletableFuture<LoadGenerator.Result> keptRun = inBackground(kept);
+      CompletableFuture<LoadGenerator.Result> freshRun = inBackground(fresh);
+      try {
+        kept.awaitAccepted(50, LINE);
+        fresh.awaitAccepted(20, LINE);
+        try (Demo b = Demo.start(concat(quick, "--port", Integer.toString(signup.getPort())))) {
+          assertEquals(signup.getPort(), b.url("demo: signup API").getPort());
+          // Both bound: the kernel gives B some of the new connections while A still accepts.
+          fresh.awaitAccepted(10, b.pid(), LINE);
+
+          a.signal("TERM");
+          a.await("shutdown: SIGTERM received: handing over port " + signup.getPort());
+          a.await("shutdown: handed over: every API connection closed");
+          a.await("shutdown: drained");
+          Map<String, Long> aCounts = counts(a.await("final:"));
+          assertEquals(0, a.exitCode(), a.output());
+          // B alone takes both loads.
+          kept.awaitAccepted(kept.accepted() + 100, LINE);
+          fresh.awaitAccepted(fresh.accepted() + 20, LINE);
+          kept.stop();
+          fresh.stop();
+          LoadGenerator.Result k = keptRun.get(LINE.toSeconds(), TimeUnit.SECONDS);
+          LoadGenerator.Result f = freshRun.get(LINE.toSeconds(), TimeUnit.SECONDS);
+
+          b.signal("TERM");
+          b.await("shutdown: drained");
+          Map<String, Long> bCounts = counts(b.await("final:"));
+          assertEquals(0, b.exitCode(), b.output());
+
+          System.out.println("hand-over: kept-alive " + k + ", errors " + kept.errors());
+          System.out.println("hand-over: new connection each " + f + ", errors " + fresh.errors());
+          for (LoadGenerator.Result r : List.of(k, f)) {
+            assertEquals(0, r.refused(), () -> "refused: " + r + kept.errors() + fresh.errors());
+            assertEquals(0, r.failed(), () -> "failed: " + r + kept.errors() + fresh.errors());
+            assertEquals(r.sent(), r.accepted());
+          }
+          // Each accepted signup was taken by one process, once: a retried request had not been taken.
+          assertEquals(k.accepted() + f.accepted(), aCounts.get("signups") + bCounts.get("signups"),
+              a.output() + b.output());
+          assertEquals(aCounts.get("signups"), byPid(k, a.pid()) + byPid(f, a.pid()));
+          assertEquals(bCounts.get("signups"), byPid(k, b.pid()) + byPid(f, b.pid()));
+          for (Map<String, Long> c : List.of(aCounts, bCounts)) {
+            assertEquals(c.get("signups"), c.get("emails"), c.toString());
+            assertEquals(c.get("signups"), c.get("webhooks"), c.toString());
+            assertEquals(0, c.get("failed"));
+            assertEquals(0, c.get("cancelled"));
+          }
+        }
+      } finally {
+        kept.stop();
+        fresh.stop();
+      }
+    }
+  }
+
+  private static long byPid(LoadGenerator.Result result, long pid) {
+    return result.acceptedByPid().getOrDefault(pid, 0L);
+  }
+
+  private static CompletableFuture<LoadGenerator.Result> inBackground(LoadGenerator load) {
+    CompletableFuture<LoadGenerator.Result> result = new CompletableFuture<>();
+    Thread.ofPlatform().name("hand-over-load").start(() -> {
+      try {
+        result.complete(load.run());
+      } catch (Throwable e) {
+        result.completeExceptionally(e);
+      }
+    });
+    return result;
+  }
+
+  private static String[] concat(String[] first, String... more) {
+    List<String> all = new ArrayList<>(List.of(first));
+    all.addAll(List.of(more));
+    return all.toArray(String[]::new);
+  }
+
+  /** Ports that were free a moment ago: bound by the kernel's choice, then released. */
+  private static int[] freePorts(int n) throws IOException {
+    List<ServerSocket> sockets = new ArrayList<>();
+    try {
+      for (int i = 0; i < n; i++) {
+        sockets.add(new ServerSocket(0, 1, InetAddress.getLoopbackAddress()));
+      }
+      return sockets.stream().mapToInt(ServerSocket::getLocalPort).toArray();
+    } finally {
+      for (ServerSocket s : sockets) {
+        s.close();
+      }
+    }
+  }
+
+  private static HttpResponse<String> post(URI uri, String body) throws IOException, InterruptedException {
+    try (HttpClient client = HttpClient.newHttpClient()) {
+      return client.send(HttpRequest.newBuilder(uri).timeout(LINE).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+          HttpResponse.BodyHandlers.ofString());
+    }
+  }
+
+  /** A POST written by hand, so that the answer's head is seen as sent; reads until the server closes. */
+  private static String rawPost(URI uri, String body) throws IOException {
+    try (Socket socket = new Socket(uri.getHost(), uri.getPort())) {
+      socket.setSoTimeout((int) LINE.toMillis());
+      byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+      OutputStream out = socket.getOutputStream();
+      out.write(("POST " + uri.getPath() + " HTTP/1.1\r\nHost: " + uri.getHost() + ":" + uri.getPort()
+          + "\r\nContent-Length: " + bytes.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.write(bytes);
+      out.flush();
+      return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    }
+  }
+
   private static String first(List<ReportLine> report) {
     return report.isEmpty() ? "an empty report" : report.getFirst().toString();
   }
@@ -381,23 +592,33 @@ class DemoProcessTest {
     }
   }
 
-  /** The demo as a child JVM, its output collected line by line. */
+  /** The demo as a child process (a JVM, or Maven running one), its output collected line by line. */
   private static final class Demo implements AutoCloseable {
+    private static final Pattern READY_PID = Pattern.compile("demo: ready, pid (\\d+)");
+
     private final Process process;
     private final List<String> lines = new ArrayList<>();
     private boolean ended;
+    /** The demo JVM's pid, from its ready line: Maven's child when Maven runs it. */
+    private long pid;
 
     private Demo(Process process) {
       this.process = process;
+      this.pid = process.pid();
       Thread.ofPlatform().daemon().name("demo-output-" + process.pid()).start(this::read);
     }
 
+    /** Starts the demo's JVM with {@code args}, and waits until it is ready. */
     static Demo start(String... args) throws IOException, InterruptedException {
-      List<String> command = new ArrayList<>();
-      if (envResetsSignals()) {
-        // A JVM keeps SIGINT ignored if it started ignored (a background job of a script); undo that.
-        command.addAll(List.of("env", "--default-signal=INT"));
-      }
+      Demo demo = launch(args);
+      demo.awaitReady();
+      assertEquals(demo.process.pid(), demo.pid, "the ready line names the demo's pid");
+      return demo;
+    }
+
+    /** Starts the demo's JVM with {@code args}, and does not wait for it. */
+    static Demo launch(String... args) throws IOException {
+      List<String> command = new ArrayList<>(resetSignals());
       command.add(ProcessHandle.current().info().command().orElseThrow());
       if (parentHasPreview()) {
         command.add("--enable-preview");
@@ -405,17 +626,54 @@ class DemoProcessTest {
       command.addAll(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto"));
       command.addAll(List.of("-cp", System.getProperty("java.class.path"), SignupDemo.class.getName()));
       command.addAll(List.of(args));
-      Demo demo = new Demo(new ProcessBuilder(command).redirectErrorStream(true).start());
-      String runner = demo.await("loomwork runs attempts");
+      return new Demo(new ProcessBuilder(command).redirectErrorStream(true).start());
+    }
+
+    /**
+     * Runs the demo the README's way, through Maven's {@code exec:exec@demo} (on the classes this
+     * build compiled: {@code validate} selects the JDK 25 toolchain and compiles nothing), and waits
+     * until it is ready.
+     */
+    static Demo throughMaven(String demoArgs) throws IOException, InterruptedException {
+      List<String> command = new ArrayList<>(resetSignals());
+      command.addAll(List.of(Path.of("mvnw").toAbsolutePath().toString(), "-B", "validate", "exec:exec@demo",
+          "-Ddemo.args=" + demoArgs));
+      ProcessBuilder maven = new ProcessBuilder(command).redirectErrorStream(true);
+      // As on a newcomer's machine (README, Set-up): no JAVA_HOME, so that Maven runs on the default
+      // java and the toolchains plugin finds the JDK 25. This JVM's JAVA_HOME names the JDK 25 under
+      // surefire here, and Maven running on a JDK 25 selects no toolchain: exec would then run the
+      // java on the PATH, which may be older.
+      maven.environment().remove("JAVA_HOME");
+      Demo demo = new Demo(maven.start());
+      demo.awaitReady(MAVEN_START);
+      return demo;
+    }
+
+    private static List<String> resetSignals() {
+      // A JVM keeps SIGINT ignored if it started ignored (a background job of a script); undo that.
+      return envResetsSignals() ? List.of("env", "--default-signal=INT") : List.of();
+    }
+
+    private void awaitReady() throws InterruptedException {
+      awaitReady(LINE);
+    }
+
+    /** Waits for the runner and ready lines, the first of them at most {@code first}. */
+    private void awaitReady(Duration first) throws InterruptedException {
+      String runner = await("loomwork runs attempts", first);
       String expected = System.getProperty("loomwork.expectedRunner");
       if (expected != null) {
         assertTrue(runner.contains("(" + (expected.equals("structured") ? "structured" : "fallback") + " runner)"),
             "the child runs in this JVM's runner mode: " + runner);
       }
-      String ready = demo.await("demo: ready");
-      assertFalse(demo.output().contains("was ignored when this process started"), demo.output());
-      assertTrue(ready.contains("pid " + demo.process.pid()), ready);
-      return demo;
+      Matcher ready = READY_PID.matcher(await("demo: ready"));
+      assertTrue(ready.find(), output());
+      assertFalse(output().contains("was ignored when this process started"), output());
+      pid = Long.parseLong(ready.group(1));
+    }
+
+    long pid() {
+      return pid;
     }
 
     private static boolean parentHasPreview() {
@@ -459,7 +717,12 @@ class DemoProcessTest {
 
     /** Waits for the first line containing {@code text}, and returns it. */
     synchronized String await(String text) throws InterruptedException {
-      long deadline = System.nanoTime() + LINE.toNanos();
+      return await(text, LINE);
+    }
+
+    /** Waits at most {@code timeout} for the first line containing {@code text}, and returns it. */
+    synchronized String await(String text, Duration timeout) throws InterruptedException {
+      long deadline = System.nanoTime() + timeout.toNanos();
       int seen = 0;
       while (true) {
         for (; seen < lines.size(); seen++) {
@@ -469,7 +732,7 @@ class DemoProcessTest {
         }
         long left = deadline - System.nanoTime();
         if (ended || left <= 0) {
-          throw new AssertionError("no line with \"" + text + "\" " + (ended ? "before the demo ended" : "within " + LINE)
+          throw new AssertionError("no line with \"" + text + "\" " + (ended ? "before the demo ended" : "within " + timeout)
               + "; output:\n" + String.join("\n", lines));
         }
         TimeUnit.NANOSECONDS.timedWait(this, left);
@@ -488,7 +751,7 @@ class DemoProcessTest {
     }
 
     void signal(String name) throws IOException, InterruptedException {
-      Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
+      Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(pid)).inheritIO().start();
       assertEquals(0, kill.waitFor(), "kill -" + name);
     }
 

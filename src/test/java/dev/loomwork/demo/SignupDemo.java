@@ -4,6 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.loomwork.demo.ApiServer.Request;
+import dev.loomwork.demo.ApiServer.Response;
 import dev.loomwork.Backoff;
 import dev.loomwork.QueueStats;
 import dev.loomwork.RequeueResult;
@@ -24,6 +26,7 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.StringReader;
 import java.io.Writer;
+import java.net.BindException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -36,6 +39,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
@@ -57,9 +61,14 @@ import sun.misc.SignalHandler;
  * Prometheus endpoint, and a signal-driven shutdown:
  *
  * <ul>
- *   <li>first SIGINT or SIGTERM: stop taking signups, drain both queues with progress lines, exit 0;
+ *   <li>first SIGINT or SIGTERM: stop taking signups (the API answers 503 with {@code Retry-After}),
+ *       drain both queues with progress lines, exit 0;
  *   <li>second signal while draining: cancel what is left, write the shutdown report as JSON Lines
  *       to a file named in the output, exit 130 (SIGINT) or 143 (SIGTERM);
+ *   <li>{@code --reuse-port}: the API binds its port with {@code SO_REUSEPORT}, so that a second demo
+ *       can bind the same {@code --port}; the first signal then hands over: the API stops
+ *       accepting at once (the kernel sends new connections to the other process), finishes the
+ *       requests on its open connections with {@code Connection: close}, and only then drains;
  *   <li>{@code --requeue FILE} at the next start: re-queue the tasks of that report before taking
  *       signups.
  * </ul>
@@ -72,13 +81,20 @@ import sun.misc.SignalHandler;
  * processes.
  *
  * <p>It lives in the test source set so that it is not part of the library artifact. Run it with
- * {@code ./mvnw -q test-compile exec:exec@demo -Ddemo.args="--load 200"}; {@code --help} lists the
+ * {@code ./mvnw -q -Pdemo test-compile exec:exec@demo -Ddemo.args="--load 200"}; {@code --help} lists the
  * options. Lines that start with {@code demo:}, {@code requeue:}, {@code load:}, {@code shutdown:},
  * {@code report:} and {@code final:} are meant to be read by people and by {@code DemoProcessTest}.
  */
 public final class SignupDemo {
   /** Exit status when the drain deadline passed and work was cut. */
   static final int EXIT_DEADLINE = 1;
+  /** Exit statuses of a drain cut by a second signal: 128 + the signal's number, as a shell reports it. */
+  static final int EXIT_SECOND_SIGINT = 130;
+  static final int EXIT_SECOND_SIGTERM = 143;
+  /** The {@code Retry-After} of the API's 503 while the demo drains, in seconds. */
+  static final int RETRY_AFTER_SECONDS = 1;
+  /** With {@code --reuse-port}: how long the first signal waits for the API's open connections. */
+  static final Duration HANDOVER_GRACE = Duration.ofSeconds(10);
 
   private static final Pattern EMAIL = Pattern.compile("[^\\s\"\\\\<>@]+@[^\\s\"\\\\<>@]+");
   private static final PrintStream out = System.out;
@@ -106,8 +122,9 @@ public final class SignupDemo {
   private final HttpClient webhookClient = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final WorkQueue email;
   private final WorkQueue webhooks;
-  private final ExecutorService apiExecutor = Executors.newVirtualThreadPerTaskExecutor();
-  private final HttpServer api;
+  private final ApiServer api;
+  /** Set at the first signal without --reuse-port: signups are answered 503 with Retry-After. */
+  private volatile boolean refusing;
   private final HttpServer metrics;
   private final AtomicLong nextId = new AtomicLong();
   private final ConcurrentLinkedQueue<CompletableFuture<?>> accepted = new ConcurrentLinkedQueue<>();
@@ -127,7 +144,7 @@ public final class SignupDemo {
       receiver = null;
       webhookUri = options.webhookUrl;
     } else {
-      receiver = new WebhookReceiver(options.failRate, options.webhookDelay);
+      receiver = new WebhookReceiver(options.failRate, options.webhookDelay, options.receiverPort);
       webhookUri = receiver.uri();
     }
     // A first round trip builds Jackson's serialisers now rather than in the first signups' path.
@@ -152,12 +169,11 @@ public final class SignupDemo {
         .handle(WEBHOOK, this::deliverWebhook)
         .build();
 
-    metrics = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    metrics = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), options.metricsPort), 0);
     metrics.createContext("/metrics", this::scrape);
     metrics.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
-    api = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-    api.createContext("/signup", this::signup);
-    api.setExecutor(apiExecutor);
+    api = new ApiServer(
+        new InetSocketAddress(InetAddress.getLoopbackAddress(), options.port), options.reusePort, this::api);
   }
 
   public static void main(String[] args) throws Exception {
@@ -184,7 +200,25 @@ public final class SignupDemo {
         return;
       }
     }
-    System.exit(new SignupDemo(options).run(report));
+    SignupDemo demo;
+    try {
+      demo = new SignupDemo(options);
+    } catch (BindException e) {
+      System.err.println("demo: cannot bind a port (" + e.getMessage() + "); is another demo running? Choose other"
+          + " --port, --metrics-port or --receiver-port values, or 0 for any free port; two demos share a --port only"
+          + " if both have --reuse-port");
+      System.exit(2);
+      return;
+    }
+    int status = demo.run(report);
+    out.println("demo: exit status " + status + switch (status) {
+      case 0 -> " (drained)";
+      case EXIT_DEADLINE -> " (the drain deadline passed; cut)";
+      case EXIT_SECOND_SIGINT -> " (a second SIGINT cut the drain)";
+      case EXIT_SECOND_SIGTERM -> " (a second SIGTERM cut the drain)";
+      default -> "";
+    });
+    System.exit(status);
   }
 
   private int run(List<String> report) throws Exception {
@@ -204,7 +238,10 @@ public final class SignupDemo {
     }
     metrics.start();
     api.start();
-    out.println("demo: signup API   POST " + url(api, "/signup") + "  (body: an email address)");
+    out.println("demo: signup API   POST " + apiUrl() + "  (body: an email address)" + (api.reusePort()
+        ? "; port bound with SO_REUSEPORT: a second demo with --reuse-port --port " + api.address().getPort()
+            + " can take over"
+        : ""));
     out.println("demo: webhooks     " + webhookUri + (receiver == null
         ? "  (--webhook-url: a receiver outside the demo)"
         : "  (answers 503 to " + percent(options.failRate) + " of requests, after "
@@ -220,11 +257,18 @@ public final class SignupDemo {
     }
 
     String signal = firstSignal.join();
-    out.println("shutdown: SIG" + signal + " received: no more signups; draining "
-        + outstanding(email) + " email and " + outstanding(webhooks) + " webhook task(s); metrics at "
-        + url(metrics, "/metrics"));
-    api.stop(1); // the listener closes at once; in-flight signups get a second to finish
-    apiExecutor.shutdown();
+    if (api.reusePort()) {
+      handOver(signal);
+      out.println("shutdown: no more signups; draining " + outstanding(email) + " email and " + outstanding(webhooks)
+          + " webhook task(s); metrics at " + url(metrics, "/metrics"));
+    } else {
+      // The listener stays open: a client gets an answer it can act on, not a refused connection.
+      refusing = true;
+      api.closeConnectionsAfterEachAnswer();
+      out.println("shutdown: SIG" + signal + " received: no more signups (answered 503, Retry-After: "
+          + RETRY_AFTER_SECONDS + "); draining " + outstanding(email) + " email and " + outstanding(webhooks)
+          + " webhook task(s); metrics at " + url(metrics, "/metrics"));
+    }
 
     CompletableFuture<List<ShutdownReport>> drain = new CompletableFuture<>();
     Thread.ofPlatform().name("demo-drain").start(() -> {
@@ -255,8 +299,9 @@ public final class SignupDemo {
         var webhookReport = cut.submit(webhooks::shutdownNow);
         reports = List.of(emailReport.get(), webhookReport.get());
       }
-      status = "INT".equals(second) ? 130 : 143;
+      status = "INT".equals(second) ? EXIT_SECOND_SIGINT : EXIT_SECOND_SIGTERM;
     }
+    api.close();
     if (status != 0) {
       writeReport(reports);
     }
@@ -275,33 +320,47 @@ public final class SignupDemo {
   // The request path: take the signup, enqueue the slow work, answer at once.
   // ------------------------------------------------------------------------------------------
 
-  private void signup(HttpExchange exchange) throws IOException {
-    try (exchange; InputStream in = exchange.getRequestBody()) {
-      String address = new String(in.readAllBytes(), StandardCharsets.UTF_8).strip();
-      if (!"POST".equals(exchange.getRequestMethod())) {
-        respond(exchange, 405, "POST an email address\n");
-        return;
-      }
-      if (!EMAIL.matcher(address).matches()) {
-        respond(exchange, 400, "expected an email address, like ada@example.com\n");
-        return;
-      }
-      long id = nextId.incrementAndGet();
-      Task<?> welcome;
-      Task<?> hook;
-      try {
-        welcome = email.enqueue(Task.of(WELCOME, new Welcome(id, address)).named("email-" + id));
-        hook = webhooks.enqueue(Task.of(WEBHOOK, new SignupEvent(id, address)).named("webhook-" + id));
-      } catch (RejectedExecutionException e) {
-        respond(exchange, 503, "shutting down\n");
-        return;
-      }
-      signups.increment();
-      accepted.add(welcome.future());
-      accepted.add(hook.future());
-      respond(exchange, 202,
-          "{\"id\":" + id + ",\"tasks\":[\"" + welcome.name() + "\",\"" + hook.name() + "\"]}\n");
+  private Response api(Request request) {
+    String path = request.target();
+    int query = path.indexOf('?');
+    if (!(query < 0 ? path : path.substring(0, query)).equals("/signup")) {
+      return Response.of(404, "not found; POST an email address to /signup\n");
     }
+    if (!request.method().equals("POST")) {
+      return new Response(405, Map.of("Allow", "POST"), "POST an email address\n");
+    }
+    if (refusing) {
+      return shuttingDown();
+    }
+    String address = request.bodyText().strip();
+    if (!EMAIL.matcher(address).matches()) {
+      return Response.of(400, "expected an email address, like ada@example.com\n");
+    }
+    long id = nextId.incrementAndGet();
+    Task<?> welcome;
+    Task<?> hook;
+    try {
+      welcome = email.enqueue(Task.of(WELCOME, new Welcome(id, address)).named("email-" + id));
+    } catch (RejectedExecutionException e) {
+      return shuttingDown();
+    }
+    try {
+      hook = webhooks.enqueue(Task.of(WEBHOOK, new SignupEvent(id, address)).named("webhook-" + id));
+    } catch (RejectedExecutionException e) {
+      welcome.cancel(); // not both: neither, so the client can retry the whole signup
+      return shuttingDown();
+    }
+    signups.increment();
+    accepted.add(welcome.future());
+    accepted.add(hook.future());
+    return new Response(202, Map.of("Content-Type", "application/json"),
+        "{\"id\":" + id + ",\"tasks\":[\"" + welcome.name() + "\",\"" + hook.name() + "\"],\"pid\":"
+            + ProcessHandle.current().pid() + "}\n");
+  }
+
+  private static Response shuttingDown() {
+    return new Response(503, Map.of("Retry-After", Integer.toString(RETRY_AFTER_SECONDS)),
+        "shutting down: no more signups here; retry in " + RETRY_AFTER_SECONDS + " s\n");
   }
 
   /**
@@ -342,14 +401,6 @@ public final class SignupDemo {
     };
   }
 
-  private static void respond(HttpExchange exchange, int status, String body) throws IOException {
-    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-    exchange.sendResponseHeaders(status, bytes.length);
-    try (OutputStream o = exchange.getResponseBody()) {
-      o.write(bytes);
-    }
-  }
-
   private void scrape(HttpExchange exchange) throws IOException {
     try (exchange; InputStream in = exchange.getRequestBody()) {
       in.readAllBytes();
@@ -373,10 +424,11 @@ public final class SignupDemo {
   private void load() {
     try {
       LoadGenerator.Result result =
-          new LoadGenerator(URI.create(url(api, "/signup")), options.load, out, onTerminal()).run();
+          new LoadGenerator(URI.create(apiUrl()), options.load, out, onTerminal()).run();
       out.println(String.format(Locale.ROOT,
-          "load: done: %d sent, %d accepted, %d refused in %.1f s (%.0f signups/s)",
-          result.sent(), result.accepted(), result.refused(), result.elapsed().toMillis() / 1000.0, result.rate()));
+          "load: done: %d sent, %d accepted, %d refused, %d failed (%d retried) in %.1f s (%.0f signups/s)",
+          result.sent(), result.accepted(), result.refused(), result.failed(), result.retried(),
+          result.elapsed().toMillis() / 1000.0, result.rate()));
       // Wait for the work those signups started, then show where it ended.
       if (options.stopAfterLoad) {
         stopAfterLoad("load: --stop-after-load");
@@ -481,6 +533,33 @@ public final class SignupDemo {
     return queue.stats().outstanding();
   }
 
+  /**
+   * The first signal with {@code --reuse-port}: stop accepting, so that new connections go to the
+   * other process bound to the port, and finish the requests of the open connections (with the
+   * queues still taking tasks) before the drain.
+   */
+  private void handOver(String signal) throws InterruptedException {
+    int open = api.stopAccepting();
+    out.println("shutdown: SIG" + signal + " received: handing over port " + api.address().getPort()
+        + ": the API stopped accepting (another process bound to it with SO_REUSEPORT takes new connections);"
+        + " finishing the requests of " + open + " open connection(s)");
+    long start = System.nanoTime();
+    boolean none = api.awaitNoConnections(HANDOVER_GRACE, secondSignal);
+    long ms = (System.nanoTime() - start) / 1_000_000;
+    if (none) {
+      out.println("shutdown: handed over: every API connection closed in " + ms + " ms");
+    } else {
+      out.println("shutdown: " + api.openConnections() + " API connection(s) still open after " + ms
+          + " ms; closing them");
+    }
+    api.close();
+  }
+
+  private String apiUrl() {
+    InetSocketAddress address = api.address();
+    return "http://" + address.getAddress().getHostAddress() + ":" + address.getPort() + "/signup";
+  }
+
   private static String url(HttpServer server, String path) {
     InetSocketAddress address = server.getAddress();
     return "http://" + address.getHostString() + ":" + address.getPort() + path;
@@ -501,6 +580,13 @@ public final class SignupDemo {
           --load N                  post N signups to the demo's own API, then keep serving (default 0)
           --stop-after-load         once the load is sent (with no --load: once started), shut down
                                     as on SIGTERM (drain, exit 0)
+          --port N                  the signup API's port on 127.0.0.1 (default 0: any free port)
+          --reuse-port              bind the API's port with SO_REUSEPORT, so that a second demo with
+                                    --reuse-port --port N can bind it too; the first signal then
+                                    hands over: stop accepting, finish the open connections'
+                                    requests, then drain
+          --metrics-port N          the /metrics port (default 0: any free port)
+          --receiver-port N         the demo's webhook receiver's port (default 0: any free port)
           --requeue FILE            at start, re-queue the tasks of a shutdown report (--report-file)
                                     before taking signups
           --webhook-url URL         post the webhooks to this receiver instead of the demo's own
@@ -537,6 +623,10 @@ public final class SignupDemo {
     /** An option of the demo's own receiver that was given, or null. */
     @Nullable String receiverOption;
     Duration finalScrapeWait = Duration.ZERO;
+    int port;
+    int metricsPort;
+    int receiverPort;
+    boolean reusePort;
     boolean stopAfterLoad;
     boolean help;
 
@@ -550,6 +640,10 @@ public final class SignupDemo {
         }
         if (arg.equals("--stop-after-load")) {
           o.stopAfterLoad = true;
+          continue;
+        }
+        if (arg.equals("--reuse-port")) {
+          o.reusePort = true;
           continue;
         }
         if (i + 1 >= args.length) {
@@ -581,6 +675,12 @@ public final class SignupDemo {
             case "--requeue" -> o.requeue = Path.of(value);
             case "--webhook-url" -> o.webhookUrl = webhookUrl(value);
             case "--final-scrape-wait" -> o.finalScrapeWait = duration(value);
+            case "--port" -> o.port = port(arg, value);
+            case "--metrics-port" -> o.metricsPort = port(arg, value);
+            case "--receiver-port" -> {
+              o.receiverOption = arg;
+              o.receiverPort = port(arg, value);
+            }
             default -> throw new IllegalArgumentException("unknown option " + arg);
           }
         } catch (NumberFormatException e) {
@@ -607,6 +707,14 @@ public final class SignupDemo {
         throw new IllegalArgumentException("--webhook-url: " + value + " (expected: an http or https URL)");
       }
       return uri;
+    }
+
+    private static int port(String option, String value) {
+      int port = Integer.parseInt(value);
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException(option + ": " + value + " (expected: 0 to 65535)");
+      }
+      return port;
     }
 
     private static int atLeast(String option, int value, int min) {

@@ -57,9 +57,14 @@ final class WebhookReceiver implements AutoCloseable {
   private int held; // guarded by lock
 
   WebhookReceiver(double failRate, Duration delay) throws IOException {
+    this(failRate, delay, 0);
+  }
+
+  /** A receiver on {@code port} of the loopback address (0: any free port). */
+  WebhookReceiver(double failRate, Duration delay, int port) throws IOException {
     this.failRate = failRate;
     this.delay = delay;
-    server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 0);
     server.setExecutor(executor); // a slow receiver must not hold up the others
     server.createContext("/hook", this::handle);
     server.start();
