@@ -88,8 +88,8 @@ final class Publisher {
 
   /** A durable task left this process with no end here: released to its store, or its lease lost. */
   void released(TaskCore<?> t, int attempt) {
-    if (log.isDebugEnabled()) {
-      log.debug(
+    if (Log.TASKS.isDebugEnabled()) {
+      Log.TASKS.debug(
           "queue '{}': task '{}' (id {}) attempt {} {}",
           queue, t.name(), t.storeId, attempt,
           t.leaseLost ? "was cut: this worker lost its lease" : "was released to the store");
