@@ -260,8 +260,14 @@ final class DurableSource {
           if (next != null) {
             waitNanos = Math.min(waitNanos, Math.max(1, next.toNanos()));
           }
-        } else if (saturated) {
-          waitNanos = Long.MAX_VALUE; // a freed permit wakes us
+        } else {
+          // Every permit is taken. A wake-up that came meanwhile may mean work in the store: the
+          // next freed permit wakes us to claim. Say so before looking again, so that a permit
+          // freed in between is seen either here or by permitFreed().
+          saturated = true;
+          if (queue.state.claimable() > 0) {
+            continue;
+          }
         }
       } catch (Exception e) {
         if (closed) {

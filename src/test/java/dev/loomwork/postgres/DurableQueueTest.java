@@ -345,6 +345,33 @@ class DurableQueueTest {
   }
 
   @Test
+  void aWakeUpWhileEveryPermitIsTakenIsNotLost() throws Exception {
+    PostgresStore listening = PostgresStore.builder(ds).pollInterval(Duration.ofHours(1)).build();
+    CountDownLatch firstStarted = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    Ends ends = new Ends(2);
+    WorkQueue q =
+        WorkQueue.builder("busy").store(listening).concurrency(1)
+            .handle(JOB, (ctx, p) -> {
+              if (p == 1) {
+                firstStarted.countDown();
+                release.await();
+              }
+            })
+            .listener(ends)
+            .build();
+    q.start();
+    Sql.awaitTrue(ds, "SELECT count(*) = 1 FROM pg_stat_activity WHERE query LIKE 'LISTEN%'");
+    PostgresStore.of(ds).enqueue("busy", Task.of(JOB, 1));
+    assertTrue(firstStarted.await(GENEROUS_SECONDS, TimeUnit.SECONDS));
+    PostgresStore.of(ds).enqueue("busy", Task.of(JOB, 2)); // its NOTIFY comes while the permit is taken
+    Sql.awaitTrue(ds, "SELECT count(*) = 1 FROM loomwork_task WHERE state = 'ready'");
+    release.countDown();
+    ends.await(); // the second task runs when the permit frees, not at the next poll in an hour
+    q.shutdown();
+  }
+
+  @Test
   void aTransactionalEnqueueWakesTheWorkerAtCommitAndARollbackLeavesNothing() throws Exception {
     PostgresStore listening =
         PostgresStore.builder(ds).pollInterval(Duration.ofHours(1)).build(); // only NOTIFY wakes it
