@@ -180,7 +180,7 @@ class ReadmeExamplesTest {
     int java = checkExamples(readme, "src/test/java/dev/loomwork/ReadmeExamplesTest.java", "java")
         + checkExamples(readme, "src/test/java/dev/loomwork/ObservabilityTest.java", "java");
     int kotlin = checkExamples(readme, "src/test/kotlin/dev/loomwork/kotlin/KotlinReadmeExamplesTest.kt", "kotlin");
-    assertEquals(5, java, "Java examples found");
+    assertEquals(6, java, "Java examples found");
     assertEquals(3, kotlin, "Kotlin examples found");
   }
 

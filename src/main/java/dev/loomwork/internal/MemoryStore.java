@@ -32,7 +32,6 @@ final class MemoryStore implements TaskStore {
   private final Condition workAvailable;
   private final Timers timers;
   private final Runnable wake = this::wake;
-  private final boolean timing;
   private final long origin = System.nanoTime();
 
   private final ArrayDeque<TaskCore<?>> ready = new ArrayDeque<>();
@@ -47,13 +46,13 @@ final class MemoryStore implements TaskStore {
    * @param lock the queue's lock, which guards this store
    * @param workAvailable the dispatcher's condition, signalled when the alarm makes tasks ready
    * @param timers the queue's clock, for the alarm
-   * @param timing whether to stamp tasks with the moment they became ready (for wait times)
+   * @param timing unused: every task is stamped with the moment it became ready, which the wait
+   *     timer, the listeners and the oldest ready task's age (health) read
    */
   MemoryStore(ReentrantLock lock, Condition workAvailable, Timers timers, boolean timing) {
     this.lock = lock;
     this.workAvailable = workAvailable;
     this.timers = timers;
-    this.timing = timing;
   }
 
   @Override
@@ -127,6 +126,17 @@ final class MemoryStore implements TaskStore {
     cancelAlarm();
   }
 
+  /** The deque is in ready order, so its first live entry is the oldest; stale ones go on the way. */
+  @Override
+  public long oldestReadyNanos() {
+    assert lock.isHeldByCurrentThread();
+    TaskCore<?> t;
+    while ((t = ready.peek()) != null && t.state() != TaskState.READY) {
+      ready.poll(); // a stale entry: it left early, already counted out (as claim() skips it)
+    }
+    return t == null ? 0 : Math.max(0, System.nanoTime() - t.readyAtNanos);
+  }
+
   @Override
   public int readyCount() {
     return readyCount;
@@ -176,9 +186,7 @@ final class MemoryStore implements TaskStore {
   }
 
   private void fileReady(TaskCore<?> t) {
-    if (timing) {
-      t.readyAtNanos = System.nanoTime(); // only listeners and the metrics read the wait
-    }
+    t.readyAtNanos = System.nanoTime(); // the wait, and the oldest ready task's age (health)
     readyCount++;
     ready.add(t);
   }
