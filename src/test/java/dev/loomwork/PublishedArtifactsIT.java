@@ -85,7 +85,7 @@ class PublishedArtifactsIT {
     Document doc = factory.newDocumentBuilder().parse(pom.toFile());
     Element project = doc.getDocumentElement();
     assertEquals("project", project.getLocalName());
-    for (String absent : List.of("build", "profiles", "repositories", "pluginRepositories", "parent")) {
+    for (String absent : List.of("build", "dependencyManagement", "profiles", "repositories", "pluginRepositories", "parent")) {
       assertTrue(children(project, absent).isEmpty(), () -> "<" + absent + "> in the published pom:\n" + text);
     }
     for (String present : List.of("groupId", "artifactId", "version", "name", "description", "licenses")) {
