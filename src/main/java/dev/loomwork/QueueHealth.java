@@ -15,7 +15,10 @@ import java.util.Objects;
  * @param capacity how many tasks the ready queue holds at most ({@code WorkQueue.Builder.capacity})
  * @param concurrency how many attempts run at once at most ({@code WorkQueue.Builder.concurrency})
  * @param oldestReadyAge how long the oldest ready task has been ready (since it was enqueued, its
- *     not-before time passed, or its retry became due); {@link Duration#ZERO} if no task is ready
+ *     not-before time passed, or its retry became due); {@link Duration#ZERO} if no task is ready. A
+ *     queue with a meter registry or a listener notes when each task becomes ready anyway; one
+ *     without starts at its first {@code health()} call, so a task already ready then counts from
+ *     that call (and that call reads zero)
  */
 public record QueueHealth(
     String queue,

@@ -567,6 +567,33 @@ class ObservabilityTest {
   }
 
   @Test
+  void withoutMetricsTheAgeCountsFromTheFirstHealthCall() throws Exception {
+    WorkQueue queue = fx.unstarted(WorkQueue.builder("unmetered"));
+    Task<?> first = queue.submit(ctx -> {});
+    letTimePass(Duration.ofMillis(50));
+    // Nobody read the age before: the first call starts the clock, and the task counts from it.
+    long beforeFirstCall = System.nanoTime();
+    assertEquals(Duration.ZERO, queue.health().oldestReadyAge());
+    long afterFirstCall = System.nanoTime();
+    letTimePass(Duration.ofMillis(50));
+    long beforeSecond = System.nanoTime();
+    queue.submit(ctx -> {});
+    long afterSecond = System.nanoTime();
+    letTimePass(Duration.ofMillis(50));
+    long beforeRead = System.nanoTime();
+    long age = queue.health().oldestReadyAge().toNanos();
+    long afterRead = System.nanoTime();
+    assertTrue(age >= beforeRead - afterFirstCall && age <= afterRead - beforeFirstCall, () -> "age " + age);
+    // A task that became ready after the first call is stamped as it is enqueued.
+    assertTrue(first.cancel());
+    long beforeLast = System.nanoTime();
+    long ageOfSecond = queue.health().oldestReadyAge().toNanos();
+    long afterLast = System.nanoTime();
+    assertTrue(ageOfSecond >= beforeLast - afterSecond && ageOfSecond <= afterLast - beforeSecond,
+        () -> "age " + ageOfSecond);
+  }
+
+  @Test
   void aFullQueueSaysSo() throws Exception {
     WorkQueue queue = fx.unstarted(WorkQueue.builder("full").capacity(2));
     queue.submit(ctx -> {});

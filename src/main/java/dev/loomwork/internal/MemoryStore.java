@@ -32,6 +32,12 @@ final class MemoryStore implements TaskStore {
   private final Condition workAvailable;
   private final Timers timers;
   private final Runnable wake = this::wake;
+  private final boolean timing;
+  /**
+   * Whether tasks are stamped as they become ready: with {@code timing}, or once health has read the
+   * oldest ready task's age ({@link #oldestReadyNanos}); so a queue nobody asks reads no clock here.
+   */
+  private boolean stamping;
   private final long origin = System.nanoTime();
 
   private final ArrayDeque<TaskCore<?>> ready = new ArrayDeque<>();
@@ -46,13 +52,14 @@ final class MemoryStore implements TaskStore {
    * @param lock the queue's lock, which guards this store
    * @param workAvailable the dispatcher's condition, signalled when the alarm makes tasks ready
    * @param timers the queue's clock, for the alarm
-   * @param timing unused: every task is stamped with the moment it became ready, which the wait
-   *     timer, the listeners and the oldest ready task's age (health) read
+   * @param timing whether to stamp tasks with the moment they became ready (for wait times)
    */
   MemoryStore(ReentrantLock lock, Condition workAvailable, Timers timers, boolean timing) {
     this.lock = lock;
     this.workAvailable = workAvailable;
     this.timers = timers;
+    this.timing = timing;
+    this.stamping = timing;
   }
 
   @Override
@@ -126,15 +133,26 @@ final class MemoryStore implements TaskStore {
     cancelAlarm();
   }
 
-  /** The deque is in ready order, so its first live entry is the oldest; stale ones go on the way. */
+  /**
+   * The deque is in ready order, so its first live entry is the oldest; stale ones go on the way.
+   * Without {@code timing}, the first call turns stamping on and stamps the tasks ready now with now:
+   * their age counts from that first call.
+   */
   @Override
   public long oldestReadyNanos() {
     assert lock.isHeldByCurrentThread();
+    long now = System.nanoTime();
+    if (!stamping) {
+      stamping = true;
+      for (TaskCore<?> t : ready) {
+        t.readyAtNanos = now; // stale entries too: nothing reads theirs
+      }
+    }
     TaskCore<?> t;
     while ((t = ready.peek()) != null && t.state() != TaskState.READY) {
       ready.poll(); // a stale entry: it left early, already counted out (as claim() skips it)
     }
-    return t == null ? 0 : Math.max(0, System.nanoTime() - t.readyAtNanos);
+    return t == null ? 0 : Math.max(0, now - t.readyAtNanos);
   }
 
   @Override
@@ -186,7 +204,9 @@ final class MemoryStore implements TaskStore {
   }
 
   private void fileReady(TaskCore<?> t) {
-    t.readyAtNanos = System.nanoTime(); // the wait, and the oldest ready task's age (health)
+    if (stamping) {
+      t.readyAtNanos = System.nanoTime(); // only listeners, the metrics and health read the wait
+    }
     readyCount++;
     ready.add(t);
   }
