@@ -29,8 +29,11 @@ import org.slf4j.Logger;
 public final class MeterClaims {
   private static final Logger log = Log.LOG;
 
-  /** A name's holder, and the meters it registered (to remove once it is replaced). */
-  private record Claim(WeakReference<QueueEngine> engine, List<Meter> meters) {}
+  /**
+   * A name's holder, and the ids of the meters it registered (to remove once it is replaced). Ids,
+   * not meters: a meter may reference its registry, which would keep the weak key alive.
+   */
+  private record Claim(WeakReference<QueueEngine> engine, List<Meter.Id> meters) {}
 
   private static final Map<MeterRegistry, Map<String, Claim>> claims = new WeakHashMap<>();
 
@@ -67,7 +70,8 @@ public final class MeterClaims {
       QueueEngine engine = QueueEngine.create(config);
       QueueMetrics metrics = engine.publisher.metrics();
       if (metrics != null) {
-        byName.put(name, new Claim(new WeakReference<>(engine), List.copyOf(metrics.meters())));
+        List<Meter.Id> ids = metrics.meters().stream().map(Meter::getId).toList();
+        byName.put(name, new Claim(new WeakReference<>(engine), ids));
       }
       return engine;
     }
@@ -75,11 +79,11 @@ public final class MeterClaims {
 
   /** Removes the meters of a queue that terminated (or was collected); a registry that throws is logged. */
   private static void release(MeterRegistry registry, String name, Claim held) {
-    for (Meter meter : held.meters()) {
+    for (Meter.Id id : held.meters()) {
       try {
-        registry.remove(meter);
+        registry.remove(id);
       } catch (RuntimeException e) {
-        log.warn("queue '{}': could not remove the meter {} of its previous instance", name, meter.getId(), e);
+        log.warn("queue '{}': could not remove the meter {} of its previous instance", name, id, e);
       }
     }
   }
