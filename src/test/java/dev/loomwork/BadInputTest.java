@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.StringReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -142,6 +143,30 @@ class BadInputTest {
     cases.add(c("Builder.progressInterval(d)", "Duration.ofSeconds(-1)", IAE, "progressInterval: PT-1S (expected: > 0)",
         () -> b.progressInterval(MINUS_1_S)));
     cases.add(c("Builder.meterRegistry(registry)", "null", NPE, "registry", () -> b.meterRegistry(null)));
+    String buckets = "Builder.timerBuckets(buckets...)";
+    cases.add(c(buckets, "null array", NPE, "timerBuckets", () -> b.timerBuckets((Duration[]) null)));
+    cases.add(c(buckets, "none", IAE, "timerBuckets: none (expected: at least one)", () -> b.timerBuckets()));
+    cases.add(c(buckets, "(1 s, null)", NPE, "timerBuckets[1]", () -> b.timerBuckets(ONE_S, null)));
+    cases.add(c(buckets, "Duration.ZERO", IAE, "timerBuckets[0]: PT0S (expected: > 0)",
+        () -> b.timerBuckets(Duration.ZERO)));
+    cases.add(c(buckets, "Duration.ofSeconds(-1)", IAE, "timerBuckets[0]: PT-1S (expected: > 0)",
+        () -> b.timerBuckets(MINUS_1_S)));
+    cases.add(c(buckets, "(1 s, 1 s)", IAE, "timerBuckets[1]: PT1S (expected: > timerBuckets[0] PT1S, ascending)",
+        () -> b.timerBuckets(ONE_S, ONE_S)));
+    cases.add(c(buckets, "(2 s, 1 s)", IAE, "timerBuckets[1]: PT1S (expected: > timerBuckets[0] PT2S, ascending)",
+        () -> b.timerBuckets(Duration.ofSeconds(2), ONE_S)));
+    cases.add(c("Builder.build()", "a second queue named bad in a registry where one lives", ISE,
+        "queue 'bad' already has meters in this registry, from a queue that has not terminated: shut that queue"
+            + " down first, or give this one another name",
+        () -> {
+          SimpleMeterRegistry registry = new SimpleMeterRegistry();
+          WorkQueue live = WorkQueue.builder("bad").meterRegistry(registry).build();
+          try {
+            WorkQueue.builder("bad").meterRegistry(registry).build();
+          } finally {
+            live.shutdownNow();
+          }
+        }));
 
     // Task factories and configuration
     cases.add(c("Task.of(work)", "null", NPE, "work", () -> Task.of(null)));

@@ -2,6 +2,7 @@ package dev.loomwork;
 
 import static dev.loomwork.TestTimeouts.GENEROUS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -22,6 +23,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import java.io.OutputStream;
+import java.io.StringReader;
 import java.lang.reflect.Proxy;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -127,25 +129,46 @@ class ObservabilityTest {
     assertEquals(5, value(text, "loomwork_attempts_total", q, "outcome=\"failed\""));
     assertEquals(0, value(text, "loomwork_attempts_total", q, "outcome=\"timed_out\""));
     assertEquals(4, value(text, "loomwork_retries_total", q));
-    assertEquals(1, value(text, "loomwork_tasks_rejected_total", q));
+    assertEquals(1, value(text, "loomwork_tasks_rejected_total", q, "reason=\"shut_down\""));
+    for (String reason : List.of("full", "interrupted", "duplicate")) {
+      assertEquals(0, value(text, "loomwork_tasks_rejected_total", q, "reason=\"" + reason + "\""), reason);
+    }
     assertEquals(0, value(text, "loomwork_tasks_ready", q));
     assertEquals(0, value(text, "loomwork_tasks_running", q));
     assertEquals(0, value(text, "loomwork_tasks_waiting", q));
-    assertEquals(10, value(text, "loomwork_task_wait_seconds_count", q));
-    assertEquals(14, value(text, "loomwork_attempt_duration_seconds_count", q));
+    assertEquals(0, value(text, "loomwork_tasks_oldest_ready_age_seconds", q));
+    assertEquals(WorkQueue.Builder.DEFAULT_CAPACITY, value(text, "loomwork_queue_capacity", q));
+    assertEquals(WorkQueue.Builder.DEFAULT_CONCURRENCY, value(text, "loomwork_queue_concurrency", q));
+    // The scrape comes after the shutdown: the terminated queue's meters keep their last values.
+    for (QueueLifecycle state : QueueLifecycle.values()) {
+      String tag = "state=\"" + state.name().toLowerCase(java.util.Locale.ROOT) + "\"";
+      assertEquals(state == QueueLifecycle.TERMINATED ? 1 : 0, value(text, "loomwork_queue_state", q, tag), tag);
+    }
+    assertEquals(10, value(text, "loomwork_tasks_wait_seconds_count", q));
+    // The attempt timer by outcome agrees with the attempt counter.
+    String succeeded = "outcome=\"succeeded\"";
+    String failed = "outcome=\"failed\"";
+    assertEquals(9, value(text, "loomwork_attempts_duration_seconds_count", q, succeeded));
+    assertEquals(5, value(text, "loomwork_attempts_duration_seconds_count", q, failed));
+    assertEquals(0, value(text, "loomwork_attempts_duration_seconds_count", q, "outcome=\"timed_out\""));
+    assertEquals(0, value(text, "loomwork_attempts_duration_seconds_count", q, "outcome=\"cancelled\""));
     // Buckets resolve 1 ms to 10 min, and the +Inf bucket holds every observation.
-    assertEquals(14, value(text, "loomwork_attempt_duration_seconds_bucket", q, "le=\"+Inf\""));
-    double fastest = value(text, "loomwork_attempt_duration_seconds_bucket", q, "le=\"0.001\"");
-    assertTrue(fastest >= 0 && fastest <= 14, () -> "le=0.001: " + fastest);
-    assertEquals(10, value(text, "loomwork_task_wait_seconds_bucket", q, "le=\"600.0\""));
+    assertEquals(9, value(text, "loomwork_attempts_duration_seconds_bucket", q, succeeded, "le=\"+Inf\""));
+    assertEquals(5, value(text, "loomwork_attempts_duration_seconds_bucket", q, failed, "le=\"+Inf\""));
+    double fastest = value(text, "loomwork_attempts_duration_seconds_bucket", q, succeeded, "le=\"0.001\"");
+    assertTrue(fastest >= 0 && fastest <= 9, () -> "le=0.001: " + fastest);
+    assertEquals(10, value(text, "loomwork_tasks_wait_seconds_bucket", q, "le=\"600.0\""));
     // Between 10 s and 1 min the buckets are dense enough for a p99 there to mean something.
     for (String le : List.of("10.0", "15.0", "20.0", "30.0", "45.0", "60.0")) {
-      assertEquals(10, value(text, "loomwork_task_wait_seconds_bucket", q, "le=\"" + le + "\""), le);
+      assertEquals(10, value(text, "loomwork_tasks_wait_seconds_bucket", q, "le=\"" + le + "\""), le);
     }
     for (String type : List.of(
         "# TYPE loomwork_tasks_submitted_total counter",
+        "# TYPE loomwork_tasks_rejected_total counter",
         "# TYPE loomwork_tasks_ready gauge",
-        "# TYPE loomwork_attempt_duration_seconds histogram")) {
+        "# TYPE loomwork_queue_state gauge",
+        "# TYPE loomwork_tasks_wait_seconds histogram",
+        "# TYPE loomwork_attempts_duration_seconds histogram")) {
       assertTrue(text.contains(type), () -> "missing '" + type + "' in\n" + text);
     }
   }
@@ -226,8 +249,8 @@ class ObservabilityTest {
       List<String> warnings = log.messages(Level.WARN, m -> m.contains("meter registry threw"));
       // One WARN per meter that failed (the wait and the attempt timers), not one per task.
       assertEquals(2, warnings.size(), warnings::toString);
-      assertTrue(warnings.stream().anyMatch(m -> m.contains("loomwork.task.wait")), warnings::toString);
-      assertTrue(warnings.stream().anyMatch(m -> m.contains("loomwork.attempt.duration")), warnings::toString);
+      assertTrue(warnings.stream().anyMatch(m -> m.contains("loomwork.tasks.wait")), warnings::toString);
+      assertTrue(warnings.stream().anyMatch(m -> m.contains("loomwork.attempts.duration")), warnings::toString);
     }
   }
 
@@ -243,6 +266,371 @@ class ObservabilityTest {
       WorkQueue queue = fx.started(WorkQueue.builder("refused-metrics").meterRegistry(refusing));
       assertEquals("ok", queue.submitJob(ctx -> "ok").await(GENEROUS));
       assertEquals(1, log.messages(Level.WARN, m -> m.contains("could not register its meters")).size());
+    }
+  }
+
+  // ---- the meters a dashboard needs ----------------------------------------------------------
+
+  private static final TaskType<String> TEXT = TaskType.of("text", new TaskCodec<String>() {
+    @Override
+    public String encode(String payload) {
+      return "\"" + payload + "\"";
+    }
+
+    @Override
+    public String decode(String json) {
+      return json.substring(1, json.length() - 1);
+    }
+  });
+
+  private static double rejected(SimpleMeterRegistry registry, String queue, String reason) {
+    return registry.get("loomwork.tasks.rejected").tag("queue", queue).tag("reason", reason).counter().count();
+  }
+
+  @Test
+  void rejectionsAreCountedByReason() throws Exception {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    WorkQueue queue =
+        fx.unstarted(WorkQueue.builder("refusals").capacity(3).meterRegistry(registry).handle(TEXT, (ctx, p) -> {}));
+    String report =
+        new ShutdownReport("refusals", "inst", Instant.EPOCH, 0, 0,
+            List.of(new TaskSnapshot("refusals", "inst-1", "hello", "text", "\"hi\"", TaskState.READY, 0, null, null)),
+            List.of(), Duration.ZERO)
+            .toJsonLines();
+    assertTrue(queue.offer(Task.of(ctx -> {})));
+    assertEquals(1, queue.requeue(new StringReader(report)).requeued());
+    assertEquals(1, queue.requeue(new StringReader(report)).duplicates(), "the same task id is pending");
+    assertTrue(queue.offer(Task.of(ctx -> {})), "the third ready task fills the queue");
+    assertFalse(queue.offer(Task.of(ctx -> {})), "full");
+    Thread.currentThread().interrupt(); // so that waiting for room is interrupted at once
+    assertThrows(RejectedExecutionException.class, () -> queue.submit(ctx -> {}));
+    assertTrue(Thread.interrupted(), "the interrupt status is kept (and cleared here)");
+    queue.shutdownNow();
+    assertThrows(RejectedExecutionException.class, () -> queue.submit(ctx -> {}));
+
+    for (String reason : List.of("full", "interrupted", "duplicate", "shut_down")) {
+      assertEquals(1, rejected(registry, "refusals", reason), reason);
+    }
+    assertEquals(3, queue.stats().rejected(), "the stats count refusals; a duplicate is not one");
+  }
+
+  @Test
+  void theAttemptTimerIsTaggedWithTheAttemptsOutcome() throws Exception {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    WorkQueue queue = fx.started(WorkQueue.builder("outcomes").meterRegistry(registry).retryPolicy(QueueFixture.NO_BACKOFF));
+    Task<?> flaky = queue.enqueue(Task.of(ctx -> {
+          if (ctx.attempt() < 3) {
+            throw new IllegalStateException("not yet");
+          }
+        }).retries(2));
+    Blocker timesOut = fx.blocker();
+    Task<?> slow = queue.enqueue(Task.of(timesOut.work()).retries(0).attemptTimeout(Duration.ofMillis(50)));
+    Blocker toCancel = fx.blocker();
+    Task<?> cancelled = queue.enqueue(Task.of(toCancel.work()).retries(0));
+    flaky.await(GENEROUS);
+    assertThrows(TaskFailedException.class, () -> slow.await(GENEROUS));
+    toCancel.awaitStarted(); // its body runs: the cancel cuts an attempt that started
+    assertTrue(cancelled.cancel());
+    assertThrows(java.util.concurrent.CancellationException.class, () -> cancelled.await(GENEROUS));
+    queue.shutdown();
+    Map<String, Long> byOutcome = new HashMap<>();
+    for (Meter meter : registry.find("loomwork.attempts.duration").tag("queue", "outcomes").meters()) {
+      byOutcome.put(meter.getId().getTag("outcome"), ((Timer) meter).count());
+    }
+    assertEquals(Map.of("succeeded", 1L, "failed", 2L, "timed_out", 1L, "cancelled", 1L), byOutcome);
+    for (Map.Entry<String, Long> e : byOutcome.entrySet()) {
+      assertEquals((double) e.getValue(),
+          registry.get("loomwork.attempts").tag("queue", "outcomes").tag("outcome", e.getKey()).functionCounter().count(),
+          "the attempt counter agrees: " + e.getKey());
+    }
+  }
+
+  private static double state(SimpleMeterRegistry registry, String queue, QueueLifecycle state) {
+    return registry.get("loomwork.queue.state")
+        .tag("queue", queue)
+        .tag("state", state.name().toLowerCase(java.util.Locale.ROOT))
+        .gauge()
+        .value();
+  }
+
+  /** The one state whose gauge reads 1; every other reads 0. */
+  private static QueueLifecycle stateOf(SimpleMeterRegistry registry, String queue) {
+    List<QueueLifecycle> current = new ArrayList<>();
+    for (QueueLifecycle s : QueueLifecycle.values()) {
+      double v = state(registry, queue, s);
+      assertTrue(v == 0 || v == 1, () -> s + " reads " + v);
+      if (v == 1) {
+        current.add(s);
+      }
+    }
+    assertEquals(1, current.size(), current::toString);
+    return current.getFirst();
+  }
+
+  @Test
+  void theLimitAndLifecycleGaugesFollowTheQueueThroughADrain() throws Exception {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    try (LogCapture log = new LogCapture()) {
+      WorkQueue queue =
+          fx.unstarted(WorkQueue.builder("lifecycle").capacity(7).concurrency(3).meterRegistry(registry));
+      assertEquals(7, registry.get("loomwork.queue.capacity").tag("queue", "lifecycle").gauge().value());
+      assertEquals(3, registry.get("loomwork.queue.concurrency").tag("queue", "lifecycle").gauge().value());
+      assertEquals(QueueLifecycle.NEW, stateOf(registry, "lifecycle"));
+      assertEquals(QueueLifecycle.NEW, queue.health().lifecycle());
+      assertTrue(queue.health().accepting(), "a queue not yet started accepts tasks");
+
+      queue.start();
+      assertEquals(QueueLifecycle.ACCEPTING, stateOf(registry, "lifecycle"));
+      Blocker blocker = fx.blocker();
+      queue.submit(blocker.work());
+      blocker.awaitStarted();
+      Background<Void> drain = fx.inBackground("drain", () -> {
+        queue.shutdown();
+        return null;
+      });
+      log.await(1, m -> m.startsWith("queue 'lifecycle': shutting down with"), GENEROUS);
+      assertEquals(QueueLifecycle.DRAINING, stateOf(registry, "lifecycle"));
+      assertFalse(queue.health().accepting(), "a draining queue refuses tasks");
+      blocker.release();
+      drain.get();
+      assertEquals(QueueLifecycle.TERMINATED, stateOf(registry, "lifecycle"));
+      assertEquals(QueueLifecycle.TERMINATED, queue.health().lifecycle());
+    }
+  }
+
+  @Test
+  void aCancellingShutdownShowsStoppedUntilItsLastAttemptEnds() throws Exception {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    WorkQueue queue =
+        fx.started(WorkQueue.builder("stopping").abandonAfter(Duration.ZERO).meterRegistry(registry));
+    Blocker stubborn = fx.blocker();
+    queue.submit(ctx -> stubborn.blockIgnoringInterrupts());
+    stubborn.awaitStarted();
+    ShutdownReport report = queue.shutdownNow();
+    assertEquals(1, report.abandoned().size(), "the attempt ignored its interruption");
+    assertEquals(QueueLifecycle.STOPPED, stateOf(registry, "stopping"));
+    QueueHealth health = queue.health();
+    assertEquals(QueueLifecycle.STOPPED, health.lifecycle());
+    assertEquals(1, health.running());
+    stubborn.release();
+    queue.shutdown(); // returns once terminated
+    assertEquals(QueueLifecycle.TERMINATED, stateOf(registry, "stopping"));
+  }
+
+  // ---- one live queue per name and registry ----------------------------------------------------
+
+  @Test
+  void aSecondLiveQueueOfTheSameNameInOneRegistryIsRefused() throws Exception {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    WorkQueue first = fx.started(WorkQueue.builder("twin").meterRegistry(registry));
+    IllegalStateException e = assertThrows(IllegalStateException.class,
+        () -> WorkQueue.builder("twin").meterRegistry(registry).build());
+    assertEquals("queue 'twin' already has meters in this registry, from a queue that has not terminated:"
+        + " shut that queue down first, or give this one another name", e.getMessage());
+    // Another name in the same registry, and the same name in another registry, are fine.
+    WorkQueue other = fx.started(WorkQueue.builder("twin-2").meterRegistry(registry));
+    SimpleMeterRegistry elsewhere = new SimpleMeterRegistry();
+    WorkQueue twinElsewhere = fx.started(WorkQueue.builder("twin").meterRegistry(elsewhere));
+    Blocker blocker = fx.blocker();
+    first.submit(blocker.work());
+    blocker.awaitStarted();
+    first.submit(ctx -> {});
+    other.submitJob(ctx -> 1).await(GENEROUS);
+    twinElsewhere.submitJob(ctx -> 1).await(GENEROUS);
+    assertEquals(2, registry.get("loomwork.tasks.submitted").tag("queue", "twin").functionCounter().count(),
+        "the first queue's meters count its own tasks only");
+    assertEquals(1, elsewhere.get("loomwork.tasks.submitted").tag("queue", "twin").functionCounter().count());
+
+    // A queue that is draining has not terminated: it still holds its name.
+    try (LogCapture log = new LogCapture()) {
+      Background<Void> drain = fx.inBackground("drain", () -> {
+        first.shutdown();
+        return null;
+      });
+      log.await(1, m -> m.startsWith("queue 'twin': shutting down with"), GENEROUS);
+      assertThrows(IllegalStateException.class, () -> WorkQueue.builder("twin").meterRegistry(registry).build());
+      blocker.release();
+      drain.get();
+    }
+    assertEquals(2, registry.get("loomwork.tasks.completed").tag("queue", "twin").tag("outcome", "succeeded")
+        .functionCounter().count());
+  }
+
+  @Test
+  void aNameIsFreeAgainOnceItsQueueTerminatedAndTheNewQueueReplacesItsMeters() throws Exception {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    WorkQueue first = fx.started(WorkQueue.builder("reborn").meterRegistry(registry));
+    first.submitJob(ctx -> 1).await(GENEROUS);
+    first.submitJob(ctx -> 2).await(GENEROUS);
+    first.shutdown();
+    // Terminated: its meters keep their last values for a last scrape.
+    assertEquals(2, registry.get("loomwork.tasks.submitted").tag("queue", "reborn").functionCounter().count());
+    assertEquals(QueueLifecycle.TERMINATED, stateOf(registry, "reborn"));
+    int metersOfOne = registry.getMeters().size();
+
+    WorkQueue second = fx.started(WorkQueue.builder("reborn").capacity(5).meterRegistry(registry));
+    assertEquals(metersOfOne, registry.getMeters().size(), "the first queue's meters were replaced, not added to");
+    assertEquals(0, registry.get("loomwork.tasks.submitted").tag("queue", "reborn").functionCounter().count());
+    assertEquals(5, registry.get("loomwork.queue.capacity").tag("queue", "reborn").gauge().value());
+    assertEquals(QueueLifecycle.ACCEPTING, stateOf(registry, "reborn"));
+    second.submitJob(ctx -> 3).await(GENEROUS);
+    assertEquals(1, registry.get("loomwork.tasks.submitted").tag("queue", "reborn").functionCounter().count());
+    assertEquals(1L, registry.get("loomwork.tasks.wait").tag("queue", "reborn").timer().count());
+    // And while the second one lives, the name is taken again.
+    assertThrows(IllegalStateException.class, () -> WorkQueue.builder("reborn").meterRegistry(registry).build());
+  }
+
+  // ---- timer buckets -----------------------------------------------------------------------------
+
+  @Test
+  void theTimerBucketsAreTheBuildersAndPrometheusShowsExactlyThose() throws Exception {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    WorkQueue queue = fx.started(WorkQueue.builder("slo")
+        .meterRegistry(registry)
+        .timerBuckets(Duration.ofMillis(100), Duration.ofSeconds(3), Duration.ofSeconds(90)));
+    queue.submitJob(ctx -> 1).await(GENEROUS);
+    queue.shutdown();
+    String text = registry.scrape();
+    for (String family : List.of("loomwork_tasks_wait_seconds_bucket", "loomwork_attempts_duration_seconds_bucket")) {
+      List<String> les = new ArrayList<>();
+      Pattern le = Pattern.compile("le=\"([^\"]+)\"");
+      for (String line : text.split("\n")) {
+        if (line.startsWith(family + "{") && line.contains("queue=\"slo\"")) {
+          Matcher m = le.matcher(line);
+          assertTrue(m.find(), line);
+          les.add(m.group(1));
+        }
+      }
+      // The wait timer has one series; the attempt timer one per outcome, each with the same buckets.
+      int series = family.startsWith("loomwork_tasks") ? 1 : 4;
+      List<String> expected = new ArrayList<>();
+      for (int i = 0; i < series; i++) {
+        expected.addAll(List.of("0.1", "3.0", "90.0", "+Inf"));
+      }
+      assertEquals(expected, les, () -> family + " in\n" + text);
+    }
+  }
+
+  // ---- health ------------------------------------------------------------------------------------
+
+  /**
+   * Lets {@code span} pass on the clock the queue measures ages with. Not a synchronization: no other
+   * thread is waited for; an age needs time to have passed to be told from another.
+   */
+  private static void letTimePass(Duration span) {
+    long until = System.nanoTime() + span.toNanos();
+    long left;
+    while ((left = until - System.nanoTime()) > 0) {
+      java.util.concurrent.locks.LockSupport.parkNanos(left);
+    }
+  }
+
+  @Test
+  void healthCountsWhatIsPendingAndTheOldestReadyTasksAge() throws Exception {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    WorkQueue queue = fx.unstarted(WorkQueue.builder("health").capacity(10).concurrency(1).meterRegistry(registry));
+    QueueHealth empty = queue.health();
+    assertEquals(new QueueHealth("health", QueueLifecycle.NEW, 0, 0, 0, 10, 1, Duration.ZERO), empty);
+
+    long beforeFirst = System.nanoTime();
+    Task<?> first = queue.enqueue(Task.of(ctx -> {}).named("first"));
+    long afterFirst = System.nanoTime();
+    letTimePass(Duration.ofMillis(100));
+    long beforeSecond = System.nanoTime();
+    queue.enqueue(Task.of(ctx -> {}).named("second"));
+    queue.enqueue(Task.of(ctx -> {}).named("later").delay(Duration.ofHours(1)));
+    long beforeHealth = System.nanoTime();
+    QueueHealth health = queue.health();
+    long afterHealth = System.nanoTime();
+    double gauge = registry.get("loomwork.tasks.oldest.ready.age").tag("queue", "health").gauge().value();
+    long afterGauge = System.nanoTime();
+
+    assertEquals(2, health.ready());
+    assertEquals(1, health.waiting());
+    assertEquals(0, health.running());
+    assertEquals(3, health.outstanding());
+    assertTrue(health.accepting());
+    assertFalse(health.full());
+    // The first task's age, not the second's: the second is 100 ms younger.
+    long age = health.oldestReadyAge().toNanos();
+    assertTrue(age >= beforeHealth - afterFirst && age <= afterHealth - beforeFirst, () -> "age " + age);
+    assertTrue(age > afterHealth - beforeSecond, () -> "age " + age + " is the first task's");
+    // The gauge reads the same age a little later (to within the rounding of nanoseconds to seconds).
+    assertTrue(gauge * 1e9 >= age - 1_000 && gauge * 1e9 <= afterGauge - beforeFirst + 1_000, () -> "gauge " + gauge);
+
+    // Once the first leaves the ready queue (cancelled: its entry goes stale), the second is the oldest.
+    assertTrue(first.cancel());
+    long ageOfSecond = queue.health().oldestReadyAge().toNanos();
+    long now = System.nanoTime();
+    assertTrue(ageOfSecond > 0 && ageOfSecond <= now - beforeSecond, () -> "age " + ageOfSecond);
+    assertEquals(1, queue.health().ready());
+  }
+
+  @Test
+  void withoutMetricsTheAgeCountsFromTheFirstHealthCall() throws Exception {
+    WorkQueue queue = fx.unstarted(WorkQueue.builder("unmetered"));
+    Task<?> first = queue.submit(ctx -> {});
+    letTimePass(Duration.ofMillis(50));
+    // Nobody read the age before: the first call starts the clock, and the task counts from it.
+    long beforeFirstCall = System.nanoTime();
+    assertEquals(Duration.ZERO, queue.health().oldestReadyAge());
+    long afterFirstCall = System.nanoTime();
+    letTimePass(Duration.ofMillis(50));
+    long beforeSecond = System.nanoTime();
+    queue.submit(ctx -> {});
+    long afterSecond = System.nanoTime();
+    letTimePass(Duration.ofMillis(50));
+    long beforeRead = System.nanoTime();
+    long age = queue.health().oldestReadyAge().toNanos();
+    long afterRead = System.nanoTime();
+    assertTrue(age >= beforeRead - afterFirstCall && age <= afterRead - beforeFirstCall, () -> "age " + age);
+    // A task that became ready after the first call is stamped as it is enqueued.
+    assertTrue(first.cancel());
+    long beforeLast = System.nanoTime();
+    long ageOfSecond = queue.health().oldestReadyAge().toNanos();
+    long afterLast = System.nanoTime();
+    assertTrue(ageOfSecond >= beforeLast - afterSecond && ageOfSecond <= afterLast - beforeSecond,
+        () -> "age " + ageOfSecond);
+  }
+
+  @Test
+  void aFullQueueSaysSo() throws Exception {
+    WorkQueue queue = fx.unstarted(WorkQueue.builder("full").capacity(2));
+    queue.submit(ctx -> {});
+    assertFalse(queue.health().full());
+    queue.submit(ctx -> {});
+    assertTrue(queue.health().full());
+    assertFalse(queue.offer(Task.of(ctx -> {})));
+  }
+
+  @Test
+  void aHealthEndpointAnswersReadyWhileTheQueueAcceptsAnd503Afterwards() throws Exception {
+    WorkQueue queue = fx.started(WorkQueue.builder("webhooks"));
+    HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    // README:health
+    server.createContext("/health/ready", exchange -> {
+      QueueHealth health = queue.health();
+      String text = health.lifecycle() + ": " + health.ready() + " ready, " + health.running() + " running, "
+          + health.waiting() + " waiting; oldest ready " + health.oldestReadyAge().toMillis() + " ms\n";
+      byte[] body = text.getBytes(StandardCharsets.UTF_8);
+      exchange.sendResponseHeaders(health.accepting() ? 200 : 503, body.length); // 503: draining or stopped
+      try (OutputStream out = exchange.getResponseBody()) {
+        out.write(body);
+      }
+    });
+    // README:end
+    server.start();
+    try (HttpClient client = HttpClient.newHttpClient()) {
+      URI uri = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/health/ready");
+      HttpResponse<String> ready = client.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, ready.statusCode());
+      assertEquals("ACCEPTING: 0 ready, 0 running, 0 waiting; oldest ready 0 ms\n", ready.body());
+      queue.shutdown();
+      HttpResponse<String> gone = client.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString());
+      assertEquals(503, gone.statusCode());
+      assertEquals("TERMINATED: 0 ready, 0 running, 0 waiting; oldest ready 0 ms\n", gone.body());
+    } finally {
+      server.stop(0);
     }
   }
 

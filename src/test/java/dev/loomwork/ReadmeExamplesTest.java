@@ -181,7 +181,7 @@ class ReadmeExamplesTest {
         + checkExamples(readme, "src/test/java/dev/loomwork/ObservabilityTest.java", "java")
         + checkExamples(readme, "src/test/java/dev/loomwork/postgres/DurableReadmeExampleTest.java", "java");
     int kotlin = checkExamples(readme, "src/test/kotlin/dev/loomwork/kotlin/KotlinReadmeExamplesTest.kt", "kotlin");
-    assertEquals(6, java, "Java examples found");
+    assertEquals(7, java, "Java examples found");
     assertEquals(3, kotlin, "Kotlin examples found");
   }
 

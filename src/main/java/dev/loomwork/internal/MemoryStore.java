@@ -33,6 +33,11 @@ final class MemoryStore implements TaskStore {
   private final Timers timers;
   private final Runnable wake = this::wake;
   private final boolean timing;
+  /**
+   * Whether tasks are stamped as they become ready: with {@code timing}, or once health has read the
+   * oldest ready task's age ({@link #oldestReadyNanos}); so a queue nobody asks reads no clock here.
+   */
+  private boolean stamping;
   private final long origin = System.nanoTime();
 
   private final ArrayDeque<TaskCore<?>> ready = new ArrayDeque<>();
@@ -54,6 +59,7 @@ final class MemoryStore implements TaskStore {
     this.workAvailable = workAvailable;
     this.timers = timers;
     this.timing = timing;
+    this.stamping = timing;
   }
 
   @Override
@@ -127,6 +133,28 @@ final class MemoryStore implements TaskStore {
     cancelAlarm();
   }
 
+  /**
+   * The deque is in ready order, so its first live entry is the oldest; stale ones go on the way.
+   * Without {@code timing}, the first call turns stamping on and stamps the tasks ready now with now:
+   * their age counts from that first call.
+   */
+  @Override
+  public long oldestReadyNanos() {
+    assert lock.isHeldByCurrentThread();
+    long now = System.nanoTime();
+    if (!stamping) {
+      stamping = true;
+      for (TaskCore<?> t : ready) {
+        t.readyAtNanos = now; // stale entries too: nothing reads theirs
+      }
+    }
+    TaskCore<?> t;
+    while ((t = ready.peek()) != null && t.state() != TaskState.READY) {
+      ready.poll(); // a stale entry: it left early, already counted out (as claim() skips it)
+    }
+    return t == null ? 0 : Math.max(0, now - t.readyAtNanos);
+  }
+
   @Override
   public int readyCount() {
     return readyCount;
@@ -176,8 +204,8 @@ final class MemoryStore implements TaskStore {
   }
 
   private void fileReady(TaskCore<?> t) {
-    if (timing) {
-      t.readyAtNanos = System.nanoTime(); // only listeners and the metrics read the wait
+    if (stamping) {
+      t.readyAtNanos = System.nanoTime(); // only listeners, the metrics and health read the wait
     }
     readyCount++;
     ready.add(t);

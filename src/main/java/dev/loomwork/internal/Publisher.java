@@ -49,6 +49,18 @@ final class Publisher {
     }
   }
 
+  /** A submission refused (or a duplicate left out), counted by reason in the metrics. */
+  void refused(QueueState.Refusal refusal) {
+    if (metrics != null) {
+      metrics.refused(refusal);
+    }
+  }
+
+  /** The Micrometer binding, or null. */
+  @Nullable QueueMetrics metrics() {
+    return metrics;
+  }
+
   void rejected(TaskCore<?> t, String reason) {
     if (listening) {
       listener.onRejected(queue, t.handle, reason);
@@ -72,7 +84,7 @@ final class Publisher {
   /** An attempt that started has ended. */
   void attemptEnded(TaskCore<?> t, int attempt, Verdict v, long nanos) {
     if (metrics != null) {
-      metrics.recordAttempt(nanos);
+      metrics.recordAttempt(v.outcome(), nanos);
     }
     if (listening) {
       listener.onAttemptFinished(t.handle, attempt, v.outcome(), Duration.ofNanos(nanos), v.error());

@@ -27,6 +27,7 @@ import org.jspecify.annotations.Nullable;
  * @param meterRegistry where to register the queue's meters, or null for none
  * @param handlers the handlers of typed tasks, in the order they were registered
  * @param attemptScope how attempts sit in the queue's scope (structured runner)
+ * @param timerBuckets the histogram buckets of the wait and attempt timers, ascending
  * @param store the durable store's I/O, or null for a queue in memory
  */
 public record QueueConfig(
@@ -43,4 +44,5 @@ public record QueueConfig(
     @Nullable MeterRegistry meterRegistry,
     List<Handlers.Registration> handlers,
     AttemptScope attemptScope,
+    List<Duration> timerBuckets,
     @Nullable DurableBackend store) {}

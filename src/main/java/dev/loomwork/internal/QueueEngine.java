@@ -2,6 +2,7 @@ package dev.loomwork.internal;
 
 import dev.loomwork.AttemptScope;
 import dev.loomwork.DeadlineExceededException;
+import dev.loomwork.QueueHealth;
 import dev.loomwork.QueueStats;
 import dev.loomwork.RetryPolicy;
 import dev.loomwork.ShutdownReport;
@@ -73,7 +74,7 @@ public final class QueueEngine {
     MeterRegistry registry = config.meterRegistry();
     if (registry != null) {
       try {
-        metrics = new QueueMetrics(registry, config.name());
+        metrics = new QueueMetrics(registry, config);
       } catch (RuntimeException e) {
         log.warn("queue '{}': could not register its meters; it runs without metrics", config.name(), e);
       }
@@ -209,6 +210,7 @@ public final class QueueEngine {
       return null;
     }
     if (refusal == Refusal.DUPLICATE) {
+      publisher.refused(refusal);
       return refusal; // not a rejection: the same task is already here
     }
     String reason =
@@ -218,6 +220,7 @@ public final class QueueEngine {
           case INTERRUPTED -> "interrupted while waiting for room in queue '" + name + "'";
           case DUPLICATE -> throw new AssertionError(refusal);
         };
+    publisher.refused(refusal);
     publisher.rejected(t, reason);
     if (refusal == Refusal.SHUT_DOWN) {
       throw new RejectedExecutionException(reason + ": task '" + t.name() + "' rejected");
@@ -318,6 +321,10 @@ public final class QueueEngine {
 
   public boolean isTerminated() {
     return state.isTerminated();
+  }
+
+  public QueueHealth health() {
+    return state.health();
   }
 
   @Override

@@ -1,12 +1,20 @@
 package dev.loomwork.internal;
 
+import dev.loomwork.QueueLifecycle;
+import dev.loomwork.WorkQueueListener.AttemptOutcome;
 import dev.loomwork.internal.Counts.Count;
+import dev.loomwork.internal.QueueState.Refusal;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -14,28 +22,26 @@ import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 
 /**
- * The Micrometer binding. Every meter carries the tag {@code queue}; the only other tag, {@code
- * outcome}, takes a handful of fixed values. Task names and error messages never become tags.
+ * The Micrometer binding. Every meter carries the tag {@code queue}; the only other tags, {@code
+ * outcome}, {@code reason} and {@code state}, take a handful of fixed values. Task names and error
+ * messages never become tags.
  *
  * <p>The engine already counts tasks, attempts and retries under its lock, so the counters and
  * gauges are function meters that read those counts when the registry is scraped: on the hot path
- * they cost nothing. Only the two timers are recorded per task, called straight from the engine with
- * raw nanoseconds (no listener fan-out, no {@code Duration}). A registry that throws is logged once
- * per meter and never harms the queue. The function
- * meters hold the books weakly, as Micrometer's do by default, so a forgotten queue can still be
- * collected.
+ * they cost nothing. Only the timers are recorded per task, called straight from the engine with raw
+ * nanoseconds (no listener fan-out, no {@code Duration}), and the rejection counters per refusal. A
+ * registry that throws is logged once per meter and never harms the queue. The function meters hold
+ * the books weakly, as Micrometer's do by default, so a forgotten queue can still be collected.
+ *
+ * <p>The meters it registered are kept in {@link #meters()}, so that {@link MeterClaims} can remove
+ * them when a queue of the same name replaces this one in the registry.
  */
 final class QueueMetrics {
   private static final Logger log = Log.LOG;
-  /** Timer buckets from 1 ms to 10 min, so that both quick webhooks and slow jobs resolve. */
-  private static final Duration[] BUCKETS = {
-    Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10),
-    Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250),
-    Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(5),
-    Duration.ofSeconds(10), Duration.ofSeconds(15), Duration.ofSeconds(20), Duration.ofSeconds(30),
-    Duration.ofSeconds(45), Duration.ofMinutes(1), Duration.ofMinutes(2),
-    Duration.ofMinutes(5), Duration.ofMinutes(10)
-  };
+
+  static final String WAIT = "loomwork.tasks.wait";
+  static final String ATTEMPT_DURATION = "loomwork.attempts.duration";
+  static final String REJECTED = "loomwork.tasks.rejected";
 
   private static final String COMPLETED = "Tasks that reached a terminal state";
   private static final String ATTEMPTS = "Attempts that ended";
@@ -43,37 +49,72 @@ final class QueueMetrics {
   private final MeterRegistry registry;
   private final String queue;
   private final Tags tags;
+  private final int capacity;
+  private final int concurrency;
   private final Set<String> reported = ConcurrentHashMap.newKeySet();
+  /** Every meter registered for this queue, in order; written only while the queue is built. */
+  private final List<Meter> meters = new ArrayList<>();
   private final Timer waitTimer;
-  private final Timer attemptTimer;
+  /** The attempt timer of each outcome, by {@link AttemptOutcome#ordinal()}. */
+  private final Timer[] attemptTimers = new Timer[AttemptOutcome.values().length];
+  /** The rejection counter of each reason, by {@link Refusal#ordinal()}. */
+  private final Counter[] rejected = new Counter[Refusal.values().length];
 
-  QueueMetrics(MeterRegistry registry, String queue) {
+  QueueMetrics(MeterRegistry registry, QueueConfig config) {
     this.registry = registry;
-    this.queue = queue;
+    this.queue = config.name();
     this.tags = Tags.of("queue", queue);
+    this.capacity = config.capacity();
+    this.concurrency = config.concurrency();
+    Duration[] buckets = config.timerBuckets().toArray(Duration[]::new);
     waitTimer =
-        Timer.builder("loomwork.task.wait")
-            .description("Time from enqueue (or not-before time) to the first attempt")
-            .tags(tags)
-            .serviceLevelObjectives(BUCKETS)
-            .register(registry);
-    attemptTimer =
-        Timer.builder("loomwork.attempt.duration")
-            .description("How long attempts run")
-            .tags(tags)
-            .serviceLevelObjectives(BUCKETS)
-            .register(registry);
+        add(
+            Timer.builder(WAIT)
+                .description("Time from enqueue (or not-before time) to the first attempt")
+                .tags(tags)
+                .serviceLevelObjectives(buckets)
+                .register(registry));
+    for (AttemptOutcome outcome : AttemptOutcome.values()) {
+      attemptTimers[outcome.ordinal()] =
+          add(
+              Timer.builder(ATTEMPT_DURATION)
+                  .description("How long attempts ran, by outcome")
+                  .tags(tags)
+                  .tag("outcome", tagValue(outcome.name()))
+                  .serviceLevelObjectives(buckets)
+                  .register(registry));
+    }
+    for (Refusal refusal : Refusal.values()) {
+      rejected[refusal.ordinal()] =
+          add(
+              Counter.builder(REJECTED)
+                  .description(
+                      "Submissions refused (shut_down, full, interrupted), and re-queued tasks left out"
+                          + " as duplicates")
+                  .tags(tags)
+                  .tag("reason", tagValue(refusal.name()))
+                  .register(registry));
+    }
+  }
+
+  /** {@code TIMED_OUT} → {@code timed_out}. */
+  static String tagValue(String constant) {
+    return constant.toLowerCase(Locale.ROOT);
+  }
+
+  /** The meters registered so far, in order. */
+  List<Meter> meters() {
+    return meters;
+  }
+
+  private <M extends Meter> M add(M meter) {
+    meters.add(meter);
+    return meter;
   }
 
   /** Registers the counters and gauges, once the books whose counts they read exist. */
   void bind(QueueState state) {
     counter(state, "loomwork.tasks.submitted", "Tasks accepted by the queue", null, Count.SUBMITTED);
-    counter(
-        state,
-        "loomwork.tasks.rejected",
-        "Submissions refused: shut down, full, or interrupted",
-        null,
-        Count.REJECTED);
     counter(state, "loomwork.retries", "Retries scheduled after a failed attempt", null, Count.RETRIES);
     counter(state, "loomwork.tasks.completed", COMPLETED, "succeeded", Count.SUCCEEDED);
     counter(state, "loomwork.tasks.completed", COMPLETED, "failed", Count.FAILED);
@@ -89,6 +130,35 @@ final class QueueMetrics {
         "loomwork.tasks.waiting",
         "Tasks waiting for a retry backoff or a not-before time",
         Count.WAITING);
+    add(
+        Gauge.builder(
+                "loomwork.tasks.oldest.ready.age",
+                state,
+                s -> s.health().oldestReadyAge().toNanos() / 1e9)
+            .description("How long the oldest ready task has been ready; 0 if none is")
+            .baseUnit("seconds")
+            .tags(tags)
+            .register(registry));
+    int limit = capacity;
+    add(
+        Gauge.builder("loomwork.queue.capacity", () -> limit)
+            .description("How many tasks the ready queue holds at most")
+            .tags(tags)
+            .register(registry));
+    int permits = concurrency;
+    add(
+        Gauge.builder("loomwork.queue.concurrency", () -> permits)
+            .description("How many attempts run at once at most")
+            .tags(tags)
+            .register(registry));
+    for (QueueLifecycle lifecycle : QueueLifecycle.values()) {
+      add(
+          Gauge.builder("loomwork.queue.state", state, s -> s.lifecycle() == lifecycle ? 1 : 0)
+              .description("The queue's lifecycle state: 1 for the current one, 0 for the others")
+              .tags(tags)
+              .tag("state", tagValue(lifecycle.name()))
+              .register(registry));
+    }
   }
 
   private void counter(
@@ -98,11 +168,11 @@ final class QueueMetrics {
     if (outcome != null) {
       b.tag("outcome", outcome);
     }
-    b.register(registry);
+    add(b.register(registry));
   }
 
   private void gauge(QueueState state, String name, String description, Count count) {
-    Gauge.builder(name, state, s -> s.count(count)).description(description).tags(tags).register(registry);
+    add(Gauge.builder(name, state, s -> s.count(count)).description(description).tags(tags).register(registry));
   }
 
   /** Records the wait before a first attempt; a registry that throws is logged once. */
@@ -110,16 +180,25 @@ final class QueueMetrics {
     try {
       waitTimer.record(nanos, TimeUnit.NANOSECONDS);
     } catch (RuntimeException e) {
-      failed("loomwork.task.wait", e);
+      failed(WAIT, e);
     }
   }
 
-  /** Records an attempt's duration; a registry that throws is logged once. */
-  void recordAttempt(long nanos) {
+  /** Records an attempt's duration under its outcome; a registry that throws is logged once. */
+  void recordAttempt(AttemptOutcome outcome, long nanos) {
     try {
-      attemptTimer.record(nanos, TimeUnit.NANOSECONDS);
+      attemptTimers[outcome.ordinal()].record(nanos, TimeUnit.NANOSECONDS);
     } catch (RuntimeException e) {
-      failed("loomwork.attempt.duration", e);
+      failed(ATTEMPT_DURATION, e);
+    }
+  }
+
+  /** Counts a refusal under its reason; a registry that throws is logged once. */
+  void refused(Refusal refusal) {
+    try {
+      rejected[refusal.ordinal()].increment();
+    } catch (RuntimeException e) {
+      failed(REJECTED, e);
     }
   }
 

@@ -1,5 +1,7 @@
 package dev.loomwork.internal;
 
+import dev.loomwork.QueueHealth;
+import dev.loomwork.QueueLifecycle;
 import dev.loomwork.QueueStats;
 import dev.loomwork.ShutdownReport;
 import dev.loomwork.TaskSnapshot;
@@ -744,5 +746,35 @@ final class QueueState {
 
   boolean isTerminated() {
     return owner == Owner.TERMINATED;
+  }
+
+  /** The queue's lifecycle, from the two run states; a lone read takes no lock. */
+  QueueLifecycle lifecycle() {
+    if (owner == Owner.TERMINATED) {
+      return QueueLifecycle.TERMINATED;
+    }
+    return switch (accepting) {
+      case OPEN -> owner == Owner.NEW ? QueueLifecycle.NEW : QueueLifecycle.ACCEPTING;
+      case SHUTDOWN -> QueueLifecycle.DRAINING;
+      case STOP -> QueueLifecycle.STOPPED;
+    };
+  }
+
+  /** Takes the lock; the queue's health: lifecycle, pending counts, the oldest ready task's age. */
+  QueueHealth health() {
+    lock.lock();
+    try {
+      return new QueueHealth(
+          name,
+          lifecycle(),
+          store.readyCount(),
+          store.waitingCount(),
+          running.size(),
+          capacity,
+          concurrency,
+          Duration.ofNanos(store.oldestReadyNanos()));
+    } finally {
+      lock.unlock();
+    }
   }
 }

@@ -66,6 +66,8 @@ final class StoreMetrics implements StoreMeters {
             .description("Time to write a batch of outcomes").tags(tags).register(registry);
     for (int i = 0; i < STATES.length; i++) {
       int state = i;
+      // A terminated queue of this name may have left its gauges, bound to its counts: replace them.
+      registry.find("loomwork.store.tasks").tags(tags.and("state", STATES[i])).meters().forEach(registry::remove);
       Gauge.builder("loomwork.store.tasks", byState, a -> a.get(state))
           .description("The store's tasks of this queue by state, read every 15 s")
           .tags(tags.and("state", STATES[i]))

@@ -42,4 +42,12 @@ interface TaskStore {
 
   /** The store's time, in nanoseconds from an origin of its own; never negative, never wraps. */
   long nanoTime();
+
+  /**
+   * How long the oldest ready task has been ready, in nanoseconds; 0 if none is ready (or if the
+   * store cannot tell). For health checks and a gauge: called seldom, under the queue's lock.
+   */
+  default long oldestReadyNanos() {
+    return 0;
+  }
 }

@@ -49,3 +49,7 @@ public fun WorkQueue.Builder.abandonAfter(abandonAfter: Duration): WorkQueue.Bui
 /** [WorkQueue.Builder.progressInterval] with a [kotlin.time.Duration]. */
 public fun WorkQueue.Builder.progressInterval(progressInterval: Duration): WorkQueue.Builder =
     progressInterval(progressInterval.toJavaDuration())
+
+/** [WorkQueue.Builder.timerBuckets] with Kotlin durations, as a list (Kotlin allows no vararg of [Duration]). */
+public fun WorkQueue.Builder.timerBuckets(buckets: List<Duration>): WorkQueue.Builder =
+    timerBuckets(*Array(buckets.size) { buckets[it].toJavaDuration() })

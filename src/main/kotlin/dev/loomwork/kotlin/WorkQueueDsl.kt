@@ -115,6 +115,14 @@ public class WorkQueueSpec internal constructor(internal val builder: WorkQueue.
     builder.meterRegistry(registry)
   }
 
+  /**
+   * Sets the histogram buckets of the wait and attempt timers, ascending; [WorkQueue.Builder.timerBuckets].
+   * A list, since Kotlin allows no vararg of [Duration].
+   */
+  public fun timerBuckets(buckets: List<Duration>) {
+    builder.timerBuckets(buckets)
+  }
+
   /** Adds a listener; [WorkQueue.Builder.listener]. */
   public fun listener(listener: WorkQueueListener) {
     builder.listener(listener)

@@ -65,8 +65,11 @@ class DurationsAndDslTest {
   fun theDslSetsEverySetting(): Unit = runBlocking {
     val seen = ConcurrentLinkedQueue<String>()
     val attempts = AtomicInteger()
+    val registry = io.micrometer.core.instrument.simple.SimpleMeterRegistry()
     val queue =
         fx.queue("dsl") {
+          meterRegistry(registry)
+          timerBuckets(listOf(100.milliseconds, 3.seconds))
           concurrency = 3
           capacity = 5
           retryPolicy = RetryPolicy.defaults().withRetries(1).withBackoff(Backoff.none())
@@ -102,6 +105,9 @@ class DurationsAndDslTest {
     queue.shutdownSuspending()
     assertTrue(seen.containsAll(listOf("blocking b", "suspending s")), "$seen")
     assertEquals(3, seen.count { it.startsWith("succeeded") })
+    val bounds = registry.get("loomwork.tasks.wait").timer().takeSnapshot().histogramCounts()
+        .map { java.time.Duration.ofNanos(it.bucket(java.util.concurrent.TimeUnit.NANOSECONDS).toLong()) }
+    assertEquals(listOf(java.time.Duration.ofMillis(100), java.time.Duration.ofSeconds(3)), bounds)
   }
 
   @Test
@@ -110,11 +116,14 @@ class DurationsAndDslTest {
     assertEquals("progressInterval: PT0S (expected: > 0)",
         expect<IllegalArgumentException> { workQueue("bad") { progressInterval = Duration.ZERO } }.message)
     assertEquals("name: ' ' (expected: not blank)", expect<IllegalArgumentException> { workQueue(" ") }.message)
+    assertEquals("timerBuckets[1]: PT1S (expected: > timerBuckets[0] PT2S, ascending)",
+        expect<IllegalArgumentException> { workQueue("bad") { timerBuckets(listOf(2.seconds, 1.seconds)) } }.message)
   }
 
   @Test
   fun javaBuilderDurations() {
-    val queue = fx.track(WorkQueue.builder("java-builder").abandonAfter(1.seconds).progressInterval(2.seconds).build())
+    val queue = fx.track(
+        WorkQueue.builder("java-builder").abandonAfter(1.seconds).progressInterval(2.seconds).timerBuckets(listOf(1.seconds)).build())
     assertNotNull(queue)
   }
 
