@@ -130,8 +130,12 @@ public final class PostgresStore {
    * Enqueues a typed task with a unique key: while a task of {@code queue} with that key is ready or
    * running, no other is inserted and its id is returned instead.
    *
+   * @param queue the queue that runs it
+   * @param task a typed task; see {@link #enqueue(String, Task)}
    * @param uniqueKey the key, or null for none
-   * @see #enqueue(String, Task)
+   * @return the task's id, or the live task's with the same key
+   * @throws IllegalArgumentException as {@link #enqueue(String, Task)} says
+   * @throws SQLException if the database refused; then nothing was enqueued
    */
   public long enqueue(String queue, Task<?> task, @Nullable String uniqueKey) throws SQLException {
     NewTask t = newTask(queue, task, uniqueKey);
@@ -146,17 +150,29 @@ public final class PostgresStore {
    * to the connection: no commit, rollback or close, no change of auto-commit or isolation.
    *
    * @param connection the application's connection to the store's database
-   * @see #enqueue(String, Task)
+   * @param queue the queue that runs it
+   * @param task a typed task; see {@link #enqueue(String, Task)}
+   * @return the task's id
+   * @throws IllegalArgumentException as {@link #enqueue(String, Task)} says
+   * @throws SQLException as the database raised it; the caller's transaction is then aborted, as
+   *     by an error of its own statement
    */
   public long enqueue(Connection connection, String queue, Task<?> task) throws SQLException {
     return enqueue(connection, queue, task, null);
   }
 
   /**
-   * Enqueues a typed task on the application's connection, with a unique key.
+   * Enqueues a typed task on the application's connection, in its transaction, with a unique key:
+   * an insert racing another transaction's uncommitted one of the same key waits for it, and
+   * inserts if that one rolls back.
    *
-   * @see #enqueue(Connection, String, Task)
-   * @see #enqueue(String, Task, String)
+   * @param connection the application's connection to the store's database
+   * @param queue the queue that runs it
+   * @param task a typed task; see {@link #enqueue(String, Task)}
+   * @param uniqueKey the key, or null for none
+   * @return the task's id, or the live task's with the same key
+   * @throws IllegalArgumentException as {@link #enqueue(String, Task)} says
+   * @throws SQLException as the database raised it
    */
   public long enqueue(Connection connection, String queue, Task<?> task, @Nullable String uniqueKey)
       throws SQLException {
