@@ -121,7 +121,11 @@ record Verdict(
     try {
       return policy.isRetryable(error);
     } catch (Throwable e) {
-      Log.LOG.warn("task '{}': retryIf threw on {}; not retrying", task, error, e);
+      // The task then fails with its own error, which the task log reports (its stack trace once per
+      // kind); this line names the predicate's fault without a trace of its own per task.
+      error.addSuppressed(e);
+      Log.TASKS.warn("task '{}': retryIf threw {} on {}; not retrying (suppressed in the task's error)",
+          task, e.toString(), error.toString());
       return false;
     }
   }

@@ -111,7 +111,12 @@ class VerdictTest {
             Fate.FAILED, v -> assertInstanceOf(AssertionError.class, v.error())),
         new Row("retryIf says no", IO, null, 1, AttemptOutcome.FAILED, Fate.FAILED, io)
             .with(POLICY.withRetryIf(e -> false)),
-        new Row("retryIf throws: not retried", IO, null, 1, AttemptOutcome.FAILED, Fate.FAILED, io)
+        new Row("retryIf throws: not retried, its fault suppressed in the error", new IOException("502"),
+            null, 1, AttemptOutcome.FAILED, Fate.FAILED,
+            v -> {
+              assertEquals("502", v.error().getMessage());
+              assertEquals("predicate broke", v.error().getSuppressed()[0].getMessage());
+            })
             .with(POLICY.withRetryIf(e -> { throw new IllegalStateException("predicate broke"); })),
         new Row("zero backoff retries at once", IO, null, 1, AttemptOutcome.FAILED, Fate.RETRY,
             v -> assertEquals(0, v.retryDelayNanos()))
