@@ -5,8 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.loomwork.postgres.PostgresStore;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.StringReader;
+import java.lang.reflect.Proxy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,6 +19,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -35,6 +38,7 @@ class BadInputTest {
   private static final String IAE = "IllegalArgumentException";
   private static final String ISE = "IllegalStateException";
   private static final String REE = "RejectedExecutionException";
+  private static final String UOE = "UnsupportedOperationException";
 
   /** One row: the call, the bad input, the exception's simple name and message, and the call itself. */
   record Case(String call, String input, String type, String message, Executable run) {
@@ -115,6 +119,52 @@ class BadInputTest {
     cases.add(c("TaskType.withAttemptTimeout(timeout)", "null", NPE, "timeout", () -> TYPE.withAttemptTimeout(null)));
     cases.add(c("TaskType.withAttemptTimeout(timeout)", "Duration.ZERO", IAE, "timeout: PT0S (expected: > 0)",
         () -> TYPE.withAttemptTimeout(Duration.ZERO)));
+  }
+
+  /** A data source that is never asked for a connection: these inputs are refused before. */
+  private static final DataSource NO_DATABASE =
+      (DataSource) Proxy.newProxyInstance(
+          BadInputTest.class.getClassLoader(),
+          new Class<?>[] {DataSource.class},
+          (proxy, method, args) -> {
+            throw new AssertionError("a bad input reached the database: " + method);
+          });
+
+  /** The durable store's cases, in the README table's order. None reaches the database. */
+  private static void durable(List<Case> cases) {
+    PostgresStore.Builder sb = PostgresStore.builder(NO_DATABASE);
+    PostgresStore store = sb.build();
+    cases.add(c("PostgresStore.builder(dataSource)", "null", NPE, "dataSource", () -> PostgresStore.builder(null)));
+    cases.add(c("PostgresStore.Builder.lease(d)", "10 ms", IAE, "lease: PT0.01S (expected: >= PT0.03S)",
+        () -> sb.lease(Duration.ofMillis(10))));
+    cases.add(c("PostgresStore.Builder.rescueInterval(d)", "Duration.ZERO", IAE,
+        "rescueInterval: PT0S (expected: >= PT0.001S)", () -> sb.rescueInterval(Duration.ZERO)));
+    cases.add(c("PostgresStore.Builder.pollInterval(d)", "Duration.ZERO", IAE,
+        "pollInterval: PT0S (expected: >= PT0.001S)", () -> sb.pollInterval(Duration.ZERO)));
+    cases.add(c("PostgresStore.Builder.retention(succeeded, ended)", "-1 s, 1 s", IAE,
+        "succeeded: PT-1S (expected: >= PT0S)", () -> sb.retention(MINUS_1_S, ONE_S)));
+    cases.add(c("PostgresStore.enqueue(queue, task)", "queue \" \"", IAE, "queue: ' ' (expected: not blank)",
+        () -> store.enqueue(" ", Task.of(TYPE, "p"))));
+    cases.add(c("PostgresStore.enqueue(queue, task)", "a closure named c", IAE,
+        "task 'c' is a closure, which cannot be written down: enqueue a typed task (Task.of(type, payload))"
+            + " on a durable store",
+        () -> store.enqueue("q", Task.of(ctx -> {}).named("c"))));
+    cases.add(c("PostgresStore.enqueue(queue, task)", "task t with an after-callback", IAE,
+        "task 't' has an after-callback, which cannot run in another process: a durable store keeps none"
+            + " (use a listener on the worker's queue)",
+        () -> store.enqueue("q", Task.of(TYPE, "p").named("t").after(x -> {}))));
+    cases.add(c("PostgresStore.enqueue(queue, task)", "task t with a backoff of its own", IAE,
+        "task 't' sets a backoff of its own, which a durable store does not keep: set it on its TaskType",
+        () -> store.enqueue("q", Task.of(TYPE, "p").named("t").backoff(BACKOFF))));
+    cases.add(c("Builder.build()", "a store and no handler (queue bad)", IAE,
+        "queue 'bad': a durable queue runs typed tasks only, and has no handler (register one with"
+            + " WorkQueue.Builder.handle)",
+        () -> WorkQueue.builder("bad").store(store).build()));
+    cases.add(c("WorkQueue.submit(type, payload)", "a durable queue bad", UOE,
+        "queue 'bad' is durable: its tasks may run in another process, so nothing here can await task"
+            + " 'task-unqueued'. Enqueue a typed task with its store: store.enqueue(\"bad\", Task.of(type, payload)),"
+            + " which returns the task's id",
+        () -> WorkQueue.builder("bad").store(store).handle(TYPE, (ctx, p) -> {}).build().submit(TYPE, "p")));
   }
 
   static List<Case> cases() {
@@ -218,6 +268,7 @@ class BadInputTest {
     cases.add(c("WorkQueue.submit(work)", "null", NPE, "work", withQueue(q -> q.submit(null))));
     cases.add(c("WorkQueue.submitJob(job)", "null", NPE, "job", withQueue(q -> q.submitJob(null))));
     typedTasks(cases);
+    durable(cases);
     cases.add(c("WorkQueue.shutdown(timeout)", "null", NPE, "timeout", withQueue(q -> q.shutdown(null))));
     cases.add(c("WorkQueue.start()", "a second call (queue bad)", ISE,
         "queue 'bad' was already started: start() or run() may be called once",
@@ -304,6 +355,7 @@ class BadInputTest {
       case IAE -> IllegalArgumentException.class;
       case ISE -> IllegalStateException.class;
       case REE -> RejectedExecutionException.class;
+      case UOE -> UnsupportedOperationException.class;
       default -> throw new AssertionError(simpleName);
     };
   }

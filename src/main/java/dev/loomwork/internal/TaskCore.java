@@ -337,14 +337,18 @@ public final class TaskCore<T extends @Nullable Object> {
           "task '" + name() + "' is a closure, which cannot be written down: enqueue a typed task"
               + " (Task.of(type, payload)) on a durable store");
     }
+    if (after != null) {
+      throw new IllegalArgumentException(
+          "task '" + name() + "' has an after-callback, which cannot run in another process: a"
+              + " durable store keeps none (use a listener on the worker's queue)");
+    }
     String refused =
-        after != null ? "an after-callback" : backoff != null ? "a backoff" : attemptTimeout != null
-            ? "an attempt timeout" : policy != null ? "a retry policy" : null;
+        backoff != null ? "a backoff" : attemptTimeout != null ? "an attempt timeout" : policy != null
+            ? "a retry policy" : null;
     if (refused != null) {
       throw new IllegalArgumentException(
           "task '" + name() + "' sets " + refused + " of its own, which a durable store does not"
-              + " keep (another process may run it): set it on its TaskType, or on the worker's"
-              + " queue");
+              + " keep: set it on its TaskType");
     }
     t.encode(name());
     TaskType<?> type = t.type;
