@@ -47,7 +47,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the runner mode of this JVM: with {@code --enable-preview} if this JVM has it.
  */
 class DemoProcessTest {
-  private static final Duration LINE = Duration.ofSeconds(25);
+  static final Duration LINE = Duration.ofSeconds(25);
   /** Maven's own start comes before the demo's first line: on a busy machine, it takes a while. */
   private static final Duration MAVEN_START = Duration.ofSeconds(90);
   private static final Pattern URL = Pattern.compile("(http://\\S+)");
@@ -563,7 +563,7 @@ class DemoProcessTest {
   }
 
   /** Parses {@code final: signups=40 emails=40 ...}. */
-  private static Map<String, Long> counts(String line) {
+  static Map<String, Long> counts(String line) {
     Map<String, Long> counts = new HashMap<>();
     Matcher m = Pattern.compile("(\\w+)=(\\d+)").matcher(line);
     while (m.find()) {
@@ -593,7 +593,7 @@ class DemoProcessTest {
   }
 
   /** The demo as a child process (a JVM, or Maven running one), its output collected line by line. */
-  private static final class Demo implements AutoCloseable {
+  static final class Demo implements AutoCloseable {
     private static final Pattern READY_PID = Pattern.compile("demo: ready, pid (\\d+)");
 
     private final Process process;
@@ -659,7 +659,7 @@ class DemoProcessTest {
     }
 
     /** Waits for the runner and ready lines, the first of them at most {@code first}. */
-    private void awaitReady(Duration first) throws InterruptedException {
+    void awaitReady(Duration first) throws InterruptedException {
       String runner = await("loomwork runs attempts", first);
       String expected = System.getProperty("loomwork.expectedRunner");
       if (expected != null) {

@@ -36,6 +36,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
@@ -71,6 +72,11 @@ import sun.misc.SignalHandler;
  *       requests on its open connections with {@code Connection: close}, and only then drains;
  *   <li>{@code --requeue FILE} at the next start: re-queue the tasks of that report before taking
  *       signups.
+ *   <li>{@code --store postgres}: both queues are durable, on the PostgreSQL that {@code --pg-url}
+ *       names or on an embedded one this demo starts (and prints the {@code --pg-url} of, for a
+ *       second demo to share the queues with). A signup enqueues its two tasks with the {@link
+ *       DemoStore}'s store in one transaction, and any demo on the database runs them. A cut drain
+ *       releases its tasks to the store instead of writing a report.
  * </ul>
  *
  * <p>Both jobs are typed tasks ({@link #WELCOME}, {@link #WEBHOOK}) with JSON payloads, so that a
@@ -112,6 +118,10 @@ public final class SignupDemo {
   /** The webhook delivery; its handler posts the event to the receiver. */
   static final TaskType<SignupEvent> WEBHOOK = TaskType.of("demo.webhook.signup", json(SignupEvent.class));
 
+  /** The queues' names: in PostgreSQL, the {@code queue} of their tasks' rows. */
+  static final String EMAIL_QUEUE = "email";
+  static final String WEBHOOK_QUEUE = "webhooks";
+
   private final Options options;
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final Counter signups;
@@ -120,6 +130,8 @@ public final class SignupDemo {
   private final @Nullable WebhookReceiver receiver;
   private final URI webhookUri;
   private final HttpClient webhookClient = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  /** With {@code --store postgres}: the store of both queues; null for queues in memory. */
+  private final @Nullable DemoStore store;
   private final WorkQueue email;
   private final WorkQueue webhooks;
   private final ApiServer api;
@@ -136,8 +148,9 @@ public final class SignupDemo {
   private volatile boolean drained;
   private final CompletableFuture<Void> scrapedAfterDrain = new CompletableFuture<>();
 
-  private SignupDemo(Options options) throws Exception {
+  private SignupDemo(Options options, @Nullable DemoStore store) throws Exception {
     this.options = options;
+    this.store = store;
     signups = Counter.builder("demo.signups").description("signups accepted by POST /signup").register(registry);
     emailSink = new EmailSink(options.emailDelay);
     if (options.webhookUrl != null) {
@@ -153,21 +166,26 @@ public final class SignupDemo {
     RetryPolicy policy = RetryPolicy.defaults()
         .withRetries(options.retries)
         .withBackoff(Backoff.exponential(options.backoff, options.maxBackoff));
-    email = WorkQueue.builder("email")
+    WorkQueue.Builder emailQueue = WorkQueue.builder(EMAIL_QUEUE)
         .concurrency(8)
         .retryPolicy(policy)
         .progressInterval(options.progress)
         .meterRegistry(registry)
         .handle(WELCOME, (ctx, welcome) -> emailSink.send(new EmailSink.Email(welcome.address(), "Welcome!",
-            "Hello " + welcome.address() + ", thanks for signing up.")))
-        .build();
-    webhooks = WorkQueue.builder("webhooks")
+            "Hello " + welcome.address() + ", thanks for signing up.")));
+    WorkQueue.Builder webhookQueue = WorkQueue.builder(WEBHOOK_QUEUE)
         .concurrency(options.webhookConcurrency)
         .retryPolicy(policy.withAttemptTimeout(options.webhookTimeout))
         .progressInterval(options.progress)
         .meterRegistry(registry)
-        .handle(WEBHOOK, this::deliverWebhook)
-        .build();
+        .handle(WEBHOOK, this::deliverWebhook);
+    if (store != null) {
+      // Durable: the queues claim their tasks from PostgreSQL, shared with any demo on that database.
+      emailQueue.store(store.store());
+      webhookQueue.store(store.store());
+    }
+    email = emailQueue.build();
+    webhooks = webhookQueue.build();
 
     metrics = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), options.metricsPort), 0);
     metrics.createContext("/metrics", this::scrape);
@@ -200,10 +218,21 @@ public final class SignupDemo {
         return;
       }
     }
+    DemoStore store = null;
+    if (options.postgres) {
+      store = openStore(options.pgUrl);
+      if (store == null) {
+        System.exit(2);
+        return;
+      }
+    }
     SignupDemo demo;
     try {
-      demo = new SignupDemo(options);
+      demo = new SignupDemo(options, store);
     } catch (BindException e) {
+      if (store != null) {
+        store.close();
+      }
       System.err.println("demo: cannot bind a port (" + e.getMessage() + "); is another demo running? Choose other"
           + " --port, --metrics-port or --receiver-port values, or 0 for any free port; two demos share a --port only"
           + " if both have --reuse-port");
@@ -211,6 +240,9 @@ public final class SignupDemo {
       return;
     }
     int status = demo.run(report);
+    if (store != null) {
+      demo.closeStore(store);
+    }
     out.println("demo: exit status " + status + switch (status) {
       case 0 -> " (drained)";
       case EXIT_DEADLINE -> " (the drain deadline passed; cut)";
@@ -219,6 +251,66 @@ public final class SignupDemo {
       default -> "";
     });
     System.exit(status);
+  }
+
+  /**
+   * {@code --store postgres}: the store at {@code url}, or on an embedded server when it is null.
+   * Null, after saying why on standard error, if neither can be had.
+   */
+  private static @Nullable DemoStore openStore(@Nullable String url) {
+    if (url != null) {
+      try {
+        return DemoStore.connect(url);
+      } catch (SQLException e) {
+        System.err.println("demo: --pg-url: cannot use the database at " + DemoStore.redacted(url) + ": "
+            + e.getMessage() + " (is its server up? An embedded one lives as long as the demo that printed its URL)");
+        return null;
+      }
+    }
+    out.println("demo: --store postgres without --pg-url: starting an embedded PostgreSQL");
+    try {
+      return DemoStore.startEmbedded();
+    } catch (IOException | SQLException | RuntimeException e) {
+      System.err.println("demo: --store postgres: cannot start an embedded PostgreSQL: " + e
+          + "; give the JDBC URL of a server with --pg-url instead");
+      return null;
+    }
+  }
+
+  /**
+   * The end of a demo with {@code --store postgres}: if it started the embedded server, waits until
+   * no other client (another demo sharing the queues) is connected, then stops it. A signal stops
+   * the wait.
+   */
+  private void closeStore(DemoStore s) throws IOException, InterruptedException {
+    if (!s.embedded()) {
+      return;
+    }
+    int others;
+    try {
+      others = s.otherConnections();
+    } catch (SQLException e) {
+      others = 0;
+    }
+    if (others > 0) {
+      int seen = signals.get();
+      out.println("shutdown: the embedded PostgreSQL serves " + others + " connection(s) of other clients, such as"
+          + " a demo started with --pg-url " + DemoStore.redacted(s.url())
+          + ": it stops once they have closed; a signal stops it now");
+      boolean none = s.awaitNoOtherConnections(() -> signals.get() > seen);
+      out.println(none
+          ? "shutdown: no other client is connected"
+          : "shutdown: a signal: stopping the embedded PostgreSQL under its other clients");
+    }
+    long unfinished = 0;
+    try {
+      unfinished = s.unfinished().values().stream().mapToLong(Long::longValue).sum();
+    } catch (SQLException e) {
+      // the server is going away anyway
+    }
+    s.close();
+    out.println("shutdown: embedded PostgreSQL stopped, its data directory " + s.dataDirectory() + " deleted"
+        + (unfinished == 0 ? "" : " with the " + unfinished + " unfinished task(s) it held"));
   }
 
   private int run(List<String> report) throws Exception {
@@ -247,6 +339,15 @@ public final class SignupDemo {
         : "  (answers 503 to " + percent(options.failRate) + " of requests, after "
             + options.webhookDelay.toMillis() + " ms)"));
     out.println("demo: metrics      " + url(metrics, "/metrics"));
+    DemoStore s = store;
+    if (s != null) {
+      out.println("demo: store        PostgreSQL " + DemoStore.redacted(s.url()) + (s.embedded()
+          ? "  (embedded, started by this demo: data in " + s.dataDirectory() + ", log " + s.log()
+              + "; it stops when this demo ends, once the other demos' connections have closed)"
+          : "  (--pg-url)") + "; queues " + EMAIL_QUEUE + " and " + WEBHOOK_QUEUE + " are durable");
+      out.println("demo: share        another demo runs these queues too with: --store postgres --pg-url "
+          + DemoStore.redacted(s.url()));
+    }
     out.println("demo: ready, pid " + ProcessHandle.current().pid()
         + "; Ctrl-C (SIGINT) or SIGTERM drains and stops, a second Ctrl-C cancels");
 
@@ -260,14 +361,14 @@ public final class SignupDemo {
     if (api.reusePort()) {
       handOver(signal);
       out.println("shutdown: no more signups; draining " + outstanding(email) + " email and " + outstanding(webhooks)
-          + " webhook task(s); metrics at " + url(metrics, "/metrics"));
+          + " webhook task(s)" + inTheStore() + "; metrics at " + url(metrics, "/metrics"));
     } else {
       // The listener stays open: a client gets an answer it can act on, not a refused connection.
       refusing = true;
       api.closeConnectionsAfterEachAnswer();
       out.println("shutdown: SIG" + signal + " received: no more signups (answered 503, Retry-After: "
           + RETRY_AFTER_SECONDS + "); draining " + outstanding(email) + " email and " + outstanding(webhooks)
-          + " webhook task(s); metrics at " + url(metrics, "/metrics"));
+          + " webhook task(s)" + inTheStore() + "; metrics at " + url(metrics, "/metrics"));
     }
 
     CompletableFuture<List<ShutdownReport>> drain = new CompletableFuture<>();
@@ -302,7 +403,11 @@ public final class SignupDemo {
       status = "INT".equals(second) ? EXIT_SECOND_SIGINT : EXIT_SECOND_SIGTERM;
     }
     api.close();
-    if (status != 0) {
+    if (store != null) {
+      if (status != 0) {
+        reportReleased(reports);
+      }
+    } else if (status != 0) {
       writeReport(reports);
     }
     out.println(counts("final:"));
@@ -337,6 +442,10 @@ public final class SignupDemo {
       return Response.of(400, "expected an email address, like ada@example.com\n");
     }
     long id = nextId.incrementAndGet();
+    DemoStore s = store;
+    if (s != null) {
+      return durableSignup(s, id, address);
+    }
     Task<?> welcome;
     Task<?> hook;
     try {
@@ -356,6 +465,28 @@ public final class SignupDemo {
     return new Response(202, Map.of("Content-Type", "application/json"),
         "{\"id\":" + id + ",\"tasks\":[\"" + welcome.name() + "\",\"" + hook.name() + "\"],\"pid\":"
             + ProcessHandle.current().pid() + "}\n");
+  }
+
+  /**
+   * A signup with {@code --store postgres}: both tasks in one transaction, so that a signup has its
+   * email and its webhook or neither. Any demo on the database may run them.
+   */
+  private Response durableSignup(DemoStore s, long id, String address) {
+    long[] ids;
+    try {
+      // The store keeps a task's retries from its enqueue (not from the queue that runs it): --retries.
+      ids = s.enqueueSignup(
+          EMAIL_QUEUE, Task.of(WELCOME, new Welcome(id, address)).named("email-" + id).retries(options.retries),
+          WEBHOOK_QUEUE,
+          Task.of(WEBHOOK, new SignupEvent(id, address)).named("webhook-" + id).retries(options.retries));
+    } catch (SQLException e) {
+      return new Response(503, Map.of("Retry-After", Integer.toString(RETRY_AFTER_SECONDS)),
+          "the store refused the signup (" + e.getMessage() + "); retry in " + RETRY_AFTER_SECONDS + " s\n");
+    }
+    signups.increment();
+    return new Response(202, Map.of("Content-Type", "application/json"),
+        "{\"id\":" + id + ",\"tasks\":[" + ids[0] + "," + ids[1] + "],\"pid\":" + ProcessHandle.current().pid()
+            + "}\n");
   }
 
   private static Response shuttingDown() {
@@ -429,6 +560,16 @@ public final class SignupDemo {
           "load: done: %d sent, %d accepted, %d refused, %d failed (%d retried) in %.1f s (%.0f signups/s)",
           result.sent(), result.accepted(), result.refused(), result.failed(), result.retried(),
           result.elapsed().toMillis() / 1000.0, result.rate()));
+      if (store != null) {
+        // Durable: any demo on the database may run the tasks; wait until the store has them all done.
+        if (awaitStoreSettled(store)) {
+          out.println(counts("load: settled: the store holds no unfinished task; this demo:"));
+          if (options.stopAfterLoad) {
+            stopAfterLoad("load: --stop-after-load");
+          }
+        }
+        return;
+      }
       // Wait for the work those signups started, then show where it ended.
       if (options.stopAfterLoad) {
         stopAfterLoad("load: --stop-after-load");
@@ -441,6 +582,26 @@ public final class SignupDemo {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /**
+   * Waits until the store holds no unfinished task of either queue; false if a signal came first
+   * or the store did not answer.
+   */
+  private boolean awaitStoreSettled(DemoStore s) throws InterruptedException {
+    while (!firstSignal.isDone()) {
+      try {
+        Map<String, Long> unfinished = s.unfinished();
+        if (unfinished.getOrDefault(EMAIL_QUEUE, 0L) == 0 && unfinished.getOrDefault(WEBHOOK_QUEUE, 0L) == 0) {
+          return true;
+        }
+      } catch (SQLException e) {
+        out.println("load: the store did not answer: " + e.getMessage());
+        return false;
+      }
+      Thread.sleep(100);
+    }
+    return false;
   }
 
   /** Shuts down as on SIGTERM, unless a signal came first. */
@@ -487,6 +648,49 @@ public final class SignupDemo {
       out.println("shutdown: no last scrape; exiting");
     } catch (Exception e) {
       out.println("shutdown: " + e);
+    }
+  }
+
+  /**
+   * A cut shutdown of durable queues: its cut tasks went back to the store, their attempt given
+   * back, for another demo on the database (or the next start on it) to run; there is no report to
+   * write and none to re-queue.
+   */
+  private void reportReleased(List<ShutdownReport> reports) {
+    long released = 0;
+    long listed = 0;
+    for (ShutdownReport report : reports) {
+      Counter counter = registry.find("loomwork.store.released").tag("queue", report.queue()).counter();
+      long r = counter == null ? 0 : (long) counter.count();
+      released += r;
+      listed += report.cancelled().size() + report.abandoned().size();
+      out.println("report: queue " + report.queue() + ": " + report.succeeded() + " succeeded, " + report.failed()
+          + " failed here; " + r + " released to the store" + (report.abandoned().isEmpty()
+              ? ""
+              : ", " + report.abandoned().size() + " abandoned (still running here: the store's rescuer returns"
+                  + " them once this demo's lease has expired)"));
+    }
+    out.println("report: none written: the " + released + " task(s) this demo cut are back in the store, their"
+        + " attempt given back, for the demos on its database to run" + (store != null && store.embedded()
+            ? " (this demo's embedded PostgreSQL stops once no other demo is connected, and what it holds then"
+                + " goes with it)"
+            : ", now or at their next start")
+        + (listed == 0 ? "" : "; " + listed + " task(s) are listed in the queues' shutdown reports"));
+  }
+
+  /** With {@code --store postgres}: how many tasks of both queues the store holds unfinished. */
+  private String inTheStore() {
+    DemoStore s = store;
+    if (s == null) {
+      return "";
+    }
+    try {
+      Map<String, Long> unfinished = s.unfinished();
+      return " claimed by this demo; the store holds " + unfinished.getOrDefault(EMAIL_QUEUE, 0L) + " email and "
+          + unfinished.getOrDefault(WEBHOOK_QUEUE, 0L) + " webhook task(s) unfinished (any demo's; what this one has"
+          + " not claimed waits there for the others)";
+    } catch (SQLException e) {
+      return " claimed by this demo (the store did not answer: " + e.getMessage() + ")";
     }
   }
 
@@ -588,7 +792,16 @@ public final class SignupDemo {
           --metrics-port N          the /metrics port (default 0: any free port)
           --receiver-port N         the demo's webhook receiver's port (default 0: any free port)
           --requeue FILE            at start, re-queue the tasks of a shutdown report (--report-file)
-                                    before taking signups
+                                    before taking signups (not with --store postgres)
+          --store memory|postgres   where the email and webhook queues keep their tasks (default
+                                    memory); postgres: durable queues that several demos share, a
+                                    signup's two tasks enqueued in one transaction; with
+                                    --stop-after-load, the demo waits until the store holds no
+                                    unfinished task before shutting down
+          --pg-url JDBC_URL         with --store postgres: the database, e.g.
+                                    jdbc:postgresql://localhost:5432/postgres?user=me&password=secret;
+                                    without it the demo starts an embedded PostgreSQL and prints the
+                                    --pg-url that a second demo shares its queues with
           --webhook-url URL         post the webhooks to this receiver instead of the demo's own
           --fail-rate F             fraction of webhook requests the demo's receiver answers 503
                                     (default 0.2)
@@ -619,6 +832,9 @@ public final class SignupDemo {
     Duration drainTimeout = Duration.ofMinutes(5);
     @Nullable Path reportFile;
     @Nullable Path requeue;
+    /** --store postgres. */
+    boolean postgres;
+    @Nullable String pgUrl;
     @Nullable URI webhookUrl;
     /** An option of the demo's own receiver that was given, or null. */
     @Nullable String receiverOption;
@@ -673,6 +889,18 @@ public final class SignupDemo {
             case "--drain-timeout" -> o.drainTimeout = duration(value);
             case "--report-file" -> o.reportFile = Path.of(value);
             case "--requeue" -> o.requeue = Path.of(value);
+            case "--store" -> o.postgres = switch (value) {
+              case "memory" -> false;
+              case "postgres" -> true;
+              default -> throw new IllegalArgumentException(arg + ": " + value + " (expected: memory or postgres)");
+            };
+            case "--pg-url" -> {
+              if (!value.startsWith("jdbc:postgresql:")) {
+                throw new IllegalArgumentException(arg + ": " + DemoStore.redacted(value)
+                    + " (expected: a JDBC URL, jdbc:postgresql://host:port/database?user=...)");
+              }
+              o.pgUrl = value;
+            }
             case "--webhook-url" -> o.webhookUrl = webhookUrl(value);
             case "--final-scrape-wait" -> o.finalScrapeWait = duration(value);
             case "--port" -> o.port = port(arg, value);
@@ -689,6 +917,14 @@ public final class SignupDemo {
       }
       if (o.webhookUrl != null && o.receiverOption != null) {
         throw new IllegalArgumentException(o.receiverOption + " sets up the demo's own receiver; not with --webhook-url");
+      }
+      if (o.pgUrl != null && !o.postgres) {
+        throw new IllegalArgumentException("--pg-url names the database of --store postgres; give both");
+      }
+      if (o.requeue != null && o.postgres) {
+        throw new IllegalArgumentException("--requeue: not with --store postgres: a durable queue's cut tasks go"
+            + " back to the store, not into a report, and the demos on that database run them; there is nothing"
+            + " to re-queue");
       }
       if (o.maxBackoff.compareTo(o.backoff) < 0) {
         o.maxBackoff = o.backoff;

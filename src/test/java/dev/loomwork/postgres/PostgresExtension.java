@@ -47,8 +47,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threads: the embedded server's output goes to a file, so it starts no logging thread; the
  * driver's threads are not loomwork's. Neither trips {@code LeakCheckExtension}.
+ *
+ * <p>Public for the tests of other packages (the demo's); they get the database's URL from the
+ * {@link UrlDataSource} it gives.
  */
-final class PostgresExtension implements BeforeAllCallback, ParameterResolver {
+public final class PostgresExtension implements BeforeAllCallback, ParameterResolver {
 
   /** The environment variable that names an existing server. */
   public static final String URL_VARIABLE = "LOOMWORK_TEST_PG_URL";

@@ -12,7 +12,7 @@ import javax.sql.DataSource;
  * A data source of one JDBC URL: a new connection per call, no pool. (PostgreSQL's own data sources
  * are JNDI-referenceable, and the tests, compiled into the module, do not read {@code java.naming}.)
  */
-final class UrlDataSource implements DataSource {
+public final class UrlDataSource implements DataSource {
   private final String url;
 
   UrlDataSource(String url) {
@@ -37,7 +37,8 @@ final class UrlDataSource implements DataSource {
     return server + "/" + database + params;
   }
 
-  String url() {
+  /** The URL, password included: for a child process that connects to the same database. */
+  public String url() {
     return url;
   }
 
