@@ -139,8 +139,12 @@ final class PostgresClaims extends PostgresOperations {
 
   /*
    * One statement per batch: the outcomes as parallel arrays, unnested, joined to their rows. The
-   * fence is state = 'running' AND owner AND attempt: an attempt that was rescued, released or
-   * superseded updates nothing. A cancel requested while the attempt ran wins over its outcome.
+   * fence is owner AND attempt: an attempt that was rescued, released or superseded updates nothing.
+   * An owner means state = 'running' (the schema's loomwork_task_owner_iff_running), and the state is
+   * deliberately not repeated here: with it, the planner reads the worker's running tasks through the
+   * partial index loomwork_task_running, whose entries of tasks completed since the last vacuum are
+   * all dead, and a batch then costs as much as the backlog already worked off; without it each row
+   * is found by its primary key. A cancel requested while the attempt ran wins over its outcome.
    */
   private static final String COMPLETE =
       "UPDATE loomwork_task t SET"
@@ -153,7 +157,7 @@ final class PostgresClaims extends PostgresOperations {
           + " updated_at = now()"
           + " FROM unnest(?::bigint[], ?::integer[], ?::text[], ?::bigint[], ?::text[])"
           + "   AS o (id, attempt, state, delay, error)"
-          + " WHERE t.id = o.id AND t.state = 'running' AND t.owner = ? AND t.attempt = o.attempt"
+          + " WHERE t.id = o.id AND t.owner = ? AND t.attempt = o.attempt"
           + " RETURNING t.id, t.state";
 
   /**
