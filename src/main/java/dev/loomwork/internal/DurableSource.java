@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -33,7 +34,9 @@ import org.slf4j.Logger;
  *       when woken (a notification, a freed permit while the store had more, a timer to the next due
  *       task) or every poll interval.
  *   <li><b>The flusher</b> writes outcomes in batches, every {@value #FLUSH_MILLIS} ms or {@value
- *       #FLUSH_BATCH} outcomes, fenced on this worker and each attempt; an outcome fenced out is
+ *       #FLUSH_BATCH} outcomes (or half the concurrency, up to 50, while the store has a backlog:
+ *       outcomes not yet written count against the free permits, so that the worker never holds
+ *       more running rows than its concurrency), fenced on this worker and each attempt; an outcome fenced out is
  *       logged, never published as the task's.
  *   <li><b>The keeper of the lease</b> renews it, cuts attempts whose cancel was requested, runs the
  *       rescuer and the pruning (behind the store's locks, so one process at a time does). A lease
@@ -69,6 +72,14 @@ final class DurableSource {
   private volatile boolean closed;
   /** Whether the last claim took all it asked for: the store may have more, so a freed permit wakes the claimer. */
   private volatile boolean saturated;
+  /**
+   * Outcomes and releases not yet written: their tasks still run in the store's eyes, so they count
+   * against the free permits, which bounds the worker's running rows (and what a crash runs again)
+   * to about its concurrency and one flush. Set under {@link #books} at every change.
+   */
+  private final AtomicInteger unwritten = new AtomicInteger();
+  /** In saturation, claim only this many permits at once (or whatever is free once nothing is ready). */
+  private final int batch;
   private volatile @Nullable Listening listening;
   private final List<Thread> threads = new ArrayList<>();
 
@@ -99,6 +110,7 @@ final class DurableSource {
     this.handlers = handlers;
     this.handlerNames = handlers.names();
     this.queueDefault = queueDefault;
+    this.batch = Math.max(1, Math.min(queue.state.concurrency(), 100) / 2);
   }
 
   // ---- the lifecycle, on the owner's thread ----
@@ -187,10 +199,13 @@ final class DurableSource {
       claimed.remove(t.storeId);
       outcomes.add(new Pending(t, o, retryAt));
       size = outcomes.size();
+      recount();
     } finally {
       books.unlock();
     }
-    if (size == FLUSH_BATCH) {
+    // A full batch goes at once; so do enough outcomes to be worth a claim while the store has a
+    // backlog, since unwritten outcomes count against the permits.
+    if (size == FLUSH_BATCH || (size == batch && saturated)) {
       flushWake.release();
     }
   }
@@ -201,17 +216,37 @@ final class DurableSource {
     try {
       claimed.remove(t.storeId);
       releases.add(t.storeId);
+      recount();
     } finally {
       books.unlock();
     }
     flushWake.release();
   }
 
-  /** A permit was freed: if the store may have more due tasks, claim. */
-  void permitFreed() {
-    if (saturated) {
+  /** Under {@link #books}: counts what is not yet written. */
+  private void recount() {
+    unwritten.set(outcomes.size() + releases.size() + writing.size() + releasing.size());
+  }
+
+  /**
+   * Under the queue's lock, when a permit was freed: if the store may have more due tasks, wake the
+   * claimer once a claim is worth it.
+   *
+   * @param free the free permits less the claimed tasks waiting for one
+   * @param ready the claimed tasks waiting for a permit
+   */
+  void permitFreed(int free, int ready) {
+    if (saturated && worthClaiming(free - unwritten.get(), ready)) {
       claimWake.release();
     }
+  }
+
+  /**
+   * With a backlog in the store: claim in batches of about {@link #batch} (a claim is a commit), but
+   * never let the dispatcher run dry while permits are free.
+   */
+  private boolean worthClaiming(int free, int ready) {
+    return free >= batch || (free > 0 && ready == 0);
   }
 
   // ---- the claimer ----
@@ -240,8 +275,8 @@ final class DurableSource {
           reconcile(w);
           unsure = false;
         }
-        int n = queue.state.claimable();
-        if (n > 0) {
+        int n = queue.state.claimable() - unwritten.get();
+        if (n > 0 && (!saturated || worthClaiming(n, queue.state.readyCount()))) {
           long began = System.nanoTime();
           List<Claimed> got = backend.claim(queue.name(), handlerNames, w, n);
           if (got != null) {
@@ -261,11 +296,11 @@ final class DurableSource {
             waitNanos = Math.min(waitNanos, Math.max(1, next.toNanos()));
           }
         } else {
-          // Every permit is taken. A wake-up that came meanwhile may mean work in the store: the
-          // next freed permit wakes us to claim. Say so before looking again, so that a permit
-          // freed in between is seen either here or by permitFreed().
+          // Every permit is taken (or too few are free to be worth a claim). A wake-up that came
+          // meanwhile may mean work in the store: a freed permit or a flush wakes us to claim. Say
+          // so before looking again, so that a permit freed in between is seen here or there.
           saturated = true;
-          if (queue.state.claimable() > 0) {
+          if (worthClaiming(queue.state.claimable() - unwritten.get(), queue.state.readyCount())) {
             continue;
           }
         }
@@ -429,6 +464,7 @@ final class DurableSource {
       releases = new ArrayList<>();
       writing = os;
       releasing = rs;
+      recount();
       w = worker;
     } finally {
       books.unlock();
@@ -440,8 +476,12 @@ final class DurableSource {
       try {
         writing = List.of();
         releasing = List.of();
+        recount();
       } finally {
         books.unlock();
+      }
+      if (saturated) {
+        claimWake.release(); // what was written no longer counts against the permits
       }
     }
   }
@@ -483,6 +523,7 @@ final class DurableSource {
           rs = new ArrayList<>(rs);
           rs.addAll(releases);
           releases = rs;
+          recount();
         }
       } finally {
         books.unlock();
@@ -631,6 +672,7 @@ final class DurableSource {
       outcomes = new ArrayList<>();
       releases = new ArrayList<>();
       claimed.clear();
+      recount();
     } finally {
       books.unlock();
     }

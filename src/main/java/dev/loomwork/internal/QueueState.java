@@ -140,6 +140,20 @@ final class QueueState {
 
   // ---- a durable queue ----------------------------------------------------------------------
 
+  int concurrency() {
+    return concurrency;
+  }
+
+  /** Takes the lock; the tasks ready to run, waiting for a permit. */
+  int readyCount() {
+    lock.lock();
+    try {
+      return store.readyCount();
+    } finally {
+      lock.unlock();
+    }
+  }
+
   /**
    * Takes the lock; how many tasks a durable queue may claim now: its free permits, less the tasks
    * it claimed that wait for one. None once it no longer accepts: a draining queue drains what it
@@ -466,7 +480,7 @@ final class QueueState {
         end(t, fate);
       }
     }
-    d.permitFreed();
+    d.permitFreed(concurrency - running.size() - store.readyCount(), store.readyCount());
     if (store.readyCount() > 0 || accepting != Accepting.OPEN) {
       workAvailable.signal();
     }
@@ -495,7 +509,7 @@ final class QueueState {
           DurableSource d = durable;
           if (d != null) {
             d.outcome(t, fate, 0, null);
-            d.permitFreed();
+            d.permitFreed(concurrency - running.size() - store.readyCount(), store.readyCount());
           }
           end(t, fate);
           if (lock.hasWaiters(roomAvailable)) {

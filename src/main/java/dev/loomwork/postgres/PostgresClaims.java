@@ -221,6 +221,8 @@ final class PostgresClaims extends PostgresOperations {
   /*
    * A cutting shutdown's cut attempts did not fail: back to ready with the attempt given back, in
    * their old place (run_at unchanged). A task whose cancel was requested ends cancelled instead.
+   * Fenced on the owner alone, which implies state = 'running' (see COMPLETE for why the state is
+   * not repeated).
    */
   private static final String RELEASE =
       "UPDATE loomwork_task SET"
@@ -229,7 +231,7 @@ final class PostgresClaims extends PostgresOperations {
           + " attempt = CASE WHEN cancel_requested THEN attempt ELSE attempt - 1 END,"
           + " finished_at = CASE WHEN cancel_requested THEN now() END,"
           + " updated_at = now()"
-          + " WHERE id = ANY (?) AND state = 'running' AND owner = ?"
+          + " WHERE id = ANY (?) AND owner = ?"
           + " RETURNING id, state";
 
   /**
