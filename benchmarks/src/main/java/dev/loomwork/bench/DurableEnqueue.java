@@ -39,7 +39,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * </ul>
  *
  * With 1 thread (target: loomwork at least 0.9× the plain insert) and with 16 (at least 0.8×: the
- * commit rate without NOTIFY; a NOTIFY in every transaction serialises commits). No queue runs; the
+ * commit rate without NOTIFY; a NOTIFY in every transaction serialises commits, which {@code
+ * enqueue16_jdbcInsertNotifyEach} shows). No queue runs; the
  * rows stay ready. Each iteration starts from an empty table after a CHECKPOINT, and ends with a
  * check that the table holds exactly one row per commit, each with its own payload.
  */
@@ -153,6 +154,27 @@ public class DurableEnqueue {
     return n;
   }
 
+  /** The same insert with a NOTIFY in every transaction: what the store's debouncing avoids. */
+  private int jdbcInsertNotify(Caller c) throws SQLException {
+    int n;
+    try (PreparedStatement s = c.connection.prepareStatement(DurableSql.PLAIN_INSERT)) {
+      s.setString(1, QUEUE);
+      s.setString(2, "noop");
+      s.setString(3, Integer.toString(nextPayload.getAndIncrement()));
+      s.setString(4, null);
+      s.setInt(5, 1);
+      n = s.executeUpdate();
+    }
+    try (PreparedStatement s = c.connection.prepareStatement("SELECT pg_notify(?, ?)")) {
+      s.setString(1, "loomwork." + QUEUE);
+      s.setString(2, QUEUE);
+      s.execute();
+    }
+    c.connection.commit();
+    committed.incrementAndGet();
+    return n;
+  }
+
   @Benchmark
   @Threads(1)
   public long txEnqueue_loomwork(Caller c) throws SQLException {
@@ -175,5 +197,12 @@ public class DurableEnqueue {
   @Threads(16)
   public int enqueue16_jdbcInsert(Caller c) throws SQLException {
     return jdbcInsert(c);
+  }
+
+  /** Not a target: the cost the debouncing saves (DURABLE.md measured about 0.1× with 16 writers). */
+  @Benchmark
+  @Threads(16)
+  public int enqueue16_jdbcInsertNotifyEach(Caller c) throws SQLException {
+    return jdbcInsertNotify(c);
   }
 }

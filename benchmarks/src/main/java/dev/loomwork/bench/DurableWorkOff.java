@@ -122,6 +122,26 @@ public class DurableWorkOff {
       throw new IllegalStateException(
           all + " rows, " + done + " succeeded at attempt 1; expected " + tasks + " of each");
     }
+    printBatches(server);
+  }
+
+  /**
+   * How the backlog was worked off, from the rows: the tasks one claim statement took share its
+   * transaction's {@code now()} as {@code attempted_at}, and those one completion statement ended
+   * share {@code finished_at}. So: how many claims and completions, how many rows each, and the time
+   * from the first claim to the last completion (in the database).
+   */
+  private void printBatches(DurableServer server) throws SQLException {
+    long claims = server.count("SELECT count(DISTINCT attempted_at) FROM loomwork_task");
+    long completions = server.count("SELECT count(DISTINCT finished_at) FROM loomwork_task");
+    long micros =
+        server.count(
+            "SELECT (extract(epoch FROM max(finished_at) - min(attempted_at)) * 1000000)::bigint FROM loomwork_task");
+    System.out.printf(
+        "%n[durable] %d tasks: %d claims (%.1f tasks each), %d completions (%.1f each), first claim to last"
+            + " completion %.1f ms (%.0f tasks/s)%n",
+        tasks, claims, (double) tasks / claims, completions, (double) tasks / completions, micros / 1000.0,
+        tasks / (micros / 1e6));
   }
 
   // ------------------------------------------------------------------------------------------
