@@ -1,6 +1,7 @@
 package dev.loomwork.bench;
 
 import com.zaxxer.hikari.HikariDataSource;
+import dev.loomwork.ShutdownReport;
 import dev.loomwork.Task;
 import dev.loomwork.WorkQueue;
 import dev.loomwork.WorkQueueListener;
@@ -9,6 +10,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -86,6 +88,7 @@ public class DurableWorkOff {
 
   Plan plan;
   HikariDataSource pool;
+  DurableActivity activity;
 
   @Setup(Level.Trial)
   public void openPool(DurableServer server) {
@@ -108,11 +111,15 @@ public class DurableWorkOff {
         "CHECKPOINT");
     plan = Plan.allSucceed(tasks);
     worker = registerWorker(server); // for the floor's claims; loomwork registers its own
+    activity = DurableActivity.startIfEnabled(server);
   }
 
   /** Every task ran once, and the store says so. Untimed. */
   @TearDown(Level.Iteration)
-  public void check(DurableServer server) throws SQLException {
+  public void check(DurableServer server) throws SQLException, InterruptedException {
+    if (activity != null) {
+      activity.close();
+    }
     plan.verify();
     long done =
         server.count(
@@ -177,11 +184,22 @@ public class DurableWorkOff {
     }
   }
 
+  /**
+   * How long the durable queue's shutdown may take to write its last outcomes. Generous: a slow
+   * flush is a figure to measure, not a hang (its {@code shutdown} returns a clean report at the
+   * deadline even while the outcomes are still being written, so the end is checked below).
+   */
+  static final Duration SHUTDOWN = Duration.ofMinutes(10);
+
   @Benchmark
   public void workOff_loomwork(Durable s) throws InterruptedException {
     s.queue.start();
     plan.awaitAndVerify();
-    Bench.shutdown(s.queue); // writes the outcomes not yet flushed
+    ShutdownReport report = s.queue.shutdown(SHUTDOWN); // writes the outcomes not yet flushed
+    if (!report.cancelled().isEmpty() || !report.abandoned().isEmpty() || !s.queue.isTerminated()) {
+      throw new IllegalStateException(
+          "the durable queue did not finish writing its outcomes within " + SHUTDOWN + ": " + s.queue + ", " + report);
+    }
   }
 
   // ------------------------------------------------------------------------------------------
