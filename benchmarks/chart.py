@@ -440,7 +440,8 @@ def durable_summary(results):
             a, c = durable_rate(r), durable_rate(b)
             mark = "" if target is None else (" ✓" if a / c >= target else " ✗")
             t = "–" if target is None else f"≥ {target}×"
-            lines.append(f"| {label} | {blabel} | {fs} | {si(a)}/s | {si(c)}/s | **{a / c:.2f}×**{mark} | {t} |")
+            size = f", {int(r['params']['tasks']):,} tasks" if "tasks" in r.get("params", {}) else ""
+            lines.append(f"| {label}{size} | {blabel} | {fs} | {si(a)}/s | {si(c)}/s | **{a / c:.2f}×**{mark} | {t} |")
     lines += ["", "Enqueue commit → attempt start, one task at a time (ms; target p50 ≤ 5, p99 ≤ 25):", "",
               "| path | fsync | samples | p50 | p90 | p99 | max | target |",
               "| --- | --- | --- | --- | --- | --- | --- | --- |"]
