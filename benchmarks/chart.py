@@ -2,12 +2,17 @@
 """Reads JMH's JSON from a benchmarks run and writes the README figures.
 
     python3 benchmarks/chart.py [results/full.json]
+    python3 benchmarks/chart.py --durable results/full-custom.json
+
+With --durable, only the durable store's tables (loomwork vs its JDBC floors, per fsync setting,
+and the commit -> start latency), printed and written to durable-table.md next to the JSON.
 
 Writes, next to the JSON:
   throughput.png  loomwork's throughput as a ratio to each baseline, per runner (log scale)
   peers.png       loomwork and its peers per workload: tasks/s (log scale) and enqueue -> start
   summary.md      the same ratios, the absolute figures and the latency percentiles, in Markdown,
-                  then the peer tables (tasks/s, the issue's target ratios, latency)
+                  then the peer tables (tasks/s, the issue's target ratios, latency), then the
+                  durable store's tables if the run has them
 
 A partial run (quick mode, a regex subset) gives the rows it has; the others are left out or "–".
 
@@ -380,12 +385,99 @@ def peers_chart(results, png):
     fig.savefig(png, dpi=110)
 
 
+# ---------------------------------------------------------------------------------------------
+# The durable store (Durable*.java): loomwork against a JDBC floor of the same SQL, per fsync setting.
+# ---------------------------------------------------------------------------------------------
+
+FSYNC = ("on", "off")
+
+# (label, loomwork benchmark, loomwork params, floor benchmark, floor label, target ratio)
+DURABLE_COMPARISONS = [
+    ("work off a backlog of no-op tasks (durable queue, concurrency 100, pool of 4)",
+     "DurableWorkOff.workOff_loomwork", {}, "DurableWorkOff.workOff_jdbcClaim100Complete100",
+     "4 JDBC loops: claim 100, complete 100", 0.5),
+    ("transactional enqueue, 1 task per transaction, 1 thread",
+     "DurableEnqueue.txEnqueue_loomwork", {}, "DurableEnqueue.txEnqueue_jdbcInsert",
+     "plain INSERT of the same row + commit", 0.9),
+    ("transactional enqueue, 16 threads, debounced NOTIFY",
+     "DurableEnqueue.enqueue16_loomwork", {}, "DurableEnqueue.enqueue16_jdbcInsert",
+     "plain INSERT + commit, no NOTIFY", 0.8),
+    ("(for scale, not loomwork) JDBC INSERT + NOTIFY in every transaction, 16 threads",
+     "DurableEnqueue.enqueue16_jdbcInsertNotifyEach", {}, "DurableEnqueue.enqueue16_jdbcInsert",
+     "plain INSERT + commit, no NOTIFY", None),
+]
+
+# (label, benchmark, params); targets: p50 <= 5 ms, p99 <= 25 ms (loomwork only).
+DURABLE_LATENCY = [
+    ("loomwork, enqueues 120 ms apart (each sends its NOTIFY)", "DurableLatency.latency_toStart_loomwork", {"pauseMillis": "120"}, True),
+    ("loomwork, back to back (NOTIFY debounced: 1 per 100 ms)", "DurableLatency.latency_toStart_loomwork", {"pauseMillis": "0"}, True),
+    ("floor: INSERT + NOTIFY, LISTEN + claim statement", "DurableLatency.latency_toStart_jdbcListenClaim", {}, False),
+]
+
+
+def durable_rate(r):
+    """Tasks (or committed transactions) per second."""
+    if r["mode"] == "ss":  # one backlog per shot
+        tasks = int(r["params"]["tasks"])
+        return tasks / (r["primaryMetric"]["score"] / 1000.0)
+    return throughput(r)
+
+
+def durable_summary(results):
+    """The durable tables, in Markdown; an empty string if the run has no durable benchmark."""
+    if not any(n.startswith("Durable") for (n, _) in results):
+        return ""
+    lines = ["", "## The durable store (PostgreSQL)", "",
+             "loomwork ÷ a JDBC floor of the same SQL, same run (tasks or commits per second):", "",
+             "| workload | floor | fsync | loomwork | floor | ratio | target |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for label, lw, lwp, base, blabel, target in DURABLE_COMPARISONS:
+        for fs in FSYNC:
+            r = find(results, lw, dict(lwp, fsync=fs))
+            b = find(results, base, {"fsync": fs})
+            if r is None or b is None:
+                continue
+            a, c = durable_rate(r), durable_rate(b)
+            mark = "" if target is None else (" ✓" if a / c >= target else " ✗")
+            t = "–" if target is None else f"≥ {target}×"
+            size = f", {int(r['params']['tasks']):,} tasks" if "tasks" in r.get("params", {}) else ""
+            lines.append(f"| {label}{size} | {blabel} | {fs} | {si(a)}/s | {si(c)}/s | **{a / c:.2f}×**{mark} | {t} |")
+    lines += ["", "Enqueue commit → attempt start, one task at a time (ms; target p50 ≤ 5, p99 ≤ 25):", "",
+              "| path | fsync | samples | p50 | p90 | p99 | max | target |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for label, name, params, targeted in DURABLE_LATENCY:
+        for fs in FSYNC:
+            r = find(results, name, dict(params, fsync=fs))
+            if r is None:
+                continue
+            m = r["primaryMetric"]
+            p = m["scorePercentiles"]
+            p50, p90, p99, top = (p[k] / 1000.0 for k in ("50.0", "90.0", "99.0", "100.0"))
+            n = sum(int(c) for rawrow in m.get("rawDataHistogram", []) for hist in rawrow for _, c in hist) or "–"
+            t = "–"
+            if targeted:
+                t = ("✓" if p50 <= 5 and p99 <= 25 else "✗")
+            lines.append(f"| {label} | {fs} | {n} | {p50:.2f} | {p90:.2f} | {p99:.2f} | {top:.2f} | {t} |")
+    return "\n".join(lines) + "\n"
+
+
 def main():
-    path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "results", "full.json")
+    args = sys.argv[1:]
+    durable_only = "--durable" in args
+    args = [a for a in args if a != "--durable"]
+    path = args[0] if args else os.path.join(HERE, "results", "full.json")
     results = load(path)
+    if durable_only:
+        # Only the durable tables, printed and written to durable-table.md next to the JSON: a run of
+        # the Durable* benchmarks alone must not replace the published summary and charts.
+        md = durable_summary(results)
+        with open(os.path.join(os.path.dirname(os.path.abspath(path)), "durable-table.md"), "w") as f:
+            f.write(md)
+        print(md)
+        return
     rows = ratios(results)
     outdir = os.path.dirname(os.path.abspath(path))
-    md = summary(results, rows) + peers_summary(results)
+    md = summary(results, rows) + peers_summary(results) + durable_summary(results)
     with open(os.path.join(outdir, "summary.md"), "w") as f:
         f.write(md)
     print(md)

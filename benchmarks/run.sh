@@ -4,7 +4,9 @@
 #   benchmarks/run.sh [quick|full] [extra JMH arguments, e.g. a benchmark regex]
 #
 #   quick  every benchmark once: 1 fork, 1 short warmup and 1 short measurement iteration, at the
-#          default concurrency and capacity only (CI; under two minutes on 2 cores)
+#          default concurrency and capacity only (CI; under two minutes on 2 cores). The durable
+#          store's benchmarks (Durable*) run with fsync off only, backlogs of 2,000 tasks, and the
+#          spaced latency only (about 35 s together; each fork starts a PostgreSQL server)
 #   full   the settings in the benchmark annotations (the README figures); the default
 #
 # Writes JMH's JSON to benchmarks/results/<mode>.json (<mode>-custom.json when extra arguments are
@@ -14,7 +16,7 @@ set -euo pipefail
 mode="${1:-full}"
 shift || true
 case "$mode" in
-  quick) settings="-f 1 -wi 1 -i 1 -w 200ms -r 200ms -p concurrency=1000 -p capacity=10000" ;;
+  quick) settings="-f 1 -wi 1 -i 1 -w 200ms -r 200ms -p concurrency=1000 -p capacity=10000 -p fsync=off -p tasks=2000 -p pauseMillis=120" ;;
   full) settings="" ;;
   *)
     echo "usage: $0 [quick|full] [JMH arguments...]" >&2
