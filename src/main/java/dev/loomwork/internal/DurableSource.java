@@ -56,6 +56,13 @@ final class DurableSource {
   private static final long RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
   /** How often the store's counts by state are read for the meters. */
   private static final long COUNT_NANOS = TimeUnit.SECONDS.toNanos(15);
+  /**
+   * After a claim that found tasks, claim again this often for {@value #LINGER_ROUNDS} rounds: a
+   * producer's NOTIFY is debounced, and the trailing one may arrive before a transaction that
+   * enqueued more commits, which would otherwise wait for the poll.
+   */
+  private static final long LINGER_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+  private static final int LINGER_ROUNDS = 5;
 
   private final QueueEngine queue;
   private final DurableBackend backend;
@@ -255,6 +262,7 @@ final class DurableSource {
     long w = 0;
     long gen = -1;
     boolean unsure = false; // a claim failed: it may have claimed rows whose answer was lost
+    int linger = 0;
     while (!closed) {
       long waitNanos = settings.pollInterval().toNanos();
       try {
@@ -294,6 +302,10 @@ final class DurableSource {
           Duration next = backend.nextDue(queue.name(), handlerNames);
           if (next != null) {
             waitNanos = Math.min(waitNanos, Math.max(1, next.toNanos()));
+          }
+          linger = got.isEmpty() ? Math.max(0, linger - 1) : LINGER_ROUNDS;
+          if (linger > 0) {
+            waitNanos = Math.min(waitNanos, LINGER_NANOS);
           }
         } else {
           // Every permit is taken (or too few are free to be worth a claim). A wake-up that came

@@ -40,7 +40,7 @@ final class DurableSql {
           + " updated_at = now()"
           + " FROM unnest(?::bigint[], ?::integer[], ?::text[], ?::bigint[], ?::text[])"
           + "   AS o (id, attempt, state, delay, error)"
-          + " WHERE t.id = o.id AND t.state = 'running' AND t.owner = ? AND t.attempt = o.attempt"
+          + " WHERE t.id = o.id AND t.owner = ? AND t.attempt = o.attempt"
           + " RETURNING t.id, t.state";
 
   /**
