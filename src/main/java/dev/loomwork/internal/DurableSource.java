@@ -1,6 +1,7 @@
 package dev.loomwork.internal;
 
 import dev.loomwork.RetryPolicy;
+import dev.loomwork.TaskState;
 import dev.loomwork.TaskType;
 import dev.loomwork.internal.DurableBackend.Claimed;
 import dev.loomwork.internal.DurableBackend.Ending;
@@ -190,6 +191,8 @@ final class DurableSource {
    * its retry's) only once the store applied the outcome: one fenced out is never the task's.
    */
   void outcome(TaskCore<?> t, Fate fate, long retryDelayNanos, @Nullable Instant retryAt) {
+    assert t.state() != TaskState.RUNNING && t.state() != TaskState.NEW
+        : "task " + t.name() + " filed for its store while " + t.state() + ": the flusher publishes it";
     Ending ending =
         switch (fate) {
           case SUCCEEDED -> Ending.SUCCEEDED;
@@ -573,7 +576,7 @@ final class DurableSource {
         } else {
           publisher.publish(t);
         }
-      } catch (RuntimeException e) {
+      } catch (Throwable e) { // the flusher must go on: every later outcome depends on it
         log.error("queue '{}': publishing task '{}' failed", queue.name(), t.name(), e);
       }
     }

@@ -469,15 +469,15 @@ final class QueueState {
       case RETRY -> {
         counts.add(Count.RETRIES);
         t.nextAttemptAt = v.retryDelayNanos() > 0 ? v.retryAt() : null;
+        dropDurable(t); // the state first: the flusher may publish as soon as the outcome is filed
         d.outcome(t, fate, v.retryDelayNanos(), v.retryAt());
-        dropDurable(t);
       }
       default -> {
         if (fate == Fate.SUCCEEDED) {
           t.result = null; // nobody here awaits a durable task
         }
+        end(t, fate); // the state first: the flusher may publish as soon as the outcome is filed
         d.outcome(t, fate, 0, null);
-        end(t, fate);
       }
     }
     d.permitFreed(concurrency - running.size() - store.readyCount(), store.readyCount());
@@ -506,12 +506,12 @@ final class QueueState {
           if (reason == Cut.DEADLINE) {
             t.error = deadlineError;
           }
+          end(t, fate);
           DurableSource d = durable;
-          if (d != null) {
+          if (d != null) { // after the end: the flusher may publish as soon as the outcome is filed
             d.outcome(t, fate, 0, null);
             d.permitFreed(concurrency - running.size() - store.readyCount(), store.readyCount());
           }
-          end(t, fate);
           if (lock.hasWaiters(roomAvailable)) {
             roomAvailable.signalAll();
           }
