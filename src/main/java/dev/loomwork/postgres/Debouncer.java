@@ -12,14 +12,14 @@ import org.slf4j.LoggerFactory;
  * measured at a fifth of the commit rate with 16 writers and fsync on). The first enqueue of a quiet
  * queue sends one in its own transaction, so that it arrives at commit; later ones within {@value
  * #WINDOW_MILLIS} ms send nothing and leave one trailing NOTIFY, sent on the store's own connection
- * at the end of the window. So at most about 100 commits a second per queue and process carry a
+ * at the end of the window. So at most about 500 commits a second per queue and process carry a
  * NOTIFY, and a task enqueued back to back waits at most about a window for its wake-up. A trailing
  * NOTIFY may arrive before a long transaction commits: workers also poll, so a wake-up lost this
  * way costs at most a poll interval.
  */
 final class Debouncer {
   private static final Logger log = LoggerFactory.getLogger(PostgresStore.class);
-  static final long WINDOW_MILLIS = 10;
+  static final long WINDOW_MILLIS = 2;
   private static final long WINDOW_NANOS = TimeUnit.MILLISECONDS.toNanos(WINDOW_MILLIS);
 
   private final PostgresTasks tasks;
