@@ -4,7 +4,7 @@
 #   benchmarks/run.sh [quick|full] [extra JMH arguments, e.g. a benchmark regex]
 #
 #   quick  every benchmark once: 1 fork, 1 short warmup and 1 short measurement iteration, at the
-#          default concurrency and capacity only (CI; under two minutes on 2 cores). The durable
+#          default concurrency and capacity only (CI; about two minutes on 2 cores, more on a busy machine). The durable
 #          store's benchmarks (Durable*) run with fsync off only, backlogs of 2,000 tasks, and the
 #          spaced latency only (about 35 s together; each fork starts a PostgreSQL server)
 #   full   the settings in the benchmark annotations (the README figures); the default
