@@ -2,25 +2,21 @@ package dev.loomwork.demo;
 
 import dev.loomwork.Task;
 import dev.loomwork.postgres.PostgresStore;
+import dev.loomwork.postgres.UrlDataSource;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.lang.ProcessBuilder.Redirect;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.SQLFeatureNotSupportedException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Properties;
 import java.util.function.BooleanSupplier;
-import java.util.logging.Logger;
 import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 
@@ -51,7 +47,9 @@ final class DemoStore implements AutoCloseable {
 
   private DemoStore(String url, @Nullable EmbeddedPostgres embedded, @Nullable Path dataDirectory, @Nullable Path log) {
     this.url = url;
-    this.dataSource = new UrlDataSource(url);
+    // A new connection each time, no pool (the demo's load is small); named, so that the demo that
+    // started the embedded server can tell the other demos' connections from its own.
+    this.dataSource = new UrlDataSource(url, APPLICATION_NAME);
     this.store = PostgresStore.builder(dataSource).lease(LEASE).rescueInterval(RESCUE_INTERVAL).build();
     this.embedded = embedded;
     this.dataDirectory = dataDirectory;
@@ -196,71 +194,5 @@ final class DemoStore implements AutoCloseable {
   /** Drops a password from a URL that is printed. */
   static String redacted(String url) {
     return url.replaceAll("password=[^&]*", "password=...");
-  }
-
-  /**
-   * A data source of one JDBC URL: a new connection each time, no pool (the demo's load is small).
-   * The driver's own data sources need {@code java.naming}, which the test module does not read.
-   */
-  private static final class UrlDataSource implements DataSource {
-    private final String url;
-
-    UrlDataSource(String url) {
-      this.url = url;
-    }
-
-    @Override
-    public Connection getConnection() throws SQLException {
-      Properties p = new Properties();
-      p.setProperty("ApplicationName", APPLICATION_NAME);
-      return DriverManager.getConnection(url, p);
-    }
-
-    @Override
-    public Connection getConnection(String username, String password) throws SQLException {
-      Properties p = new Properties();
-      p.setProperty("ApplicationName", APPLICATION_NAME);
-      p.setProperty("user", username);
-      p.setProperty("password", password);
-      return DriverManager.getConnection(url, p);
-    }
-
-    @Override
-    public PrintWriter getLogWriter() {
-      return DriverManager.getLogWriter();
-    }
-
-    @Override
-    public void setLogWriter(PrintWriter out) {
-      DriverManager.setLogWriter(out);
-    }
-
-    @Override
-    public void setLoginTimeout(int seconds) {
-      DriverManager.setLoginTimeout(seconds);
-    }
-
-    @Override
-    public int getLoginTimeout() {
-      return DriverManager.getLoginTimeout();
-    }
-
-    @Override
-    public Logger getParentLogger() throws SQLFeatureNotSupportedException {
-      throw new SQLFeatureNotSupportedException();
-    }
-
-    @Override
-    public <T> T unwrap(Class<T> type) throws SQLException {
-      if (type.isInstance(this)) {
-        return type.cast(this);
-      }
-      throw new SQLException("not a wrapper of " + type);
-    }
-
-    @Override
-    public boolean isWrapperFor(Class<?> type) {
-      return type.isInstance(this);
-    }
   }
 }

@@ -5,6 +5,7 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.SQLFeatureNotSupportedException;
+import java.util.Properties;
 import java.util.logging.Logger;
 import javax.sql.DataSource;
 
@@ -14,9 +15,25 @@ import javax.sql.DataSource;
  */
 public final class UrlDataSource implements DataSource {
   private final String url;
+  /** Connection properties beside the URL's (an application name), or empty. */
+  private final Properties properties;
 
   UrlDataSource(String url) {
+    this(url, new Properties());
+  }
+
+  /**
+   * A data source whose connections carry {@code applicationName}, which {@code pg_stat_activity}
+   * shows: a process can tell its own connections from other processes'.
+   */
+  public UrlDataSource(String url, String applicationName) {
+    this(url, new Properties());
+    properties.setProperty("ApplicationName", applicationName);
+  }
+
+  private UrlDataSource(String url, Properties properties) {
     this.url = url;
+    this.properties = properties;
   }
 
   /**
@@ -44,12 +61,16 @@ public final class UrlDataSource implements DataSource {
 
   @Override
   public Connection getConnection() throws SQLException {
-    return DriverManager.getConnection(url);
+    return DriverManager.getConnection(url, properties);
   }
 
   @Override
   public Connection getConnection(String username, String password) throws SQLException {
-    return DriverManager.getConnection(url, username, password);
+    Properties p = new Properties();
+    p.putAll(properties);
+    p.setProperty("user", username);
+    p.setProperty("password", password);
+    return DriverManager.getConnection(url, p);
   }
 
   @Override
