@@ -27,12 +27,14 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Every invalid argument of the public API, with the exact exception type and message it gets. The
- * README's table of bad inputs, between {@code <!-- bad-inputs:start -->} and {@code <!--
+ * table of bad inputs in docs/semantics.md, between {@code <!-- bad-inputs:start -->} and {@code <!--
  * bad-inputs:end -->}, must list exactly these cases in this order, so the two cannot drift.
  */
 class BadInputTest {
   private static final String START = "<!-- bad-inputs:start -->";
   private static final String END = "<!-- bad-inputs:end -->";
+  /** The guide's page with the table. */
+  private static final String PAGE = "docs/semantics.md";
 
   private static final String NPE = "NullPointerException";
   private static final String IAE = "IllegalArgumentException";
@@ -90,7 +92,7 @@ class BadInputTest {
     }
   });
 
-  /** The typed-task API's cases, in the README table's order. */
+  /** The typed-task API's cases, in the table's order. */
   private static void typedTasks(List<Case> cases) {
     cases.add(c("WorkQueue.submit(type, payload)", "null type", NPE, "type", withQueue(q -> q.submit(null, "p"))));
     cases.add(c("WorkQueue.submit(type, payload)", "a type with no handler on queue bad", IAE,
@@ -130,7 +132,7 @@ class BadInputTest {
             throw new AssertionError("a bad input reached the database: " + method);
           });
 
-  /** The durable store's cases, in the README table's order. None reaches the database. */
+  /** The durable store's cases, in the table's order. None reaches the database. */
   private static void durable(List<Case> cases) {
     PostgresStore.Builder sb = PostgresStore.builder(NO_DATABASE);
     PostgresStore store = sb.build();
@@ -362,12 +364,12 @@ class BadInputTest {
 
   @Test
   void theReadmeTableListsExactlyTheseCasesInThisOrder() throws Exception {
-    String readme = Files.readString(Path.of("README.md"));
+    String readme = Files.readString(Path.of(PAGE));
     int start = readme.indexOf(START);
     int end = readme.indexOf(END);
     List<String> expected = cases().stream().map(Case::row).toList();
     assertTrue(start >= 0 && end > start,
-        () -> "README.md needs the table of bad inputs between " + START + " and " + END + ":\n"
+        () -> PAGE + " needs the table of bad inputs between " + START + " and " + END + ":\n"
             + "| call | bad input | error |\n| --- | --- | --- |\n" + String.join("\n", expected));
     List<String> rows =
         readme.substring(start + START.length(), end).lines()
@@ -376,7 +378,7 @@ class BadInputTest {
             .skip(2) // the header and its separator
             .toList();
     assertEquals(String.join("\n", expected), String.join("\n", rows),
-        "README.md's table of bad inputs must list exactly the cases of BadInputTest, in order");
+        PAGE + "'s table of bad inputs must list exactly the cases of BadInputTest, in order");
   }
 
   @Test

@@ -24,6 +24,7 @@ import org.w3c.dom.NodeList;
  * (integration-test phase, so {@code ./mvnw verify} runs it): the jar with its manifest entries and
  * module descriptor, the sources and javadoc jars Maven Central requires, and the published
  * (flattened) pom, which must carry no test dependency, no build section and no unresolved version.
+ * Each of the three jars carries the project's LICENSE file as {@code META-INF/LICENSE}.
  * The pom passes the paths as system properties; run alone, this test fails for want of them.
  */
 class PublishedArtifactsIT {
@@ -72,6 +73,21 @@ class PublishedArtifactsIT {
     assertTrue(names.contains("dev/loomwork/WorkQueue.html"), names::toString);
     assertTrue(names.contains("dev/loomwork/postgres/PostgresSchema.html"), names::toString);
     assertFalse(names.stream().anyMatch(n -> n.startsWith("dev/loomwork/internal/")), "the engine is not documented");
+  }
+
+  @Test
+  void everyJarCarriesTheLicense() throws IOException {
+    String license = Files.readString(Path.of("LICENSE"));
+    for (String classifier : List.of("", "sources", "javadoc")) {
+      Path jar = artifact(classifier);
+      try (JarFile file = new JarFile(jar.toFile())) {
+        var entry = file.getEntry("META-INF/LICENSE");
+        assertNotNull(entry, () -> jar + " has no META-INF/LICENSE");
+        try (var in = file.getInputStream(entry)) {
+          assertEquals(license, new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8), () -> jar + ": META-INF/LICENSE");
+        }
+      }
+    }
   }
 
   @Test

@@ -9,22 +9,30 @@ import java.io.Writer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * The README's Java examples are the code between the {@code README:name} markers below: each test
- * runs its example, and {@link #theReadmeShowsExactlyTheseExamples()} fails if the README drifts.
+ * The docs' Java examples are the code between the {@code README:name} markers below (and in the other
+ * tests that mark regions): each test runs its example, and {@link #theReadmeShowsExactlyTheseExamples()}
+ * fails if README.md or a page of docs/ drifts from them, or shows Java or Kotlin code that no test runs.
  */
 class ReadmeExamplesTest {
   private static final Logger log = LoggerFactory.getLogger(ReadmeExamplesTest.class);
@@ -176,27 +184,130 @@ class ReadmeExamplesTest {
 
   @Test
   void theReadmeShowsExactlyTheseExamples() throws IOException {
-    String readme = Files.readString(Path.of("README.md"));
-    int java = checkExamples(readme, "src/test/java/dev/loomwork/ReadmeExamplesTest.java", "java")
-        + checkExamples(readme, "src/test/java/dev/loomwork/ObservabilityTest.java", "java")
-        + checkExamples(readme, "src/test/java/dev/loomwork/postgres/DurableReadmeExampleTest.java", "java");
-    int kotlin = checkExamples(readme, "src/test/kotlin/dev/loomwork/kotlin/KotlinReadmeExamplesTest.kt", "kotlin");
-    assertEquals(7, java, "Java examples found");
-    assertEquals(3, kotlin, "Kotlin examples found");
+    Map<String, Region> regions = regions(Path.of("src/test"));
+    assertTrue(regions.size() >= 10, () -> "the marked regions of the tests: " + regions.keySet());
+    assertTrue(regions.values().stream().anyMatch(r -> r.language().equals("kotlin")), "Kotlin examples found");
+    Map<String, String> pages = new LinkedHashMap<>();
+    for (Path page : MarkdownDocs.pages(Path.of(""))) {
+      pages.put(page.toString(), Files.readString(page));
+    }
+    assertEquals(List.of(), exampleProblems(regions, pages), "README.md and docs/*.md against the tests' examples");
   }
 
-  /** Asserts that README.md shows every marked region of {@code file}; returns how many there are. */
-  private static int checkExamples(String readme, String file, String language) throws IOException {
-    String source = Files.readString(Path.of(file));
-    Matcher m = Pattern.compile("// README:([\\w-]+)\\n(.*?)\\n\\s*// README:end", Pattern.DOTALL).matcher(source);
-    int found = 0;
-    while (m.find()) {
-      found++;
-      String name = m.group(1);
-      String block = "<!-- example: " + name + " -->\n```" + language + "\n" + dedent(m.group(2)) + "\n```";
-      assertTrue(readme.contains(block), () -> "README.md must show the example '" + name + "' as:\n" + block);
+  /** A region of a test between {@code // README:name} and {@code // README:end}: an example the docs show. */
+  record Region(String file, String language, String code) {}
+
+  private static final Pattern REGION = Pattern.compile("// README:([\\w-]+)\\n(.*?)\\n\\s*// README:end", Pattern.DOTALL);
+  private static final Pattern MARKER = Pattern.compile("<!-- example: ([\\w-]+) -->");
+
+  /** The marked regions of every Java and Kotlin file under {@code dir}, by name; a name marked twice fails. */
+  static Map<String, Region> regions(Path dir) throws IOException {
+    Map<String, Region> regions = new TreeMap<>();
+    List<Path> files;
+    try (Stream<Path> walk = Files.walk(dir)) {
+      files = walk.filter(p -> p.toString().endsWith(".java") || p.toString().endsWith(".kt")).sorted().toList();
     }
-    return found;
+    for (Path file : files) {
+      Matcher m = REGION.matcher(Files.readString(file));
+      while (m.find()) {
+        String language = file.toString().endsWith(".kt") ? "kotlin" : "java";
+        Region previous = regions.put(m.group(1), new Region(file.toString(), language, dedent(m.group(2))));
+        String name = m.group(1);
+        assertTrue(previous == null, () -> "the example '" + name + "' is marked in " + previous.file() + " and in " + file);
+      }
+    }
+    return regions;
+  }
+
+  /**
+   * What is wrong between the tests' regions and the pages (name to text): a {@code java} or {@code
+   * kotlin} block without a marker line right above it, a marker above no block or naming no region,
+   * a block whose language or text differs from its region, a region shown on no page or twice.
+   * Empty when every example shown is the code of a test, and every region is shown once.
+   */
+  static List<String> exampleProblems(Map<String, Region> regions, Map<String, String> pages) {
+    List<String> problems = new ArrayList<>();
+    Map<String, List<String>> shown = new TreeMap<>();
+    for (var page : pages.entrySet()) {
+      List<MarkdownDocs.Fence> fences = MarkdownDocs.fences(page.getValue());
+      Set<Integer> markedFences = new HashSet<>();
+      for (MarkdownDocs.Fence fence : fences) {
+        String where = page.getKey() + ":" + fence.line();
+        Matcher marker = MARKER.matcher(fence.lineBefore().strip());
+        if (!marker.matches()) {
+          if (fence.language().equals("java") || fence.language().equals("kotlin")) {
+            problems.add(where + ": a " + fence.language() + " block without a line <!-- example: NAME --> above it");
+          }
+          continue;
+        }
+        markedFences.add(fence.line() - 1);
+        String name = marker.group(1);
+        shown.computeIfAbsent(name, n -> new ArrayList<>()).add(where);
+        Region region = regions.get(name);
+        if (region == null) {
+          problems.add(where + ": the example '" + name + "' is no region of a test (// README:" + name + " ... // README:end)");
+        } else if (!fence.language().equals(region.language())) {
+          problems.add(where + ": the example '" + name + "' is " + region.language() + " (" + region.file() + "), shown as '"
+              + fence.language() + "'");
+        } else if (!fence.code().equals(region.code())) {
+          problems.add(where + ": the example '" + name + "' differs from " + region.file() + ", which runs it as:\n"
+              + region.code());
+        }
+      }
+      List<String> lines = page.getValue().lines().toList();
+      for (int i = 0; i < lines.size(); i++) {
+        if (MARKER.matcher(lines.get(i).strip()).matches() && !markedFences.contains(i + 1)) {
+          problems.add(page.getKey() + ":" + (i + 1) + ": a marker with no code block right below it");
+        }
+      }
+    }
+    for (var region : regions.entrySet()) {
+      List<String> where = shown.getOrDefault(region.getKey(), List.of());
+      if (where.isEmpty()) {
+        problems.add("the example '" + region.getKey() + "' of " + region.getValue().file() + " is shown on no page; show it as:\n"
+            + "<!-- example: " + region.getKey() + " -->\n```" + region.getValue().language() + "\n" + region.getValue().code()
+            + "\n```");
+      } else if (where.size() > 1) {
+        problems.add("the example '" + region.getKey() + "' is shown more than once: " + where);
+      }
+    }
+    return problems;
+  }
+
+  @Test
+  void theExampleCheckFailsOnADriftedUnmarkedOrUnknownExample() {
+    Map<String, Region> regions = Map.of(
+        "hello", new Region("Hello.java", "java", "int x = 1;"),
+        "unshown", new Region("Unshown.kt", "kotlin", "val y = 2"));
+    String good = "# Page\n\n<!-- example: hello -->\n```java\nint x = 1;\n```\n";
+    assertEquals(
+        List.of("the example 'unshown' of Unshown.kt is shown on no page; show it as:\n<!-- example: unshown -->\n```kotlin\nval y = 2\n```"),
+        exampleProblems(regions, Map.of("good.md", good)));
+
+    Map<String, String> bad = new LinkedHashMap<>();
+    bad.put("drifted.md", "<!-- example: hello -->\n```java\nint x = 2;\n```\n");
+    bad.put("unmarked.md", "Text.\n\n```kotlin\nval y = 2\n```\n\n```sh\nls\n```\n");
+    bad.put("unknown.md", "<!-- example: nobody -->\n```java\nint z;\n```\n\n<!-- example: unshown -->\n\n```kotlin\nval y = 2\n```\n");
+    List<String> problems = exampleProblems(regions, bad);
+    assertEquals(6, problems.size(), () -> String.join("\n", problems));
+    assertTrue(problems.get(0).startsWith("drifted.md:2: the example 'hello' differs from Hello.java"), problems::toString);
+    assertEquals("unmarked.md:3: a kotlin block without a line <!-- example: NAME --> above it", problems.get(1));
+    assertTrue(problems.get(2).startsWith("unknown.md:2: the example 'nobody' is no region of a test"), problems::toString);
+    assertEquals("unknown.md:8: a kotlin block without a line <!-- example: NAME --> above it", problems.get(3));
+    assertEquals("unknown.md:6: a marker with no code block right below it", problems.get(4));
+    assertTrue(problems.get(5).startsWith("the example 'unshown' of Unshown.kt is shown on no page"), problems::toString);
+  }
+
+  @Test
+  void regionsAreReadFromTheTestsMarkers(@TempDir Path dir) throws IOException {
+    String open = "// " + "README:"; // split, so that this file's own regions stay the real ones
+    Files.writeString(dir.resolve("A.java"), "class A {\n  void a() {\n    " + open + "one\n    int x = 1;\n      x++;\n    "
+        + open + "end\n  }\n}\n");
+    Files.writeString(dir.resolve("B.kt"), open + "two\nval y = 2\n" + open + "end\n");
+    Map<String, Region> regions = regions(dir);
+    assertEquals(List.of("one", "two"), List.copyOf(regions.keySet()));
+    assertEquals(new Region(dir.resolve("A.java").toString(), "java", "int x = 1;\n  x++;"), regions.get("one"));
+    assertEquals("kotlin", regions.get("two").language());
   }
 
   static String dedent(String code) {
