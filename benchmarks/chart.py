@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reads JMH's JSON from a benchmarks run and writes the README figures.
+"""Reads JMH's JSON from a benchmarks run and writes the figures of docs/benchmarks.md.
 
     python3 benchmarks/chart.py [results/full.json]
     python3 benchmarks/chart.py --durable results/full-custom.json

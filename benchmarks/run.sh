@@ -7,7 +7,7 @@
 #          default concurrency and capacity only (CI; about two minutes on 2 cores, more on a busy machine). The durable
 #          store's benchmarks (Durable*) run with fsync off only, backlogs of 2,000 tasks, and the
 #          spaced latency only (about 35 s together; each fork starts a PostgreSQL server)
-#   full   the settings in the benchmark annotations (the README figures); the default
+#   full   the settings in the benchmark annotations (the figures of docs/benchmarks.md); the default
 #
 # Writes JMH's JSON to benchmarks/results/<mode>.json (<mode>-custom.json when extra arguments are
 # given, so that a partial run never replaces the published figures). Needs only an installed JDK 25: the Maven

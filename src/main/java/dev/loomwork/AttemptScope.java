@@ -12,7 +12,7 @@ public enum AttemptScope {
   /**
    * The attempt's thread is forked straight into the queue's scope and runs the body itself; a cut
    * interrupts that thread. One virtual thread per attempt. The default: measured 1.9× as fast as
-   * {@link #NESTED} on no-op tasks and 1.6× on I/O-bound ones (see the README's benchmarks).
+   * {@link #NESTED} on no-op tasks and 1.6× on I/O-bound ones (see docs/benchmarks.md).
    */
   SHARED,
 
