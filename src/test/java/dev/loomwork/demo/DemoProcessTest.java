@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loomwork.Task;
+import dev.loomwork.WorkQueue;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -35,6 +37,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
+import java.util.stream.LongStream;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -70,6 +73,20 @@ class DemoProcessTest {
       String loaded = demo.await("load: done:");
       assertTrue(loaded.contains(signups + " sent, " + signups + " accepted, 0 refused"), loaded);
 
+      // The readiness probe: ready, both queues accepting, this demo's pid.
+      URI health = demo.url("demo: health");
+      assertEquals(metrics.resolve("/health/ready"), health, "the health endpoint is on the metrics port");
+      HttpResponse<String> ready = get(health);
+      assertEquals(200, ready.statusCode(), ready.body());
+      JsonNode readyJson = new ObjectMapper().readTree(ready.body());
+      assertEquals("ready", readyJson.get("status").asText(), ready.body());
+      assertEquals(demo.pid(), readyJson.get("pid").asLong());
+      assertEquals(List.of("email", "webhooks"), queueNames(readyJson));
+      for (JsonNode q : readyJson.get("queues")) {
+        assertTrue(q.get("accepting").asBoolean(), ready.body());
+        assertEquals("ACCEPTING", q.get("lifecycle").asText(), ready.body());
+      }
+
       // A scrape while the webhooks are still being delivered and retried.
       Map<String, Double> during = scrape(metrics);
       assertEquals(signups, during.get("demo_signups_total"));
@@ -79,6 +96,14 @@ class DemoProcessTest {
       demo.signal("INT");
       String shutdown = demo.await("shutdown: SIGINT received");
       assertTrue(shutdown.endsWith(metrics.toString()), "the metrics URL is printed again: " + shutdown);
+      // Draining: the probe says so, 503 with Retry-After, so that a load balancer stops sending.
+      HttpResponse<String> draining = get(health);
+      assertEquals(503, draining.statusCode(), draining.body());
+      assertEquals(Integer.toString(SignupDemo.RETRY_AFTER_SECONDS),
+          draining.headers().firstValue("Retry-After").orElse(null));
+      JsonNode drainingJson = new ObjectMapper().readTree(draining.body());
+      assertEquals("draining", drainingJson.get("status").asText(), draining.body());
+      assertEquals("refused", drainingJson.get("signups").asText(), draining.body());
       demo.await("queue 'email': drained in");
       demo.await("queue 'webhooks': drained in");
       demo.await("shutdown: drained");
@@ -325,6 +350,80 @@ class DemoProcessTest {
     }
   }
 
+  /**
+   * A task's name carries the number of its id ({@code webhook-7} has id {@code …-7}): with signups
+   * arriving at once, and after a {@code --requeue} that gave the first numbers of each queue to
+   * the report's tasks (three webhooks, one email). Before, names counted the signups: after that
+   * re-queue the first signup's webhook was {@code webhook-1} with id {@code …-4}.
+   */
+  @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void aTaskNameCarriesTheNumberOfItsIdEvenAfterARequeue(@TempDir Path dir) throws Exception {
+    Path report = dir.resolve("report.jsonl");
+    writeReport(report, 3, 1);
+    int signups = 24;
+    try (Demo demo = Demo.start("--requeue", report.toString(), "--webhook-delay", "0ms", "--fail-rate", "0")) {
+      URI signup = demo.url("demo: signup API");
+      List<JsonNode> answers = new ArrayList<>();
+      try (HttpClient client = HttpClient.newHttpClient()) {
+        List<CompletableFuture<HttpResponse<String>>> sent = new ArrayList<>();
+        for (int i = 0; i < signups; i++) {
+          sent.add(client.sendAsync(HttpRequest.newBuilder(signup).timeout(LINE)
+              .POST(HttpRequest.BodyPublishers.ofString("user" + i + "@example.com")).build(),
+              HttpResponse.BodyHandlers.ofString()));
+        }
+        ObjectMapper json = new ObjectMapper();
+        for (CompletableFuture<HttpResponse<String>> f : sent) {
+          HttpResponse<String> r = f.get(LINE.toSeconds(), TimeUnit.SECONDS);
+          assertEquals(202, r.statusCode(), r.body());
+          answers.add(json.readTree(r.body()));
+        }
+      }
+      Set<String> emails = new HashSet<>();
+      Set<String> webhooks = new HashSet<>();
+      Set<Long> ids = new HashSet<>();
+      Pattern named = Pattern.compile("^(email|webhook)-(\\d+)$");
+      for (JsonNode answer : answers) {
+        ids.add(answer.get("id").asLong());
+        for (JsonNode task : answer.get("tasks")) {
+          Matcher m = named.matcher(task.get("name").asText());
+          assertTrue(m.matches(), answer.toString());
+          assertTrue(task.get("id").asText().endsWith("-" + m.group(2)), "the name and the id agree: " + answer);
+          (m.group(1).equals("email") ? emails : webhooks).add(m.group(0));
+        }
+      }
+      // The numbers after the report's: emails from 2, webhooks from 4; the signups count from 1.
+      assertEquals(IntStream.rangeClosed(2, signups + 1).mapToObj(i -> "email-" + i).collect(Collectors.toSet()),
+          emails);
+      assertEquals(IntStream.rangeClosed(4, signups + 3).mapToObj(i -> "webhook-" + i).collect(Collectors.toSet()),
+          webhooks);
+      assertEquals(LongStream.rangeClosed(1, signups).boxed().collect(Collectors.toSet()), ids);
+      demo.signal("TERM");
+      demo.await("shutdown: drained");
+      assertEquals(0, demo.exitCode(), demo.output());
+    }
+  }
+
+  /** A shutdown report of the demo's typed tasks, from queues of this JVM that never ran them. */
+  private static void writeReport(Path file, int webhooks, int emails) throws IOException {
+    WorkQueue hooks = WorkQueue.builder(SignupDemo.WEBHOOK_QUEUE).handle(SignupDemo.WEBHOOK, (ctx, e) -> { }).build();
+    WorkQueue mail = WorkQueue.builder(SignupDemo.EMAIL_QUEUE).handle(SignupDemo.WELCOME, (ctx, w) -> { }).build();
+    hooks.start();
+    mail.start();
+    for (int i = 1; i <= webhooks; i++) {
+      hooks.enqueue(Task.of(SignupDemo.WEBHOOK, new SignupDemo.SignupEvent(i, "earlier" + i + "@example.com"))
+          .named("webhook-" + i).delay(Duration.ofHours(1)));
+    }
+    for (int i = 1; i <= emails; i++) {
+      mail.enqueue(Task.of(SignupDemo.WELCOME, new SignupDemo.Welcome(i, "earlier" + i + "@example.com"))
+          .named("email-" + i).delay(Duration.ofHours(1)));
+    }
+    try (var out = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+      hooks.shutdownNow().writeJsonLines(out);
+      mail.shutdownNow().writeJsonLines(out);
+    }
+  }
+
   /** --port, --metrics-port and --receiver-port bind what they say; a port in use is a clear error. */
   @Test
   @Timeout(value = 60, unit = TimeUnit.SECONDS)
@@ -337,10 +436,19 @@ class DemoProcessTest {
       assertEquals(ports[2], demo.url("demo: webhooks").getPort());
       assertEquals(202, post(demo.url("demo: signup API"), "ada@example.com").statusCode());
 
-      // Without --reuse-port, a second demo cannot share the API's port.
+      // Without --reuse-port, a second demo cannot share the API's port, nor the metrics port.
       try (Demo second = Demo.launch("--port", Integer.toString(ports[0]))) {
         assertEquals(2, second.exitCode(), second.output());
         assertTrue(second.output().contains("demo: cannot bind a port"), second.output());
+      }
+      try (Demo second = Demo.launch("--reuse-port", "--metrics-port", Integer.toString(ports[1]))) {
+        assertEquals(2, second.exitCode(), second.output());
+        assertTrue(second.output().contains("demo: cannot bind a port"), second.output());
+      }
+      // A hand-over takes the metrics port along: no last scrape of this process can be waited for.
+      try (Demo second = Demo.launch("--reuse-port", "--final-scrape-wait", "5s")) {
+        assertEquals(2, second.exitCode(), second.output());
+        assertTrue(second.output().contains("--final-scrape-wait: not with --reuse-port"), second.output());
       }
       demo.signal("TERM");
       demo.await("shutdown: drained");
@@ -360,12 +468,14 @@ class DemoProcessTest {
    * taken twice, and the test prints how many there were.
    */
   @Test
-  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  @Timeout(value = 240, unit = TimeUnit.SECONDS)
   void aSecondDemoOnTheSamePortTakesOverAndTheLoadSeesNoRefusedOrFailedSignup() throws Exception {
     String[] quick = {"--reuse-port", "--fail-rate", "0", "--webhook-delay", "0ms", "--email-delay", "0ms"};
-    try (Demo a = Demo.start(concat(quick, "--port", "0"))) {
+    try (Demo a = Demo.start(concat(quick, "--port", "0", "--metrics-port", "0"))) {
       URI signup = a.url("demo: signup API");
+      URI health = a.url("demo: health");
       assertTrue(a.await("demo: signup API").contains("SO_REUSEPORT"), a.output());
+      assertTrue(a.await("demo: metrics").contains("SO_REUSEPORT"), a.output());
       LoadGenerator kept = new LoadGenerator(signup, Long.MAX_VALUE, 4, true, null, false);
       LoadGenerator fresh = new LoadGenerator(signup, Long.MAX_VALUE, 2, false, null, false);
       CompletableFuture<LoadGenerator.Result> keptRun = inBackground(kept);
@@ -373,17 +483,32 @@ class DemoProcessTest {
       try {
         kept.awaitAccepted(50, LINE);
         fresh.awaitAccepted(20, LINE);
-        try (Demo b = Demo.start(concat(quick, "--port", Integer.toString(signup.getPort())))) {
+        // B's JVM starts while both loads keep A and this JVM busy: on a loaded machine its first line
+        // has taken more than LINE, so it gets the allowance of a start through Maven.
+        try (Demo b = Demo.start(MAVEN_START, concat(quick, "--port", Integer.toString(signup.getPort()),
+            "--metrics-port", Integer.toString(health.getPort())))) {
           assertEquals(signup.getPort(), b.url("demo: signup API").getPort());
+          assertEquals(health, b.url("demo: health"), "both bind the metrics port");
+          // Both bound: a probe reaches one of them.
+          long answered = new ObjectMapper().readTree(get(health).body()).get("pid").asLong();
+          assertTrue(answered == a.pid() || answered == b.pid(), "pid " + answered);
           // Both bound: the kernel gives B some of the new connections while A still accepts.
           fresh.awaitAccepted(10, b.pid(), LINE);
 
           a.signal("TERM");
-          a.await("shutdown: SIGTERM received: handing over port " + signup.getPort());
-          a.await("shutdown: handed over: every API connection closed");
+          a.await("shutdown: SIGTERM received: handing over port " + signup.getPort() + " and metrics port "
+              + health.getPort());
+          a.await("shutdown: handed over: every API and metrics connection closed");
           a.await("shutdown: drained");
           Map<String, Long> aCounts = counts(a.await("final:"));
           assertEquals(0, a.exitCode(), a.output());
+          // The metrics port went over too: every probe and scrape now reaches B, ready.
+          for (int i = 0; i < 5; i++) {
+            HttpResponse<String> probe = get(health);
+            assertEquals(200, probe.statusCode(), probe.body());
+            assertEquals(b.pid(), new ObjectMapper().readTree(probe.body()).get("pid").asLong(), probe.body());
+          }
+          assertTrue(scrape(health.resolve("/metrics")).containsKey("demo_signups_total"));
           // B alone takes both loads.
           kept.awaitAccepted(kept.accepted() + 100, LINE);
           fresh.awaitAccepted(fresh.accepted() + 20, LINE);
@@ -458,6 +583,18 @@ class DemoProcessTest {
         s.close();
       }
     }
+  }
+
+  private static HttpResponse<String> get(URI uri) throws IOException, InterruptedException {
+    try (HttpClient client = HttpClient.newHttpClient()) {
+      return client.send(HttpRequest.newBuilder(uri).timeout(LINE).build(), HttpResponse.BodyHandlers.ofString());
+    }
+  }
+
+  private static List<String> queueNames(JsonNode health) {
+    List<String> names = new ArrayList<>();
+    health.get("queues").forEach(q -> names.add(q.get("queue").asText()));
+    return names;
   }
 
   private static HttpResponse<String> post(URI uri, String body) throws IOException, InterruptedException {
@@ -610,8 +747,13 @@ class DemoProcessTest {
 
     /** Starts the demo's JVM with {@code args}, and waits until it is ready. */
     static Demo start(String... args) throws IOException, InterruptedException {
+      return start(LINE, args);
+    }
+
+    /** Starts the demo's JVM with {@code args}, and waits until it is ready, its first line at most {@code first}. */
+    static Demo start(Duration first, String... args) throws IOException, InterruptedException {
       Demo demo = launch(args);
-      demo.awaitReady();
+      demo.awaitReady(first);
       assertEquals(demo.process.pid(), demo.pid, "the ready line names the demo's pid");
       return demo;
     }

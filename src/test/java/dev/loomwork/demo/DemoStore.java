@@ -1,8 +1,9 @@
 package dev.loomwork.demo;
 
 import dev.loomwork.Task;
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 import dev.loomwork.postgres.PostgresStore;
-import dev.loomwork.postgres.UrlDataSource;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.lang.ProcessBuilder.Redirect;
@@ -17,7 +18,6 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
-import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -29,6 +29,12 @@ import org.jspecify.annotations.Nullable;
  * in a new temporary directory and lives as long as the demo that started it: at the end, that demo
  * waits for the other clients' connections (another demo's queues hold one each while they run) to
  * close, then stops the server, which deletes the directory.
+ *
+ * <p>Its connections come from a pool (HikariCP, {@link #POOL_SIZE} at most): a signup's
+ * transaction, the store's claims and completions and the demo's own queries borrow one and give
+ * it back; each running queue holds one for LISTEN. A new connection per operation (the demo's
+ * first version) cost a PostgreSQL backend start each time and held the durable demo to about 22
+ * signups/s.
  */
 final class DemoStore implements AutoCloseable {
   /** The store's lease: a demo killed with SIGKILL has its running tasks run again within ~15 s. */
@@ -37,9 +43,16 @@ final class DemoStore implements AutoCloseable {
 
   /** The {@code application_name} of this demo's connections, so that it can tell the others'. */
   private static final String APPLICATION_NAME = "loomwork-demo-" + ProcessHandle.current().pid();
+  /**
+   * Connections at most: the load generator's 16 signups in flight, two LISTEN connections, the
+   * store's claims, completions and rescuer; beyond that a signup waits for a connection.
+   */
+  static final int POOL_SIZE = 20;
+  /** How long a signup waits for a connection before it is answered 503. */
+  private static final Duration CONNECTION_TIMEOUT = Duration.ofSeconds(5);
 
   private final String url;
-  private final DataSource dataSource;
+  private final HikariDataSource dataSource;
   private final PostgresStore store;
   private final @Nullable EmbeddedPostgres embedded;
   private final @Nullable Path dataDirectory;
@@ -47,19 +60,46 @@ final class DemoStore implements AutoCloseable {
 
   private DemoStore(String url, @Nullable EmbeddedPostgres embedded, @Nullable Path dataDirectory, @Nullable Path log) {
     this.url = url;
-    // A new connection each time, no pool (the demo's load is small); named, so that the demo that
-    // started the embedded server can tell the other demos' connections from its own.
-    this.dataSource = new UrlDataSource(url, APPLICATION_NAME);
+    this.dataSource = pool(url);
     this.store = PostgresStore.builder(dataSource).lease(LEASE).rescueInterval(RESCUE_INTERVAL).build();
     this.embedded = embedded;
     this.dataDirectory = dataDirectory;
     this.log = log;
   }
 
+  /**
+   * The pool; its connections are named, so that the demo that started the embedded server can
+   * tell the other demos' connections from its own. It opens its first connection at once: a
+   * database that does not answer is an {@link SQLException} here.
+   */
+  private static HikariDataSource pool(String url) {
+    HikariConfig config = new HikariConfig();
+    config.setJdbcUrl(url);
+    config.addDataSourceProperty("ApplicationName", APPLICATION_NAME);
+    config.setPoolName("loomwork-demo");
+    config.setMaximumPoolSize(POOL_SIZE);
+    config.setMinimumIdle(2);
+    config.setConnectionTimeout(CONNECTION_TIMEOUT.toMillis());
+    // Fail at the start rather than at the first signup when the database does not answer.
+    config.setInitializationFailTimeout(CONNECTION_TIMEOUT.toMillis());
+    return new HikariDataSource(config);
+  }
+
   /** The store at {@code url}; checks that it answers and applies the schema. */
   static DemoStore connect(String url) throws SQLException {
-    DemoStore s = new DemoStore(url, null, null, null);
-    s.store.migrate();
+    DemoStore s;
+    try {
+      s = new DemoStore(url, null, null, null);
+    } catch (RuntimeException e) {
+      // HikariCP's PoolInitializationException: the database did not answer.
+      throw e.getCause() instanceof SQLException sql ? sql : new SQLException(e.getMessage(), e);
+    }
+    try {
+      s.store.migrate();
+    } catch (SQLException e) {
+      s.dataSource.close();
+      throw e;
+    }
     return s;
   }
 
@@ -75,10 +115,17 @@ final class DemoStore implements AutoCloseable {
         .setOutputRedirector(Redirect.appendTo(log.toFile()))
         .setErrorRedirector(Redirect.appendTo(log.toFile()))
         .start();
-    DemoStore s = new DemoStore(pg.getJdbcUrl("postgres", "postgres"), pg, data, log);
+    DemoStore s;
+    try {
+      s = new DemoStore(pg.getJdbcUrl("postgres", "postgres"), pg, data, log);
+    } catch (RuntimeException e) {
+      pg.close();
+      throw e;
+    }
     try {
       s.store.migrate();
     } catch (SQLException e) {
+      s.dataSource.close();
       pg.close();
       throw e;
     }
@@ -175,9 +222,13 @@ final class DemoStore implements AutoCloseable {
     }
   }
 
-  /** Stops the embedded server, if this demo started one; its data directory is deleted. */
+  /**
+   * Closes the pool's connections, then stops the embedded server, if this demo started one; its
+   * data directory is deleted.
+   */
   @Override
   public void close() throws IOException {
+    dataSource.close();
     if (embedded != null) {
       embedded.close();
       if (log != null) {

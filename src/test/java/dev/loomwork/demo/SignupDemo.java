@@ -2,11 +2,10 @@ package dev.loomwork.demo;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
-import dev.loomwork.demo.ApiServer.Request;
-import dev.loomwork.demo.ApiServer.Response;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loomwork.Backoff;
+import dev.loomwork.QueueHealth;
 import dev.loomwork.QueueStats;
 import dev.loomwork.RequeueResult;
 import dev.loomwork.RetryPolicy;
@@ -16,18 +15,17 @@ import dev.loomwork.TaskCodec;
 import dev.loomwork.TaskContext;
 import dev.loomwork.TaskType;
 import dev.loomwork.WorkQueue;
+import dev.loomwork.demo.DemoServer.Request;
+import dev.loomwork.demo.DemoServer.Response;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.StringReader;
 import java.io.Writer;
 import java.net.BindException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -50,6 +48,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 import sun.misc.Signal;
@@ -59,17 +58,19 @@ import sun.misc.SignalHandler;
  * The seed scenario of loomwork, end to end, in one process: a signup API that moves the welcome
  * email and the webhook delivery out of the request path into two {@link WorkQueue}s, a webhook
  * receiver that is down for a fraction of the requests (so deliveries are retried with backoff), a
- * Prometheus endpoint, and a signal-driven shutdown:
+ * Prometheus endpoint and a health endpoint ({@code /metrics} and {@code /health/ready}, on their own
+ * port), and a signal-driven shutdown:
  *
  * <ul>
  *   <li>first SIGINT or SIGTERM: stop taking signups (the API answers 503 with {@code Retry-After}),
  *       drain both queues with progress lines, exit 0;
  *   <li>second signal while draining: cancel what is left, write the shutdown report as JSON Lines
  *       to a file named in the output, exit 130 (SIGINT) or 143 (SIGTERM);
- *   <li>{@code --reuse-port}: the API binds its port with {@code SO_REUSEPORT}, so that a second demo
- *       can bind the same {@code --port}; the first signal then hands over: the API stops
- *       accepting at once (the kernel sends new connections to the other process), finishes the
- *       requests on its open connections with {@code Connection: close}, and only then drains;
+ *   <li>{@code --reuse-port}: the API and the metrics port are bound with {@code SO_REUSEPORT}, so
+ *       that a second demo can bind the same {@code --port} and {@code --metrics-port}; the first
+ *       signal then hands both over: they stop accepting at once (the kernel sends new connections
+ *       to the other process), finish the requests on their open connections with {@code
+ *       Connection: close}, and only then does the demo drain;
  *   <li>{@code --requeue FILE} at the next start: re-queue the tasks of that report before taking
  *       signups.
  *   <li>{@code --store postgres}: both queues are durable, on the PostgreSQL that {@code --pg-url}
@@ -134,11 +135,21 @@ public final class SignupDemo {
   private final @Nullable DemoStore store;
   private final WorkQueue email;
   private final WorkQueue webhooks;
-  private final ApiServer api;
-  /** Set at the first signal without --reuse-port: signups are answered 503 with Retry-After. */
+  /** The API's and the metrics and health port's server (Jetty). */
+  private final DemoServer http;
+  /**
+   * Set at the first signal (with --reuse-port, once the hand-over is done): signups are answered
+   * 503 with Retry-After, and the health endpoint says the demo is draining.
+   */
   private volatile boolean refusing;
-  private final HttpServer metrics;
-  private final AtomicLong nextId = new AtomicLong();
+  /**
+   * Guards {@link #nextId} and the enqueues of a signup's two tasks in memory, so that a task's
+   * name carries the number its queue gives it (its id's last part): {@code webhook-7} has id
+   * {@code …-7}. Without it, two signups enqueue in either order and the numbers cross.
+   */
+  private final ReentrantLock signupOrder = new ReentrantLock();
+  private long nextId; // guarded by signupOrder in memory; an AtomicLong's job for the durable signups
+  private final AtomicLong nextDurableId = new AtomicLong();
   private final ConcurrentLinkedQueue<CompletableFuture<?>> accepted = new ConcurrentLinkedQueue<>();
 
   private final AtomicInteger signals = new AtomicInteger();
@@ -187,11 +198,7 @@ public final class SignupDemo {
     email = emailQueue.build();
     webhooks = webhookQueue.build();
 
-    metrics = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), options.metricsPort), 0);
-    metrics.createContext("/metrics", this::scrape);
-    metrics.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
-    api = new ApiServer(
-        new InetSocketAddress(InetAddress.getLoopbackAddress(), options.port), options.reusePort, this::api);
+    http = new DemoServer(options.port, options.metricsPort, options.reusePort, this::api, this::operations);
   }
 
   public static void main(String[] args) throws Exception {
@@ -278,12 +285,13 @@ public final class SignupDemo {
   }
 
   /**
-   * The end of a demo with {@code --store postgres}: if it started the embedded server, waits until
-   * no other client (another demo sharing the queues) is connected, then stops it. A signal stops
-   * the wait.
+   * The end of a demo with {@code --store postgres}: closes its pool; if it started the embedded
+   * server, first waits until no other client (another demo sharing the queues) is connected, then
+   * stops it. A signal stops the wait.
    */
   private void closeStore(DemoStore s) throws IOException, InterruptedException {
     if (!s.embedded()) {
+      s.close(); // the pool's connections: the demo that owns the embedded server waits for them
       return;
     }
     int others;
@@ -328,17 +336,20 @@ public final class SignupDemo {
     if (options.requeue != null) {
       requeue(options.requeue, report); // before the first signup, after start: a full queue drains
     }
-    metrics.start();
-    api.start();
-    out.println("demo: signup API   POST " + apiUrl() + "  (body: an email address)" + (api.reusePort()
-        ? "; port bound with SO_REUSEPORT: a second demo with --reuse-port --port " + api.address().getPort()
+    http.start();
+    out.println("demo: signup API   POST " + apiUrl() + "  (body: an email address)" + (http.reusePort()
+        ? "; port bound with SO_REUSEPORT: a second demo with --reuse-port --port " + http.apiAddress().getPort()
             + " can take over"
         : ""));
     out.println("demo: webhooks     " + webhookUri + (receiver == null
         ? "  (--webhook-url: a receiver outside the demo)"
         : "  (answers 503 to " + percent(options.failRate) + " of requests, after "
             + options.webhookDelay.toMillis() + " ms)"));
-    out.println("demo: metrics      " + url(metrics, "/metrics"));
+    out.println("demo: metrics      " + url("/metrics") + (http.reusePort()
+        ? "  (SO_REUSEPORT: taken over by a second demo with --reuse-port --metrics-port "
+            + http.metricsAddress().getPort() + ")"
+        : ""));
+    out.println("demo: health       " + url("/health/ready") + "  (JSON; 200 while taking signups, 503 draining)");
     DemoStore s = store;
     if (s != null) {
       out.println("demo: store        PostgreSQL " + DemoStore.redacted(s.url()) + (s.embedded()
@@ -358,17 +369,18 @@ public final class SignupDemo {
     }
 
     String signal = firstSignal.join();
-    if (api.reusePort()) {
+    if (http.reusePort()) {
       handOver(signal);
+      refusing = true; // a request still arriving here (none should) is answered 503
       out.println("shutdown: no more signups; draining " + outstanding(email) + " email and " + outstanding(webhooks)
-          + " webhook task(s)" + inTheStore() + "; metrics at " + url(metrics, "/metrics"));
+          + " webhook task(s)" + inTheStore() + "; the metrics port went with the hand-over");
     } else {
       // The listener stays open: a client gets an answer it can act on, not a refused connection.
       refusing = true;
-      api.closeConnectionsAfterEachAnswer();
+      http.closeConnectionsAfterEachAnswer();
       out.println("shutdown: SIG" + signal + " received: no more signups (answered 503, Retry-After: "
           + RETRY_AFTER_SECONDS + "); draining " + outstanding(email) + " email and " + outstanding(webhooks)
-          + " webhook task(s)" + inTheStore() + "; metrics at " + url(metrics, "/metrics"));
+          + " webhook task(s)" + inTheStore() + "; metrics at " + url("/metrics"));
     }
 
     CompletableFuture<List<ShutdownReport>> drain = new CompletableFuture<>();
@@ -402,7 +414,6 @@ public final class SignupDemo {
       }
       status = "INT".equals(second) ? EXIT_SECOND_SIGINT : EXIT_SECOND_SIGTERM;
     }
-    api.close();
     if (store != null) {
       if (status != 0) {
         reportReleased(reports);
@@ -414,7 +425,7 @@ public final class SignupDemo {
     if (status == 0 && options.finalScrapeWait.isPositive()) {
       lastScrape();
     }
-    metrics.stop(0);
+    http.close();
     if (receiver != null) {
       receiver.close();
     }
@@ -426,9 +437,7 @@ public final class SignupDemo {
   // ------------------------------------------------------------------------------------------
 
   private Response api(Request request) {
-    String path = request.target();
-    int query = path.indexOf('?');
-    if (!(query < 0 ? path : path.substring(0, query)).equals("/signup")) {
+    if (!request.path().equals("/signup")) {
       return Response.of(404, "not found; POST an email address to /signup\n");
     }
     if (!request.method().equals("POST")) {
@@ -441,29 +450,42 @@ public final class SignupDemo {
     if (!EMAIL.matcher(address).matches()) {
       return Response.of(400, "expected an email address, like ada@example.com\n");
     }
-    long id = nextId.incrementAndGet();
     DemoStore s = store;
     if (s != null) {
-      return durableSignup(s, id, address);
+      return durableSignup(s, nextDurableId.incrementAndGet(), address);
     }
+    long id;
     Task<?> welcome;
     Task<?> hook;
+    // Numbering and enqueueing under one lock: the n-th task a queue accepts is its number n, the
+    // end of its id, and the name says the same. Only this path enqueues once the demo takes
+    // signups (a --requeue went first), so each queue's next number is its count so far plus one.
+    // An enqueue waits here only when its queue is full, and the other signups would wait anyway.
+    signupOrder.lock();
     try {
-      welcome = email.enqueue(Task.of(WELCOME, new Welcome(id, address)).named("email-" + id));
-    } catch (RejectedExecutionException e) {
-      return shuttingDown();
-    }
-    try {
-      hook = webhooks.enqueue(Task.of(WEBHOOK, new SignupEvent(id, address)).named("webhook-" + id));
-    } catch (RejectedExecutionException e) {
-      welcome.cancel(); // not both: neither, so the client can retry the whole signup
-      return shuttingDown();
+      try {
+        welcome = email.enqueue(Task.of(WELCOME, new Welcome(nextId + 1, address))
+            .named("email-" + (email.stats().submitted() + 1)));
+      } catch (RejectedExecutionException e) {
+        return shuttingDown();
+      }
+      try {
+        hook = webhooks.enqueue(Task.of(WEBHOOK, new SignupEvent(nextId + 1, address))
+            .named("webhook-" + (webhooks.stats().submitted() + 1)));
+      } catch (RejectedExecutionException e) {
+        welcome.cancel(); // not both: neither, so the client can retry the whole signup
+        return shuttingDown();
+      }
+      id = ++nextId;
+    } finally {
+      signupOrder.unlock();
     }
     signups.increment();
     accepted.add(welcome.future());
     accepted.add(hook.future());
     return new Response(202, Map.of("Content-Type", "application/json"),
-        "{\"id\":" + id + ",\"tasks\":[\"" + welcome.name() + "\",\"" + hook.name() + "\"],\"pid\":"
+        "{\"id\":" + id + ",\"tasks\":[{\"name\":\"" + welcome.name() + "\",\"id\":\"" + welcome.id()
+            + "\"},{\"name\":\"" + hook.name() + "\",\"id\":\"" + hook.id() + "\"}],\"pid\":"
             + ProcessHandle.current().pid() + "}\n");
   }
 
@@ -532,20 +554,56 @@ public final class SignupDemo {
     };
   }
 
-  private void scrape(HttpExchange exchange) throws IOException {
-    try (exchange; InputStream in = exchange.getRequestBody()) {
-      in.readAllBytes();
-      boolean afterDrain = drained; // read first: this scrape then shows the final counts
-      byte[] body = registry.scrape().getBytes(StandardCharsets.UTF_8);
-      exchange.getResponseHeaders().set("Content-Type", PrometheusTextFormatWriter.CONTENT_TYPE);
-      exchange.sendResponseHeaders(200, body.length);
-      try (OutputStream o = exchange.getResponseBody()) {
-        o.write(body);
-      }
-      if (afterDrain) {
-        scrapedAfterDrain.complete(null);
-      }
+  /** The metrics port: {@code GET /metrics} (Prometheus) and {@code GET /health/ready} (JSON). */
+  private Response operations(Request request) {
+    String path = request.path();
+    if (!path.equals("/metrics") && !path.equals("/health/ready")) {
+      return Response.of(404, "not found; GET /metrics or /health/ready\n");
     }
+    if (!request.method().equals("GET") && !request.method().equals("HEAD")) {
+      return new Response(405, Map.of("Allow", "GET, HEAD"), "GET only\n");
+    }
+    if (path.equals("/health/ready")) {
+      return health();
+    }
+    boolean afterDrain = drained; // read first: this scrape then shows the final counts
+    Response scrape = new Response(200, Map.of("Content-Type", PrometheusTextFormatWriter.CONTENT_TYPE),
+        registry.scrape());
+    if (afterDrain) {
+      scrapedAfterDrain.complete(null);
+    }
+    return scrape;
+  }
+
+  /**
+   * The readiness probe: 200 while the demo takes signups and both queues accept tasks, 503 once it
+   * drains; the body says why, with each queue's {@link QueueHealth} and this process's pid (two
+   * demos may share the port during a hand-over). Written by Jackson, so every string is escaped.
+   */
+  private Response health() {
+    List<QueueHealth> queues = List.of(email.health(), webhooks.health());
+    boolean ready = !refusing && queues.stream().allMatch(QueueHealth::accepting);
+    ObjectNode body = JSON.createObjectNode()
+        .put("status", ready ? "ready" : "draining")
+        .put("signups", refusing ? "refused" : "accepted")
+        .put("pid", ProcessHandle.current().pid());
+    ArrayNode list = body.putArray("queues");
+    for (QueueHealth h : queues) {
+      list.addObject()
+          .put("queue", h.queue())
+          .put("lifecycle", h.lifecycle().name())
+          .put("accepting", h.accepting())
+          .put("ready", h.ready())
+          .put("waiting", h.waiting())
+          .put("running", h.running())
+          .put("capacity", h.capacity())
+          .put("concurrency", h.concurrency())
+          .put("oldestReadyMillis", h.oldestReadyAge().toMillis());
+    }
+    return new Response(ready ? 200 : 503, ready
+        ? Map.of("Content-Type", "application/json")
+        : Map.of("Content-Type", "application/json", "Retry-After", Integer.toString(RETRY_AFTER_SECONDS)),
+        body + "\n");
   }
 
   // ------------------------------------------------------------------------------------------
@@ -639,7 +697,7 @@ public final class SignupDemo {
   private void lastScrape() {
     drained = true;
     out.println("shutdown: waiting up to " + options.finalScrapeWait.toSeconds() + " s for a last scrape of "
-        + url(metrics, "/metrics"));
+        + url("/metrics"));
     try {
       CompletableFuture.anyOf(scrapedAfterDrain, secondSignal, laterSignal)
           .get(options.finalScrapeWait.toMillis(), TimeUnit.MILLISECONDS);
@@ -743,30 +801,31 @@ public final class SignupDemo {
    * queues still taking tasks) before the drain.
    */
   private void handOver(String signal) throws InterruptedException {
-    int open = api.stopAccepting();
-    out.println("shutdown: SIG" + signal + " received: handing over port " + api.address().getPort()
-        + ": the API stopped accepting (another process bound to it with SO_REUSEPORT takes new connections);"
-        + " finishing the requests of " + open + " open connection(s)");
+    DemoServer.HandOver handOver = http.handOver();
+    out.println("shutdown: SIG" + signal + " received: handing over port " + http.apiAddress().getPort()
+        + " and metrics port " + http.metricsAddress().getPort() + ": both stopped accepting (another process"
+        + " bound to them with SO_REUSEPORT takes new connections); finishing the requests of " + handOver.open()
+        + " open connection(s)");
     long start = System.nanoTime();
-    boolean none = api.awaitNoConnections(HANDOVER_GRACE, secondSignal);
+    boolean none = handOver.await(HANDOVER_GRACE, secondSignal);
     long ms = (System.nanoTime() - start) / 1_000_000;
     if (none) {
-      out.println("shutdown: handed over: every API connection closed in " + ms + " ms");
+      out.println("shutdown: handed over: every API and metrics connection closed in " + ms + " ms");
     } else {
-      out.println("shutdown: " + api.openConnections() + " API connection(s) still open after " + ms
+      out.println("shutdown: " + http.openConnections() + " connection(s) still open after " + ms
           + " ms; closing them");
+      http.close();
     }
-    api.close();
   }
 
   private String apiUrl() {
-    InetSocketAddress address = api.address();
+    InetSocketAddress address = http.apiAddress();
     return "http://" + address.getAddress().getHostAddress() + ":" + address.getPort() + "/signup";
   }
 
-  private static String url(HttpServer server, String path) {
-    InetSocketAddress address = server.getAddress();
-    return "http://" + address.getHostString() + ":" + address.getPort() + path;
+  private String url(String path) {
+    InetSocketAddress address = http.metricsAddress();
+    return "http://" + address.getAddress().getHostAddress() + ":" + address.getPort() + path;
   }
 
   private static String percent(double fraction) {
@@ -785,11 +844,11 @@ public final class SignupDemo {
           --stop-after-load         once the load is sent (with no --load: once started), shut down
                                     as on SIGTERM (drain, exit 0)
           --port N                  the signup API's port on 127.0.0.1 (default 0: any free port)
-          --reuse-port              bind the API's port with SO_REUSEPORT, so that a second demo with
-                                    --reuse-port --port N can bind it too; the first signal then
-                                    hands over: stop accepting, finish the open connections'
-                                    requests, then drain
-          --metrics-port N          the /metrics port (default 0: any free port)
+          --reuse-port              bind the API's and the metrics port with SO_REUSEPORT, so that a
+                                    second demo with --reuse-port --port N --metrics-port M can
+                                    bind them too; the first signal then hands both over: stop
+                                    accepting, finish the open connections' requests, then drain
+          --metrics-port N          the port of /metrics and /health/ready (default 0: any free port)
           --receiver-port N         the demo's webhook receiver's port (default 0: any free port)
           --requeue FILE            at start, re-queue the tasks of a shutdown report (--report-file)
                                     before taking signups (not with --store postgres)
@@ -816,7 +875,8 @@ public final class SignupDemo {
           --report-file PATH        where a cut shutdown writes its JSON Lines report
                                     (default: a new loomwork-demo-shutdown-*.jsonl in the temp dir)
           --final-scrape-wait D     after draining, keep /metrics up until one more scrape, at most D
-                                    (default 0: exit at once)
+                                    (default 0: exit at once; not with --reuse-port, which hands
+                                    the metrics port over at the first signal)
         """;
 
     int load;
@@ -925,6 +985,10 @@ public final class SignupDemo {
         throw new IllegalArgumentException("--requeue: not with --store postgres: a durable queue's cut tasks go"
             + " back to the store, not into a report, and the demos on that database run them; there is nothing"
             + " to re-queue");
+      }
+      if (o.reusePort && o.finalScrapeWait.isPositive()) {
+        throw new IllegalArgumentException("--final-scrape-wait: not with --reuse-port: the first signal hands the"
+            + " metrics port over to the demo that shares it, so a last scrape would reach that one");
       }
       if (o.maxBackoff.compareTo(o.backoff) < 0) {
         o.maxBackoff = o.backoff;
