@@ -46,14 +46,6 @@ final class Attempt implements Runnable {
     }
   }
 
-  /** Why an attempt was cut; {@code DONE} marks an attempt whose body returned first. */
-  enum Cut {
-    TIMEOUT,
-    DEADLINE,
-    CANCEL,
-    DONE
-  }
-
   private final QueueEngine queue;
   final TaskCore<?> task;
   final int number;
@@ -141,14 +133,7 @@ final class Attempt implements Runnable {
     if (ran) {
       publisher.attemptEnded(t, number, v, nanos);
     }
-    if (t.storeId >= 0 && fate != Fate.RELEASED) {
-      return; // a durable task: its store's flusher publishes it once its outcome is written
-    }
-    switch (fate) {
-      case RETRY -> publisher.retryScheduled(t, number, Objects.requireNonNull(v.error()), v.retryAt());
-      case RELEASED -> publisher.released(t, number);
-      default -> publisher.publish(t);
-    }
+    queue.store.publish(publisher, t, number, fate, v); // at once, or once the store wrote it
   }
 
   // ---- the cut race -------------------------------------------------------------------------

@@ -6,7 +6,6 @@ import dev.loomwork.QueueStats;
 import dev.loomwork.ShutdownReport;
 import dev.loomwork.TaskSnapshot;
 import dev.loomwork.TaskState;
-import dev.loomwork.internal.Attempt.Cut;
 import dev.loomwork.internal.Counts.Count;
 import dev.loomwork.internal.Verdict.Fate;
 import java.time.Duration;
@@ -76,7 +75,10 @@ final class QueueState {
   /** Why an enqueue was refused. */
   enum Refusal { SHUT_DOWN, FULL, INTERRUPTED, DUPLICATE }
 
-  /** What {@link #stop} did: ended a pending task, cut a running attempt, or nothing. */
+  /**
+   * What {@link #stop} did: ended a pending task ({@code ended}: and its caller publishes it, see
+   * {@link TaskStore#ended}), cut a running attempt, or nothing.
+   */
   record Stopped(boolean accepted, boolean ended, @Nullable Attempt toCut) {
     static final Stopped NOTHING = new Stopped(false, false, null);
   }
@@ -104,8 +106,6 @@ final class QueueState {
   private volatile Accepting accepting = Accepting.OPEN;
   private volatile Owner owner = Owner.NEW;
   private final Counts counts = new Counts();
-  /** The durable store's side of a durable queue, or null; set once, before the queue starts. */
-  private @Nullable DurableSource durable;
 
   QueueState(
       String name,
@@ -113,7 +113,7 @@ final class QueueState {
       int concurrency,
       int capacity,
       Timers timers,
-      boolean timing,
+      TaskStore.Factory store,
       Consumer<TaskCore<?>> deadlinePassed) {
     this.name = name;
     this.instance = instance;
@@ -121,24 +121,19 @@ final class QueueState {
     this.capacity = capacity;
     this.timers = timers;
     this.deadlinePassed = deadlinePassed;
-    this.store = new MemoryStore(lock, workAvailable, timers, timing);
+    this.store = store.make(lock, workAvailable);
   }
 
   int capacity() {
     return capacity;
   }
 
-  /** Makes this queue durable: its tasks are claimed from a store, and their outcomes go back. */
-  void durable(DurableSource source) {
-    lock.lock();
-    try {
-      durable = source;
-    } finally {
-      lock.unlock();
-    }
+  /** The queue's store, made once by the constructor. */
+  TaskStore store() {
+    return store;
   }
 
-  // ---- a durable queue ----------------------------------------------------------------------
+  // ---- tasks that arrive from the store, and leave for it ------------------------------------
 
   int concurrency() {
     return concurrency;
@@ -155,9 +150,9 @@ final class QueueState {
   }
 
   /**
-   * Takes the lock; how many tasks a durable queue may claim now: its free permits, less the tasks
-   * it claimed that wait for one. None once it no longer accepts: a draining queue drains what it
-   * runs, and what waits in the store stays there for whoever runs next.
+   * Takes the lock (the store's threads may hold it already); how many tasks the store may bring in
+   * now: the free permits, less the ready tasks that wait for one. None once the queue no longer
+   * accepts: a draining queue drains what it has, and what waits in the store stays there.
    */
   int claimable() {
     lock.lock();
@@ -169,23 +164,24 @@ final class QueueState {
   }
 
   /**
-   * Takes the lock; files tasks claimed from the durable store as ready, with their deadline timers
-   * ({@code deadlineNanos[i]} from now, negative for none).
+   * Takes the lock; files tasks that arrived from the store (claimed by its own thread) as ready,
+   * each counted as submitted here, with its deadline timer ({@code deadlineNanos[i]} from now,
+   * negative for none).
    *
-   * @return false, filing nothing, if the queue no longer accepts: the caller releases them
+   * @return false, filing nothing, if the queue no longer accepts: the caller hands them back
    */
-  boolean admitClaimed(QueueEngine engine, List<TaskCore<?>> claimed, long[] deadlineNanos) {
+  boolean arrive(QueueEngine engine, List<TaskCore<?>> tasks, long[] deadlineNanos) {
     lock.lock();
     try {
       if (accepting != Accepting.OPEN) {
         return false;
       }
-      for (int i = 0; i < claimed.size(); i++) {
-        TaskCore<?> t = claimed.get(i);
+      for (int i = 0; i < tasks.size(); i++) {
+        TaskCore<?> t = tasks.get(i);
         t.queue = engine;
         t.number = counts.get(Count.SUBMITTED) + 1;
         if (!t.freeze(TaskState.READY)) {
-          throw new AssertionError("a claimed task was touched before it was filed");
+          throw new AssertionError("a task from the store was touched before it was filed");
         }
         counts.add(Count.SUBMITTED);
         store.add(t, 0);
@@ -201,23 +197,24 @@ final class QueueState {
   }
 
   /**
-   * Takes the lock; the worker lost its lease: every claimed task it holds is dropped, with nothing
-   * written and nothing published (the store gives them to another worker). Pending ones leave at
-   * once; running attempts are cut, and {@code endAttempt} drops them.
+   * Takes the lock (the store's threads may hold it already); surrenders every task of this process
+   * to the store (the store lost its hold on them): every pending task is handed back at
+   * once, every running attempt is cut, and {@code endAttempt} hands its task back; none of them
+   * leaves a trace (nothing written, nothing published but the hand-back's debug line).
    *
-   * @return the attempts to interrupt
+   * @return the attempts to interrupt, once the lock is released
    */
-  List<Attempt> loseLease() {
+  List<Attempt> surrenderAll() {
     lock.lock();
     try {
       List<Attempt> toCut = new ArrayList<>();
       store.removeAll(
           t -> {
-            t.leaseLost = true;
-            dropDurable(t);
+            t.surrendered = true;
+            handBack(t);
           });
       for (TaskCore<?> t = running.head; t != null; t = t.nextRunning) {
-        t.leaseLost = true;
+        t.surrendered = true;
         Attempt a = t.current;
         if (a != null && a.cut(Cut.CANCEL)) {
           toCut.add(a);
@@ -237,10 +234,11 @@ final class QueueState {
   }
 
   /**
-   * Under the lock: a claimed task leaves this process without an end here (lease lost, released, or
-   * retried in the store): it is no longer pending, and its deadline timer is disarmed.
+   * Under the lock: a task leaves this process with no end here (handed back to its store for a
+   * retry or a release, or surrendered): it is no longer pending, its deadline timer is disarmed, and
+   * it is counted as handed back.
    */
-  private void dropDurable(TaskCore<?> t) {
+  private void handBack(TaskCore<?> t) {
     assert lock.isHeldByCurrentThread();
     t.current = null;
     Future<?> deadlineTimer = t.deadlineTimer;
@@ -249,6 +247,7 @@ final class QueueState {
       t.deadlineTimer = null;
     }
     t.state(t.nextAttemptAt != null ? TaskState.WAITING : TaskState.READY);
+    counts.add(Count.HANDED_BACK);
   }
 
   // ---- producers ----------------------------------------------------------------------------
@@ -333,7 +332,7 @@ final class QueueState {
   // ---- the dispatcher -----------------------------------------------------------------------
 
   /** Takes the lock and claims ownership: the queue runs once. */
-  void claimOwner() {
+  void becomeOwner() {
     lock.lock();
     try {
       if (owner != Owner.NEW) {
@@ -361,7 +360,7 @@ final class QueueState {
         }
         int n = 0;
         TaskCore<?> t;
-        while (n < attempts.length && running.size() < concurrency && (t = store.claim()) != null) {
+        while (n < attempts.length && running.size() < concurrency && (t = store.take()) != null) {
           running.link(t);
           t.state(TaskState.RUNNING);
           Attempt a = new Attempt(engine, t, t.attempts() + 1);
@@ -406,19 +405,20 @@ final class QueueState {
       if (fate == Fate.FAILED || fate == Fate.RETRY) {
         t.error = v.error();
       }
-      DurableSource d = durable;
-      if (d != null) {
-        return endDurable(d, t, v, fate);
-      }
-      if (t.cancelRequested || (fate == Fate.RETRY && accepting == Accepting.STOP)) {
-        fate = Fate.CANCELLED; // a cancel that was accepted wins; a stopping queue retries nothing
-      }
+      fate = store.judge(t, fate, accepting == Accepting.STOP);
       switch (fate) {
         case SUCCEEDED -> t.result = result;
         case RETRY -> {
           counts.add(Count.RETRIES);
           t.nextAttemptAt = v.retryDelayNanos() > 0 ? v.retryAt() : null;
-          store.retry(t, v.retryDelayNanos());
+          if (!store.retry(t, v)) {
+            handBack(t);
+          }
+        }
+        case RELEASED -> {
+          t.nextAttemptAt = null;
+          handBack(t);
+          store.released(t);
         }
         default -> {
           if (t.cutByShutdown && fate == Fate.CANCELLED) {
@@ -426,12 +426,15 @@ final class QueueState {
           }
         }
       }
-      if (fate != Fate.RETRY) {
+      if (fate != Fate.RETRY && fate != Fate.RELEASED) {
         end(t, fate);
+        store.ended(t, fate); // the caller publishes it, or the store once it has written it
       }
+      int ready = store.readyCount();
+      store.freed(concurrency - running.size() - ready, ready);
       // A freed permit matters to the dispatcher only if work waits for it (a new task signals by
       // itself) or if it must notice the end of a shutdown; otherwise let it sleep.
-      if (store.readyCount() > 0 || accepting != Accepting.OPEN) {
+      if (ready > 0 || accepting != Accepting.OPEN) {
         workAvailable.signal();
       }
       if (accepting != Accepting.OPEN) {
@@ -441,53 +444,6 @@ final class QueueState {
     } finally {
       lock.unlock();
     }
-  }
-
-  /**
-   * Under the lock: the end of an attempt of a durable queue. Its outcome goes to the store (written
-   * by the next flush, fenced there): an end, or a retry the store schedules by its own clock, after
-   * which the task is no longer this process's. A stopping queue writes its retries too: they wait
-   * in the store for whoever runs next. An attempt cut by a cutting shutdown did not fail: it is
-   * released, its attempt given back. One whose worker lost its lease writes and publishes nothing.
-   */
-  private Fate endDurable(DurableSource d, TaskCore<?> t, Verdict v, Fate verdict) {
-    assert lock.isHeldByCurrentThread();
-    Fate fate = verdict;
-    if (t.leaseLost) {
-      fate = Fate.RELEASED;
-    } else if (t.cancelRequested) {
-      fate = Fate.CANCELLED;
-    } else if (t.cutByShutdown && fate == Fate.CANCELLED) {
-      fate = Fate.RELEASED;
-      d.release(t);
-    }
-    switch (fate) {
-      case RELEASED -> {
-        t.nextAttemptAt = null;
-        dropDurable(t);
-      }
-      case RETRY -> {
-        counts.add(Count.RETRIES);
-        t.nextAttemptAt = v.retryDelayNanos() > 0 ? v.retryAt() : null;
-        dropDurable(t); // the state first: the flusher may publish as soon as the outcome is filed
-        d.outcome(t, fate, v.retryDelayNanos(), v.retryAt());
-      }
-      default -> {
-        if (fate == Fate.SUCCEEDED) {
-          t.result = null; // nobody here awaits a durable task
-        }
-        end(t, fate); // the state first: the flusher may publish as soon as the outcome is filed
-        d.outcome(t, fate, 0, null);
-      }
-    }
-    d.permitFreed(concurrency - running.size() - store.readyCount(), store.readyCount());
-    if (store.readyCount() > 0 || accepting != Accepting.OPEN) {
-      workAvailable.signal();
-    }
-    if (accepting != Accepting.OPEN) {
-      progress.signalAll();
-    }
-    return fate;
   }
 
   /**
@@ -507,11 +463,9 @@ final class QueueState {
             t.error = deadlineError;
           }
           end(t, fate);
-          DurableSource d = durable;
-          if (d != null) { // after the end: the flusher may publish as soon as the outcome is filed
-            d.outcome(t, fate, 0, null);
-            d.permitFreed(concurrency - running.size() - store.readyCount(), store.readyCount());
-          }
+          boolean publish = store.ended(t, fate);
+          int ready = store.readyCount();
+          store.freed(concurrency - running.size() - ready, ready);
           if (lock.hasWaiters(roomAvailable)) {
             roomAvailable.signalAll();
           }
@@ -519,7 +473,7 @@ final class QueueState {
           if (accepting != Accepting.OPEN) {
             progress.signalAll();
           }
-          return new Stopped(true, true, null);
+          return new Stopped(true, publish, null);
         }
         case RUNNING -> {
           if (reason == Cut.CANCEL) {
@@ -551,12 +505,10 @@ final class QueueState {
     lock.lock();
     try {
       advance(Accepting.STOP);
-      DurableSource d = durable;
       store.removeAll(
           t -> {
-            if (d != null) {
-              d.release(t); // claimed, not started: back to the store, its attempt given back
-              dropDurable(t);
+            if (store.handBackOnStop(t)) {
+              handBack(t); // the store takes it back: its attempt given back, no end here
               return;
             }
             shutdownCancelled.add(snapshot(t, t.state()));
