@@ -248,12 +248,17 @@ final class Claimer extends StoreLoop {
     } finally {
       lock.unlock();
     }
-    if (!filed) { // the queue stopped accepting, or the lease was lost, during the claim
-      List<Long> ids = new ArrayList<>(got.size());
-      for (Claimed c : got) {
-        ids.add(c.id());
+    if (filed) {
+      for (TaskCore<?> t : tasks) {
+        queue.publisher.enqueued(t); // arrived in this process: its onEnqueued, as an accepted task's
       }
-      backend.release(w, ids);
+      return;
     }
+    // The queue stopped accepting, or the lease was lost, during the claim.
+    List<Long> ids = new ArrayList<>(got.size());
+    for (Claimed c : got) {
+      ids.add(c.id());
+    }
+    backend.release(w, ids);
   }
 }

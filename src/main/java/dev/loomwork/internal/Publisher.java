@@ -3,7 +3,6 @@ package dev.loomwork.internal;
 import dev.loomwork.QueueStats;
 import dev.loomwork.Task;
 import dev.loomwork.TaskState;
-import dev.loomwork.WorkQueueListener.AttemptOutcome;
 import dev.loomwork.internal.Verdict.Fate;
 import java.time.Duration;
 import java.time.Instant;

@@ -1,22 +1,12 @@
 package dev.loomwork.internal;
 
-import dev.loomwork.QueueHealth;
-import dev.loomwork.QueueLifecycle;
 import dev.loomwork.QueueStats;
-import dev.loomwork.ShutdownReport;
-import dev.loomwork.TaskSnapshot;
 import dev.loomwork.TaskState;
 import dev.loomwork.internal.Counts.Count;
 import dev.loomwork.internal.Verdict.Fate;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.Future;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 
@@ -49,29 +39,12 @@ import org.jspecify.annotations.Nullable;
  * cuts the attempt ({@link Attempt}), and {@code endAttempt} ends the task. A task whose cancel was
  * accepted ({@code cancelRequested}) always ends {@code CANCELLED}, even if its body returned first.
  *
- * <h2>Run states</h2>
+ * <h2>The books</h2>
  *
- * {@link Accepting}: {@code OPEN → SHUTDOWN} (no new tasks; drain everything, retries included)
- * {@code → STOP} (pending tasks cancelled, running ones cut, no retry). {@link Owner}: {@code NEW →
- * RUNNING → TERMINATED}; the owner terminates once the dispatcher has nothing left to do and every
- * attempt thread has ended. Both only move forward ({@link #advance}).
- *
- * <h2>Conditions</h2>
- *
- * The dispatcher waits on {@code workAvailable} (a task became ready while a permit is free, or a
- * shutdown changed what "done" means); producers on {@code roomAvailable}; shutdowns on {@code
- * progress}, signalled on every change once the queue is no longer open.
- *
- * <h2>Lock order</h2>
- *
- * This lock, then the scheduler's (arming an alarm or a deadline timer). An {@link Attempt}'s
- * monitor and the fallback runner's thread-set lock are leaves, never held while taking this one.
+ * The fields, the run states, the conditions, the lock order and every read are in {@link
+ * QueueBooks}, which this class extends; this class makes every change.
  */
-final class QueueState {
-  enum Accepting { OPEN, SHUTDOWN, STOP }
-
-  enum Owner { NEW, RUNNING, TERMINATED }
-
+final class QueueState extends QueueBooks {
   /** Why an enqueue was refused. */
   enum Refusal { SHUT_DOWN, FULL, INTERRUPTED, DUPLICATE }
 
@@ -83,30 +56,6 @@ final class QueueState {
     static final Stopped NOTHING = new Stopped(false, false, null);
   }
 
-  private final ReentrantLock lock = new ReentrantLock();
-  private final Condition workAvailable = lock.newCondition();
-  private final Condition roomAvailable = lock.newCondition();
-  private final Condition progress = lock.newCondition();
-
-  private final String name;
-  private final String instance;
-  private final int concurrency;
-  private final int capacity;
-  private final Timers timers;
-  /** What a task's deadline timer runs (on the scheduler thread). */
-  private final Consumer<TaskCore<?>> deadlinePassed;
-
-  // ---- guarded by lock ----
-  private final TaskStore store;
-  private final RunningList running = new RunningList();
-  /** The tasks read back from a report that are pending or running, by id: one copy of each. */
-  private final Map<String, TaskCore<?>> liveIds = new HashMap<>();
-  private final List<TaskSnapshot> shutdownCancelled = new ArrayList<>();
-  /** Written under the lock; volatile so that a single read needs none. */
-  private volatile Accepting accepting = Accepting.OPEN;
-  private volatile Owner owner = Owner.NEW;
-  private final Counts counts = new Counts();
-
   QueueState(
       String name,
       String instance,
@@ -115,53 +64,10 @@ final class QueueState {
       Timers timers,
       TaskStore.Factory store,
       Consumer<TaskCore<?>> deadlinePassed) {
-    this.name = name;
-    this.instance = instance;
-    this.concurrency = concurrency;
-    this.capacity = capacity;
-    this.timers = timers;
-    this.deadlinePassed = deadlinePassed;
-    this.store = store.make(lock, workAvailable);
-  }
-
-  int capacity() {
-    return capacity;
-  }
-
-  /** The queue's store, made once by the constructor. */
-  TaskStore store() {
-    return store;
+    super(name, instance, concurrency, capacity, timers, store, deadlinePassed);
   }
 
   // ---- tasks that arrive from the store, and leave for it ------------------------------------
-
-  int concurrency() {
-    return concurrency;
-  }
-
-  /** Takes the lock; the tasks ready to run, waiting for a permit. */
-  int readyCount() {
-    lock.lock();
-    try {
-      return store.readyCount();
-    } finally {
-      lock.unlock();
-    }
-  }
-
-  /**
-   * Takes the lock (the store's threads may hold it already); how many tasks the store may bring in
-   * now: the free permits, less the ready tasks that wait for one. None once the queue no longer
-   * accepts: a draining queue drains what it has, and what waits in the store stays there.
-   */
-  int claimable() {
-    lock.lock();
-    try {
-      return accepting == Accepting.OPEN ? concurrency - running.size() - store.readyCount() : 0;
-    } finally {
-      lock.unlock();
-    }
-  }
 
   /**
    * Takes the lock; files tasks that arrived from the store (claimed by its own thread) as ready,
@@ -231,23 +137,6 @@ final class QueueState {
     } finally {
       lock.unlock();
     }
-  }
-
-  /**
-   * Under the lock: a task leaves this process with no end here (handed back to its store for a
-   * retry or a release, or surrendered): it is no longer pending, its deadline timer is disarmed, and
-   * it is counted as handed back.
-   */
-  private void handBack(TaskCore<?> t) {
-    assert lock.isHeldByCurrentThread();
-    t.current = null;
-    Future<?> deadlineTimer = t.deadlineTimer;
-    if (deadlineTimer != null) {
-      deadlineTimer.cancel(false);
-      t.deadlineTimer = null;
-    }
-    t.state(t.nextAttemptAt != null ? TaskState.WAITING : TaskState.READY);
-    counts.add(Count.HANDED_BACK);
   }
 
   // ---- producers ----------------------------------------------------------------------------
@@ -528,41 +417,6 @@ final class QueueState {
     }
   }
 
-  /** Under the lock: moves a task into a terminal state and counts it. */
-  private void end(TaskCore<?> t, Fate fate) {
-    assert lock.isHeldByCurrentThread();
-    t.current = null;
-    t.nextAttemptAt = null;
-    String fixedId = t.fixedId();
-    if (fixedId != null) {
-      liveIds.remove(fixedId, t);
-    }
-    Future<?> deadlineTimer = t.deadlineTimer;
-    if (deadlineTimer != null) {
-      deadlineTimer.cancel(false);
-      t.deadlineTimer = null;
-    }
-    TaskState end =
-        switch (fate) {
-          case SUCCEEDED -> TaskState.SUCCEEDED;
-          case FAILED -> TaskState.FAILED;
-          case CANCELLED -> TaskState.CANCELLED;
-          case RETRY, RELEASED -> throw new AssertionError(fate);
-        };
-    t.state(end);
-    counts.ended(end);
-  }
-
-  private int outstanding() {
-    assert lock.isHeldByCurrentThread();
-    return store.readyCount() + store.waitingCount() + running.size();
-  }
-
-  private TaskSnapshot snapshot(TaskCore<?> t, TaskState state) {
-    return new TaskSnapshot(
-        name, t.id(), t.name(), t.handler(), t.payloadJson(), state, t.attempts(), t.error(), t.nextAttemptAt);
-  }
-
   // ---- shutdown -----------------------------------------------------------------------------
 
   /**
@@ -596,57 +450,6 @@ final class QueueState {
     return false;
   }
 
-  /**
-   * Takes the lock; waits until the owner terminates, for at most {@code nanos}.
-   *
-   * @return true if it terminated
-   */
-  boolean awaitTerminated(long nanos) throws InterruptedException {
-    lock.lockInterruptibly();
-    try {
-      while (owner != Owner.TERMINATED) {
-        if (nanos <= 0) {
-          return false;
-        }
-        nanos = progress.awaitNanos(nanos);
-      }
-      return true;
-    } finally {
-      lock.unlock();
-    }
-  }
-
-  /**
-   * Takes the lock; reports a cancelling shutdown: the tasks it cancelled, and those still running
-   * (abandoned), read together so that a task ending now is in exactly one list.
-   */
-  ShutdownReport report(List<TaskCore<?>> abandoned, Duration elapsed) {
-    lock.lock();
-    try {
-      List<TaskSnapshot> stillRunning = new ArrayList<>();
-      for (TaskCore<?> t = running.head; t != null; t = t.nextRunning) {
-        abandoned.add(t);
-        stillRunning.add(snapshot(t, TaskState.RUNNING));
-      }
-      return new ShutdownReport(
-          name,
-          instance,
-          Instant.now(),
-          counts.get(Count.SUCCEEDED),
-          counts.get(Count.FAILED),
-          shutdownCancelled,
-          stillRunning,
-          elapsed);
-    } finally {
-      lock.unlock();
-    }
-  }
-
-  /** Whether a cancelling shutdown stopped the queue. */
-  boolean isStopped() {
-    return accepting == Accepting.STOP;
-  }
-
   /** Takes the lock; the owner, last: every attempt thread has ended. */
   void terminated() {
     lock.lock();
@@ -660,87 +463,6 @@ final class QueueState {
     }
   }
 
-  private void advance(Accepting to) {
-    assert lock.isHeldByCurrentThread();
-    if (accepting.compareTo(to) < 0) {
-      accepting = to;
-    }
-  }
-
   // ---- reading ------------------------------------------------------------------------------
 
-  QueueStats stats() {
-    lock.lock();
-    try {
-      return statsLocked();
-    } finally {
-      lock.unlock();
-    }
-  }
-
-  private QueueStats statsLocked() {
-    assert lock.isHeldByCurrentThread();
-    return new QueueStats(
-        counts.get(Count.SUBMITTED),
-        counts.get(Count.REJECTED),
-        store.readyCount(),
-        running.size(),
-        store.waitingCount(),
-        counts.get(Count.SUCCEEDED),
-        counts.get(Count.FAILED),
-        counts.get(Count.CANCELLED));
-  }
-
-  /** Takes the lock; one of the counts the metrics publish (read when a registry is scraped). */
-  long count(Count count) {
-    lock.lock();
-    try {
-      return switch (count) {
-        case READY -> store.readyCount();
-        case RUNNING -> running.size();
-        case WAITING -> store.waitingCount();
-        default -> counts.get(count);
-      };
-    } finally {
-      lock.unlock();
-    }
-  }
-
-  boolean isShutdown() {
-    return accepting != Accepting.OPEN;
-  }
-
-  boolean isTerminated() {
-    return owner == Owner.TERMINATED;
-  }
-
-  /** The queue's lifecycle, from the two run states; a lone read takes no lock. */
-  QueueLifecycle lifecycle() {
-    if (owner == Owner.TERMINATED) {
-      return QueueLifecycle.TERMINATED;
-    }
-    return switch (accepting) {
-      case OPEN -> owner == Owner.NEW ? QueueLifecycle.NEW : QueueLifecycle.ACCEPTING;
-      case SHUTDOWN -> QueueLifecycle.DRAINING;
-      case STOP -> QueueLifecycle.STOPPED;
-    };
-  }
-
-  /** Takes the lock; the queue's health: lifecycle, pending counts, the oldest ready task's age. */
-  QueueHealth health() {
-    lock.lock();
-    try {
-      return new QueueHealth(
-          name,
-          lifecycle(),
-          store.readyCount(),
-          store.waitingCount(),
-          running.size(),
-          capacity,
-          concurrency,
-          Duration.ofNanos(store.oldestReadyNanos()));
-    } finally {
-      lock.unlock();
-    }
-  }
 }
