@@ -2,9 +2,11 @@ package dev.loomwork;
 
 /**
  * A consistent snapshot of a queue's counts, taken under the queue's lock. Counts of tasks, not of
- * attempts.
+ * attempts. At every snapshot {@code submitted = outstanding() + completed() + handedBack}, on a
+ * queue in memory (where {@code handedBack} is 0) and on a durable one.
  *
- * @param submitted tasks accepted since the queue was built
+ * @param submitted tasks accepted since the queue was built; on a durable queue, tasks claimed from
+ *     the store by this process (a task claimed again after a retry or a release counts again)
  * @param rejected submissions refused: the queue was shut down, full (for {@code offer}), or the
  *     producer was interrupted while waiting for room
  * @param ready tasks waiting in the ready queue
@@ -13,6 +15,9 @@ package dev.loomwork;
  * @param succeeded tasks that succeeded
  * @param failed tasks that failed
  * @param cancelled tasks that were cancelled
+ * @param handedBack tasks that left this process with no end here, handed back to their durable
+ *     store: a retry the store schedules, a task released by a cutting shutdown, or every task of a
+ *     worker that lost its lease; always 0 on a queue in memory
  */
 public record QueueStats(
     long submitted,
@@ -22,7 +27,32 @@ public record QueueStats(
     int waiting,
     long succeeded,
     long failed,
-    long cancelled) {
+    long cancelled,
+    long handedBack) {
+
+  /**
+   * Creates a snapshot with nothing handed back, as a queue in memory has.
+   *
+   * @param submitted tasks accepted since the queue was built
+   * @param rejected submissions refused
+   * @param ready tasks waiting in the ready queue
+   * @param running tasks with an attempt in flight
+   * @param waiting tasks waiting for their not-before time or a retry backoff
+   * @param succeeded tasks that succeeded
+   * @param failed tasks that failed
+   * @param cancelled tasks that were cancelled
+   */
+  public QueueStats(
+      long submitted,
+      long rejected,
+      int ready,
+      int running,
+      int waiting,
+      long succeeded,
+      long failed,
+      long cancelled) {
+    this(submitted, rejected, ready, running, waiting, succeeded, failed, cancelled, 0);
+  }
 
   /**
    * Returns the number of accepted tasks not yet in a terminal state.

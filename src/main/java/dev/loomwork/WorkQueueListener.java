@@ -16,7 +16,8 @@ import org.jspecify.annotations.Nullable;
 public interface WorkQueueListener {
 
   /**
-   * A task was accepted.
+   * A task was accepted: enqueued here, or, on a durable queue, claimed from the store by this
+   * process (once per claim: a task claimed again after a retry or a release is announced again).
    *
    * @param task the task
    */

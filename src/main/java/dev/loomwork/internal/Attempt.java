@@ -5,7 +5,6 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Objects;
 import java.util.concurrent.Future;
 import org.jspecify.annotations.Nullable;
 
@@ -44,14 +43,6 @@ final class Attempt implements Runnable {
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
-  }
-
-  /** Why an attempt was cut; {@code DONE} marks an attempt whose body returned first. */
-  enum Cut {
-    TIMEOUT,
-    DEADLINE,
-    CANCEL,
-    DONE
   }
 
   private final QueueEngine queue;
@@ -141,14 +132,7 @@ final class Attempt implements Runnable {
     if (ran) {
       publisher.attemptEnded(t, number, v, nanos);
     }
-    if (t.storeId >= 0 && fate != Fate.RELEASED) {
-      return; // a durable task: its store's flusher publishes it once its outcome is written
-    }
-    switch (fate) {
-      case RETRY -> publisher.retryScheduled(t, number, Objects.requireNonNull(v.error()), v.retryAt());
-      case RELEASED -> publisher.released(t, number);
-      default -> publisher.publish(t);
-    }
+    queue.store.publish(publisher, t, number, fate, v); // at once, or once the store wrote it
   }
 
   // ---- the cut race -------------------------------------------------------------------------

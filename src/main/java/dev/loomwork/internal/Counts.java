@@ -21,12 +21,14 @@ final class Counts {
     ATTEMPTS_TIMED_OUT,
     ATTEMPTS_CANCELLED,
     RETRIES,
+    /** Tasks that left this process with no end here, handed back to their store. */
+    HANDED_BACK,
     READY,
     RUNNING,
     WAITING
   }
 
-  private final long[] totals = new long[Count.RETRIES.ordinal() + 1];
+  private final long[] totals = new long[Count.HANDED_BACK.ordinal() + 1];
 
   void add(Count c) {
     totals[c.ordinal()]++;

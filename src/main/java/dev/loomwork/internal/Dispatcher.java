@@ -36,7 +36,7 @@ final class Dispatcher {
 
   /** Claims ownership and runs the owner on a new thread. */
   void start() {
-    queue.state.claimOwner();
+    queue.state.becomeOwner();
     startOwner();
   }
 
@@ -50,7 +50,7 @@ final class Dispatcher {
 
   /** Claims ownership and runs the owner on the calling thread until the queue terminates. */
   void run() {
-    queue.state.claimOwner();
+    queue.state.becomeOwner();
     runOwned();
   }
 
@@ -60,29 +60,18 @@ final class Dispatcher {
   }
 
   private void keep() {
-    boolean interrupted = false;
-    while (true) {
-      try {
-        keeper.await();
-        break;
-      } catch (InterruptedException e) {
-        interrupted = true; // only a release ends the keeper
-      }
-    }
-    if (interrupted) {
-      Thread.currentThread().interrupt();
-    }
+    Uninterruptibles.await(() -> { // only a release ends the keeper
+      keeper.await();
+      return true;
+    });
   }
 
   private void runOwned() {
     boolean interrupted = false;
     QueueScope scope = queue.runner.openQueueScope("loomwork-" + queue.name(), queue.threadFactory);
-    DurableSource durable = queue.durable;
     try {
       try {
-        if (durable != null) {
-          durable.start();
-        }
+        queue.store.start();
         dispatch(scope);
       } catch (InterruptedException e) {
         interrupted = true;
@@ -106,9 +95,7 @@ final class Dispatcher {
         }
       }
     } finally {
-      if (durable != null) {
-        durable.close(); // every attempt has ended: the last outcomes, then the worker's row
-      }
+      queue.store.close(); // every attempt has ended: the store writes what is left
       queue.timers.shutdown();
       queue.publisher.awaitLater();
       queue.state.terminated();

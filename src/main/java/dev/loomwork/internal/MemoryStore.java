@@ -1,6 +1,7 @@
 package dev.loomwork.internal;
 
 import dev.loomwork.TaskState;
+import dev.loomwork.internal.Verdict.Fate;
 import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.concurrent.Future;
@@ -15,7 +16,7 @@ import org.jspecify.annotations.Nullable;
  *
  * <p><b>Ready.</b> A FIFO deque. A task that leaves it early (cancelled, or failed at its deadline,
  * while {@code READY}) is not searched for: its state changes, {@code readyCount} drops at once, and
- * {@link #claim()} skips the stale entry when it comes up. So removing is O(1), and {@code
+ * {@link #take()} skips the stale entry when it comes up. So removing is O(1), and {@code
  * readyCount} counts the live entries only.
  *
  * <p><b>Waiting.</b> A binary min-heap on {@code dueNanos}, intrusive (each task keeps its index), so
@@ -78,7 +79,7 @@ final class MemoryStore implements TaskStore {
   }
 
   @Override
-  public @Nullable TaskCore<?> claim() {
+  public @Nullable TaskCore<?> take() {
     assert lock.isHeldByCurrentThread();
     TaskCore<?> t;
     do {
@@ -91,8 +92,40 @@ final class MemoryStore implements TaskStore {
     return t;
   }
 
+  /** A task of this process's memory stays here until it ends: a cancel wins, a stop retries nothing. */
   @Override
-  public void retry(TaskCore<?> t, long delayNanos) {
+  public Fate judge(TaskCore<?> t, Fate verdict, boolean stopping) {
+    return t.cancelRequested || (verdict == Fate.RETRY && stopping) ? Fate.CANCELLED : verdict;
+  }
+
+  @Override
+  public boolean retry(TaskCore<?> t, Verdict v) {
+    retryAfter(t, v.retryDelayNanos());
+    return true;
+  }
+
+  @Override
+  public void released(TaskCore<?> t) {
+    throw new AssertionError("a task of this process's memory has no store to go back to");
+  }
+
+  @Override
+  public boolean ended(TaskCore<?> t, Fate fate) {
+    return true; // published at once, by the caller
+  }
+
+  @Override
+  public boolean handBackOnStop(TaskCore<?> t) {
+    return false;
+  }
+
+  @Override
+  public void publish(Publisher publisher, TaskCore<?> t, int attempt, Fate fate, Verdict v) {
+    publisher.attemptOver(t, attempt, fate, v);
+  }
+
+  /** Files a task for its retry, {@code delayNanos} from now (ready at once if not positive). */
+  void retryAfter(TaskCore<?> t, long delayNanos) {
     assert lock.isHeldByCurrentThread();
     if (delayNanos <= 0) {
       t.state(TaskState.READY);
@@ -107,7 +140,7 @@ final class MemoryStore implements TaskStore {
   public void remove(TaskCore<?> t) {
     assert lock.isHeldByCurrentThread();
     if (t.state() == TaskState.READY) {
-      readyCount--; // its deque entry goes stale; claim() skips it
+      readyCount--; // its deque entry goes stale; take() skips it
     } else {
       removeAt(t.heapIndex);
     }
@@ -150,7 +183,7 @@ final class MemoryStore implements TaskStore {
     }
     TaskCore<?> t;
     while ((t = ready.peek()) != null && t.state() != TaskState.READY) {
-      ready.poll(); // a stale entry: it left early, already counted out (as claim() skips it)
+      ready.poll(); // a stale entry: it left early, already counted out (as take() skips it)
     }
     return t == null ? 0 : Math.max(0, now - t.readyAtNanos);
   }

@@ -3,7 +3,7 @@ package dev.loomwork.internal;
 import dev.loomwork.QueueStats;
 import dev.loomwork.Task;
 import dev.loomwork.TaskState;
-import dev.loomwork.WorkQueueListener.AttemptOutcome;
+import dev.loomwork.internal.Verdict.Fate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
@@ -98,13 +98,25 @@ final class Publisher {
     }
   }
 
-  /** A durable task left this process with no end here: released to its store, or its lease lost. */
+  /**
+   * What became of a task after its attempt, published at once: its retry, its hand-back, or its end
+   * (see {@link TaskStore#publish}).
+   */
+  void attemptOver(TaskCore<?> t, int attempt, Fate fate, Verdict v) {
+    switch (fate) {
+      case RETRY -> retryScheduled(t, attempt, Objects.requireNonNull(v.error()), v.retryAt());
+      case RELEASED -> released(t, attempt);
+      default -> publish(t);
+    }
+  }
+
+  /** A task left this process with no end here: handed back to its store, or surrendered with it. */
   void released(TaskCore<?> t, int attempt) {
     if (Log.TASKS.isDebugEnabled()) {
       Log.TASKS.debug(
           "queue '{}': task '{}' (id {}) attempt {} {}",
           queue, t.name(), t.storeId, attempt,
-          t.leaseLost ? "was cut: this worker lost its lease" : "was released to the store");
+          t.surrendered ? "was cut: this worker lost its lease" : "was released to the store");
     }
   }
 
@@ -176,19 +188,8 @@ final class Publisher {
    * published every task it ended.
    */
   void awaitLater() {
-    boolean interrupted = false;
     for (Thread thread : later) {
-      while (true) {
-        try {
-          thread.join();
-          break;
-        } catch (InterruptedException e) {
-          interrupted = true;
-        }
-      }
-    }
-    if (interrupted) {
-      Thread.currentThread().interrupt();
+      Uninterruptibles.join(thread);
     }
   }
 

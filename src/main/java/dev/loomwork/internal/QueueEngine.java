@@ -6,7 +6,6 @@ import dev.loomwork.QueueHealth;
 import dev.loomwork.QueueStats;
 import dev.loomwork.RetryPolicy;
 import dev.loomwork.ShutdownReport;
-import dev.loomwork.internal.Attempt.Cut;
 import dev.loomwork.internal.QueueState.Refusal;
 import dev.loomwork.internal.QueueState.Stopped;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -27,7 +26,8 @@ import org.slf4j.Logger;
  *
  * <ul>
  *   <li>{@link QueueState}: the only lock and everything it guards; every transition of a task.
- *   <li>{@link TaskStore} ({@link MemoryStore}): where pending tasks wait, ready or delayed.
+ *   <li>{@link TaskStore}: where tasks come from, wait, and their ends go: {@link MemoryStore}, or a
+ *       durable store ({@link DurableSource}, which publishes an end once it has written it).
  *   <li>{@link Dispatcher}: the owner thread, its scope, the dispatch loop.
  *   <li>{@link Attempt}: one attempt, top to bottom, on its own thread, and the cut race.
  *   <li>{@link Verdict}: the retry rules, as a function.
@@ -56,8 +56,8 @@ public final class QueueEngine {
   final Publisher publisher;
   final QueueState state;
   final Dispatcher dispatcher;
-  /** A durable queue's side of its store, or null for a queue in memory. */
-  final @Nullable DurableSource durable;
+  /** Where the queue's tasks come from and their ends go: {@link MemoryStore} or a durable store. */
+  final TaskStore store;
   private final Shutdown shutdown;
 
   /**
@@ -110,24 +110,18 @@ public final class QueueEngine {
     this.nestedScopes = config.attemptScope() == AttemptScope.NESTED;
     this.timers = new Timers(name);
     this.publisher = new Publisher(name, new SafeListener(name, config.listeners()), metrics);
+    DurableBackend backend = config.store();
+    TaskStore.Factory stores =
+        backend == null
+            ? (lock, workAvailable) -> new MemoryStore(lock, workAvailable, timers, publisher.timing)
+            : DurableSource.factory(
+                this, backend, handlers, config.retryPolicy(), config.concurrency(), storeMeters, timers,
+                publisher.timing);
     this.state =
         new QueueState(
-            name,
-            instance,
-            config.concurrency(), config.capacity(), timers, publisher.timing, this::deadlinePassed);
+            name, instance, config.concurrency(), config.capacity(), timers, stores, this::deadlinePassed);
+    this.store = state.store();
     this.dispatcher = new Dispatcher(this);
-    DurableBackend store = config.store();
-    if (store != null) {
-      if (handlers.names().isEmpty()) {
-        throw new IllegalArgumentException(
-            "queue '" + name + "': a durable queue runs typed tasks only, and has no handler"
-                + " (register one with WorkQueue.Builder.handle)");
-      }
-      this.durable = new DurableSource(this, store, handlers, config.retryPolicy(), storeMeters);
-      state.durable(durable);
-    } else {
-      this.durable = null;
-    }
     this.shutdown = new Shutdown(this, config.abandonAfter(), config.progressInterval());
   }
 
@@ -177,12 +171,7 @@ public final class QueueEngine {
    */
   private @Nullable Refusal accept(TaskCore<?> t, long waitNanos) {
     Objects.requireNonNull(t, "task");
-    if (durable != null) {
-      throw new UnsupportedOperationException(
-          "queue '" + name + "' is durable: its tasks may run in another process, so nothing here"
-              + " can await task '" + t.name() + "'. Enqueue a typed task with its store:"
-              + " store.enqueue(\"" + name + "\", Task.of(type, payload)), which returns the task's id");
-    }
+    store.checkEnqueue(t, name);
     Typed typed = t.typed;
     if (typed != null) {
       t.checkEnqueueable();
@@ -284,7 +273,7 @@ public final class QueueEngine {
     if (a != null) {
       a.interrupt();
     }
-    if (s.ended() && t.storeId < 0) { // a durable task is published once its outcome is written
+    if (s.ended()) { // ended, and ours to publish (a store may publish it once it has written it)
       if (later) {
         publisher.publishLater(t);
       } else {

@@ -1,23 +1,12 @@
 package dev.loomwork.internal;
 
-import dev.loomwork.QueueHealth;
-import dev.loomwork.QueueLifecycle;
 import dev.loomwork.QueueStats;
-import dev.loomwork.ShutdownReport;
-import dev.loomwork.TaskSnapshot;
 import dev.loomwork.TaskState;
-import dev.loomwork.internal.Attempt.Cut;
 import dev.loomwork.internal.Counts.Count;
 import dev.loomwork.internal.Verdict.Fate;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.Future;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 
@@ -50,62 +39,22 @@ import org.jspecify.annotations.Nullable;
  * cuts the attempt ({@link Attempt}), and {@code endAttempt} ends the task. A task whose cancel was
  * accepted ({@code cancelRequested}) always ends {@code CANCELLED}, even if its body returned first.
  *
- * <h2>Run states</h2>
+ * <h2>The books</h2>
  *
- * {@link Accepting}: {@code OPEN → SHUTDOWN} (no new tasks; drain everything, retries included)
- * {@code → STOP} (pending tasks cancelled, running ones cut, no retry). {@link Owner}: {@code NEW →
- * RUNNING → TERMINATED}; the owner terminates once the dispatcher has nothing left to do and every
- * attempt thread has ended. Both only move forward ({@link #advance}).
- *
- * <h2>Conditions</h2>
- *
- * The dispatcher waits on {@code workAvailable} (a task became ready while a permit is free, or a
- * shutdown changed what "done" means); producers on {@code roomAvailable}; shutdowns on {@code
- * progress}, signalled on every change once the queue is no longer open.
- *
- * <h2>Lock order</h2>
- *
- * This lock, then the scheduler's (arming an alarm or a deadline timer). An {@link Attempt}'s
- * monitor and the fallback runner's thread-set lock are leaves, never held while taking this one.
+ * The fields, the run states, the conditions, the lock order and every read are in {@link
+ * QueueBooks}, which this class extends; this class makes every change.
  */
-final class QueueState {
-  enum Accepting { OPEN, SHUTDOWN, STOP }
-
-  enum Owner { NEW, RUNNING, TERMINATED }
-
+final class QueueState extends QueueBooks {
   /** Why an enqueue was refused. */
   enum Refusal { SHUT_DOWN, FULL, INTERRUPTED, DUPLICATE }
 
-  /** What {@link #stop} did: ended a pending task, cut a running attempt, or nothing. */
+  /**
+   * What {@link #stop} did: ended a pending task ({@code ended}: and its caller publishes it, see
+   * {@link TaskStore#ended}), cut a running attempt, or nothing.
+   */
   record Stopped(boolean accepted, boolean ended, @Nullable Attempt toCut) {
     static final Stopped NOTHING = new Stopped(false, false, null);
   }
-
-  private final ReentrantLock lock = new ReentrantLock();
-  private final Condition workAvailable = lock.newCondition();
-  private final Condition roomAvailable = lock.newCondition();
-  private final Condition progress = lock.newCondition();
-
-  private final String name;
-  private final String instance;
-  private final int concurrency;
-  private final int capacity;
-  private final Timers timers;
-  /** What a task's deadline timer runs (on the scheduler thread). */
-  private final Consumer<TaskCore<?>> deadlinePassed;
-
-  // ---- guarded by lock ----
-  private final TaskStore store;
-  private final RunningList running = new RunningList();
-  /** The tasks read back from a report that are pending or running, by id: one copy of each. */
-  private final Map<String, TaskCore<?>> liveIds = new HashMap<>();
-  private final List<TaskSnapshot> shutdownCancelled = new ArrayList<>();
-  /** Written under the lock; volatile so that a single read needs none. */
-  private volatile Accepting accepting = Accepting.OPEN;
-  private volatile Owner owner = Owner.NEW;
-  private final Counts counts = new Counts();
-  /** The durable store's side of a durable queue, or null; set once, before the queue starts. */
-  private @Nullable DurableSource durable;
 
   QueueState(
       String name,
@@ -113,79 +62,32 @@ final class QueueState {
       int concurrency,
       int capacity,
       Timers timers,
-      boolean timing,
+      TaskStore.Factory store,
       Consumer<TaskCore<?>> deadlinePassed) {
-    this.name = name;
-    this.instance = instance;
-    this.concurrency = concurrency;
-    this.capacity = capacity;
-    this.timers = timers;
-    this.deadlinePassed = deadlinePassed;
-    this.store = new MemoryStore(lock, workAvailable, timers, timing);
+    super(name, instance, concurrency, capacity, timers, store, deadlinePassed);
   }
 
-  int capacity() {
-    return capacity;
-  }
-
-  /** Makes this queue durable: its tasks are claimed from a store, and their outcomes go back. */
-  void durable(DurableSource source) {
-    lock.lock();
-    try {
-      durable = source;
-    } finally {
-      lock.unlock();
-    }
-  }
-
-  // ---- a durable queue ----------------------------------------------------------------------
-
-  int concurrency() {
-    return concurrency;
-  }
-
-  /** Takes the lock; the tasks ready to run, waiting for a permit. */
-  int readyCount() {
-    lock.lock();
-    try {
-      return store.readyCount();
-    } finally {
-      lock.unlock();
-    }
-  }
+  // ---- tasks that arrive from the store, and leave for it ------------------------------------
 
   /**
-   * Takes the lock; how many tasks a durable queue may claim now: its free permits, less the tasks
-   * it claimed that wait for one. None once it no longer accepts: a draining queue drains what it
-   * runs, and what waits in the store stays there for whoever runs next.
-   */
-  int claimable() {
-    lock.lock();
-    try {
-      return accepting == Accepting.OPEN ? concurrency - running.size() - store.readyCount() : 0;
-    } finally {
-      lock.unlock();
-    }
-  }
-
-  /**
-   * Takes the lock; files tasks claimed from the durable store as ready, with their deadline timers
-   * ({@code deadlineNanos[i]} from now, negative for none).
+   * Takes the lock; files tasks that arrived from the store (claimed by its own thread) as ready,
+   * each counted as submitted here, with its deadline timer ({@code deadlineNanos[i]} from now,
+   * negative for none).
    *
-   * @return false, filing nothing, if the queue no longer accepts: the caller releases them
+   * @return false, filing nothing, if the queue no longer accepts: the caller hands them back
    */
-  boolean admitClaimed(QueueEngine engine, List<TaskCore<?>> claimed, long[] deadlineNanos) {
+  boolean arrive(QueueEngine engine, List<TaskCore<?>> tasks, long[] deadlineNanos) {
     lock.lock();
     try {
       if (accepting != Accepting.OPEN) {
         return false;
       }
-      for (int i = 0; i < claimed.size(); i++) {
-        TaskCore<?> t = claimed.get(i);
+      for (int i = 0; i < tasks.size(); i++) {
+        TaskCore<?> t = tasks.get(i);
         t.queue = engine;
         t.number = counts.get(Count.SUBMITTED) + 1;
         if (!t.freeze(TaskState.READY)) {
-          throw new AssertionError("a claimed task was touched before it was filed");
+          throw new AssertionError("a task from the store was touched before it was filed");
         }
         counts.add(Count.SUBMITTED);
         store.add(t, 0);
@@ -201,23 +103,24 @@ final class QueueState {
   }
 
   /**
-   * Takes the lock; the worker lost its lease: every claimed task it holds is dropped, with nothing
-   * written and nothing published (the store gives them to another worker). Pending ones leave at
-   * once; running attempts are cut, and {@code endAttempt} drops them.
+   * Takes the lock (the store's threads may hold it already); surrenders every task of this process
+   * to the store (the store lost its hold on them): every pending task is handed back at
+   * once, every running attempt is cut, and {@code endAttempt} hands its task back; none of them
+   * leaves a trace (nothing written, nothing published but the hand-back's debug line).
    *
-   * @return the attempts to interrupt
+   * @return the attempts to interrupt, once the lock is released
    */
-  List<Attempt> loseLease() {
+  List<Attempt> surrenderAll() {
     lock.lock();
     try {
       List<Attempt> toCut = new ArrayList<>();
       store.removeAll(
           t -> {
-            t.leaseLost = true;
-            dropDurable(t);
+            t.surrendered = true;
+            handBack(t);
           });
       for (TaskCore<?> t = running.head; t != null; t = t.nextRunning) {
-        t.leaseLost = true;
+        t.surrendered = true;
         Attempt a = t.current;
         if (a != null && a.cut(Cut.CANCEL)) {
           toCut.add(a);
@@ -234,21 +137,6 @@ final class QueueState {
     } finally {
       lock.unlock();
     }
-  }
-
-  /**
-   * Under the lock: a claimed task leaves this process without an end here (lease lost, released, or
-   * retried in the store): it is no longer pending, and its deadline timer is disarmed.
-   */
-  private void dropDurable(TaskCore<?> t) {
-    assert lock.isHeldByCurrentThread();
-    t.current = null;
-    Future<?> deadlineTimer = t.deadlineTimer;
-    if (deadlineTimer != null) {
-      deadlineTimer.cancel(false);
-      t.deadlineTimer = null;
-    }
-    t.state(t.nextAttemptAt != null ? TaskState.WAITING : TaskState.READY);
   }
 
   // ---- producers ----------------------------------------------------------------------------
@@ -333,7 +221,7 @@ final class QueueState {
   // ---- the dispatcher -----------------------------------------------------------------------
 
   /** Takes the lock and claims ownership: the queue runs once. */
-  void claimOwner() {
+  void becomeOwner() {
     lock.lock();
     try {
       if (owner != Owner.NEW) {
@@ -361,7 +249,7 @@ final class QueueState {
         }
         int n = 0;
         TaskCore<?> t;
-        while (n < attempts.length && running.size() < concurrency && (t = store.claim()) != null) {
+        while (n < attempts.length && running.size() < concurrency && (t = store.take()) != null) {
           running.link(t);
           t.state(TaskState.RUNNING);
           Attempt a = new Attempt(engine, t, t.attempts() + 1);
@@ -406,19 +294,20 @@ final class QueueState {
       if (fate == Fate.FAILED || fate == Fate.RETRY) {
         t.error = v.error();
       }
-      DurableSource d = durable;
-      if (d != null) {
-        return endDurable(d, t, v, fate);
-      }
-      if (t.cancelRequested || (fate == Fate.RETRY && accepting == Accepting.STOP)) {
-        fate = Fate.CANCELLED; // a cancel that was accepted wins; a stopping queue retries nothing
-      }
+      fate = store.judge(t, fate, accepting == Accepting.STOP);
       switch (fate) {
         case SUCCEEDED -> t.result = result;
         case RETRY -> {
           counts.add(Count.RETRIES);
           t.nextAttemptAt = v.retryDelayNanos() > 0 ? v.retryAt() : null;
-          store.retry(t, v.retryDelayNanos());
+          if (!store.retry(t, v)) {
+            handBack(t);
+          }
+        }
+        case RELEASED -> {
+          t.nextAttemptAt = null;
+          handBack(t);
+          store.released(t);
         }
         default -> {
           if (t.cutByShutdown && fate == Fate.CANCELLED) {
@@ -426,12 +315,15 @@ final class QueueState {
           }
         }
       }
-      if (fate != Fate.RETRY) {
+      if (fate != Fate.RETRY && fate != Fate.RELEASED) {
         end(t, fate);
+        store.ended(t, fate); // the caller publishes it, or the store once it has written it
       }
+      int ready = store.readyCount();
+      store.freed(concurrency - running.size() - ready, ready);
       // A freed permit matters to the dispatcher only if work waits for it (a new task signals by
       // itself) or if it must notice the end of a shutdown; otherwise let it sleep.
-      if (store.readyCount() > 0 || accepting != Accepting.OPEN) {
+      if (ready > 0 || accepting != Accepting.OPEN) {
         workAvailable.signal();
       }
       if (accepting != Accepting.OPEN) {
@@ -441,53 +333,6 @@ final class QueueState {
     } finally {
       lock.unlock();
     }
-  }
-
-  /**
-   * Under the lock: the end of an attempt of a durable queue. Its outcome goes to the store (written
-   * by the next flush, fenced there): an end, or a retry the store schedules by its own clock, after
-   * which the task is no longer this process's. A stopping queue writes its retries too: they wait
-   * in the store for whoever runs next. An attempt cut by a cutting shutdown did not fail: it is
-   * released, its attempt given back. One whose worker lost its lease writes and publishes nothing.
-   */
-  private Fate endDurable(DurableSource d, TaskCore<?> t, Verdict v, Fate verdict) {
-    assert lock.isHeldByCurrentThread();
-    Fate fate = verdict;
-    if (t.leaseLost) {
-      fate = Fate.RELEASED;
-    } else if (t.cancelRequested) {
-      fate = Fate.CANCELLED;
-    } else if (t.cutByShutdown && fate == Fate.CANCELLED) {
-      fate = Fate.RELEASED;
-      d.release(t);
-    }
-    switch (fate) {
-      case RELEASED -> {
-        t.nextAttemptAt = null;
-        dropDurable(t);
-      }
-      case RETRY -> {
-        counts.add(Count.RETRIES);
-        t.nextAttemptAt = v.retryDelayNanos() > 0 ? v.retryAt() : null;
-        dropDurable(t); // the state first: the flusher may publish as soon as the outcome is filed
-        d.outcome(t, fate, v.retryDelayNanos(), v.retryAt());
-      }
-      default -> {
-        if (fate == Fate.SUCCEEDED) {
-          t.result = null; // nobody here awaits a durable task
-        }
-        end(t, fate); // the state first: the flusher may publish as soon as the outcome is filed
-        d.outcome(t, fate, 0, null);
-      }
-    }
-    d.permitFreed(concurrency - running.size() - store.readyCount(), store.readyCount());
-    if (store.readyCount() > 0 || accepting != Accepting.OPEN) {
-      workAvailable.signal();
-    }
-    if (accepting != Accepting.OPEN) {
-      progress.signalAll();
-    }
-    return fate;
   }
 
   /**
@@ -507,11 +352,9 @@ final class QueueState {
             t.error = deadlineError;
           }
           end(t, fate);
-          DurableSource d = durable;
-          if (d != null) { // after the end: the flusher may publish as soon as the outcome is filed
-            d.outcome(t, fate, 0, null);
-            d.permitFreed(concurrency - running.size() - store.readyCount(), store.readyCount());
-          }
+          boolean publish = store.ended(t, fate);
+          int ready = store.readyCount();
+          store.freed(concurrency - running.size() - ready, ready);
           if (lock.hasWaiters(roomAvailable)) {
             roomAvailable.signalAll();
           }
@@ -519,7 +362,7 @@ final class QueueState {
           if (accepting != Accepting.OPEN) {
             progress.signalAll();
           }
-          return new Stopped(true, true, null);
+          return new Stopped(true, publish, null);
         }
         case RUNNING -> {
           if (reason == Cut.CANCEL) {
@@ -551,12 +394,10 @@ final class QueueState {
     lock.lock();
     try {
       advance(Accepting.STOP);
-      DurableSource d = durable;
       store.removeAll(
           t -> {
-            if (d != null) {
-              d.release(t); // claimed, not started: back to the store, its attempt given back
-              dropDurable(t);
+            if (store.handBackOnStop(t)) {
+              handBack(t); // the store takes it back: its attempt given back, no end here
               return;
             }
             shutdownCancelled.add(snapshot(t, t.state()));
@@ -574,41 +415,6 @@ final class QueueState {
     } finally {
       lock.unlock();
     }
-  }
-
-  /** Under the lock: moves a task into a terminal state and counts it. */
-  private void end(TaskCore<?> t, Fate fate) {
-    assert lock.isHeldByCurrentThread();
-    t.current = null;
-    t.nextAttemptAt = null;
-    String fixedId = t.fixedId();
-    if (fixedId != null) {
-      liveIds.remove(fixedId, t);
-    }
-    Future<?> deadlineTimer = t.deadlineTimer;
-    if (deadlineTimer != null) {
-      deadlineTimer.cancel(false);
-      t.deadlineTimer = null;
-    }
-    TaskState end =
-        switch (fate) {
-          case SUCCEEDED -> TaskState.SUCCEEDED;
-          case FAILED -> TaskState.FAILED;
-          case CANCELLED -> TaskState.CANCELLED;
-          case RETRY, RELEASED -> throw new AssertionError(fate);
-        };
-    t.state(end);
-    counts.ended(end);
-  }
-
-  private int outstanding() {
-    assert lock.isHeldByCurrentThread();
-    return store.readyCount() + store.waitingCount() + running.size();
-  }
-
-  private TaskSnapshot snapshot(TaskCore<?> t, TaskState state) {
-    return new TaskSnapshot(
-        name, t.id(), t.name(), t.handler(), t.payloadJson(), state, t.attempts(), t.error(), t.nextAttemptAt);
   }
 
   // ---- shutdown -----------------------------------------------------------------------------
@@ -644,57 +450,6 @@ final class QueueState {
     return false;
   }
 
-  /**
-   * Takes the lock; waits until the owner terminates, for at most {@code nanos}.
-   *
-   * @return true if it terminated
-   */
-  boolean awaitTerminated(long nanos) throws InterruptedException {
-    lock.lockInterruptibly();
-    try {
-      while (owner != Owner.TERMINATED) {
-        if (nanos <= 0) {
-          return false;
-        }
-        nanos = progress.awaitNanos(nanos);
-      }
-      return true;
-    } finally {
-      lock.unlock();
-    }
-  }
-
-  /**
-   * Takes the lock; reports a cancelling shutdown: the tasks it cancelled, and those still running
-   * (abandoned), read together so that a task ending now is in exactly one list.
-   */
-  ShutdownReport report(List<TaskCore<?>> abandoned, Duration elapsed) {
-    lock.lock();
-    try {
-      List<TaskSnapshot> stillRunning = new ArrayList<>();
-      for (TaskCore<?> t = running.head; t != null; t = t.nextRunning) {
-        abandoned.add(t);
-        stillRunning.add(snapshot(t, TaskState.RUNNING));
-      }
-      return new ShutdownReport(
-          name,
-          instance,
-          Instant.now(),
-          counts.get(Count.SUCCEEDED),
-          counts.get(Count.FAILED),
-          shutdownCancelled,
-          stillRunning,
-          elapsed);
-    } finally {
-      lock.unlock();
-    }
-  }
-
-  /** Whether a cancelling shutdown stopped the queue. */
-  boolean isStopped() {
-    return accepting == Accepting.STOP;
-  }
-
   /** Takes the lock; the owner, last: every attempt thread has ended. */
   void terminated() {
     lock.lock();
@@ -708,87 +463,6 @@ final class QueueState {
     }
   }
 
-  private void advance(Accepting to) {
-    assert lock.isHeldByCurrentThread();
-    if (accepting.compareTo(to) < 0) {
-      accepting = to;
-    }
-  }
-
   // ---- reading ------------------------------------------------------------------------------
 
-  QueueStats stats() {
-    lock.lock();
-    try {
-      return statsLocked();
-    } finally {
-      lock.unlock();
-    }
-  }
-
-  private QueueStats statsLocked() {
-    assert lock.isHeldByCurrentThread();
-    return new QueueStats(
-        counts.get(Count.SUBMITTED),
-        counts.get(Count.REJECTED),
-        store.readyCount(),
-        running.size(),
-        store.waitingCount(),
-        counts.get(Count.SUCCEEDED),
-        counts.get(Count.FAILED),
-        counts.get(Count.CANCELLED));
-  }
-
-  /** Takes the lock; one of the counts the metrics publish (read when a registry is scraped). */
-  long count(Count count) {
-    lock.lock();
-    try {
-      return switch (count) {
-        case READY -> store.readyCount();
-        case RUNNING -> running.size();
-        case WAITING -> store.waitingCount();
-        default -> counts.get(count);
-      };
-    } finally {
-      lock.unlock();
-    }
-  }
-
-  boolean isShutdown() {
-    return accepting != Accepting.OPEN;
-  }
-
-  boolean isTerminated() {
-    return owner == Owner.TERMINATED;
-  }
-
-  /** The queue's lifecycle, from the two run states; a lone read takes no lock. */
-  QueueLifecycle lifecycle() {
-    if (owner == Owner.TERMINATED) {
-      return QueueLifecycle.TERMINATED;
-    }
-    return switch (accepting) {
-      case OPEN -> owner == Owner.NEW ? QueueLifecycle.NEW : QueueLifecycle.ACCEPTING;
-      case SHUTDOWN -> QueueLifecycle.DRAINING;
-      case STOP -> QueueLifecycle.STOPPED;
-    };
-  }
-
-  /** Takes the lock; the queue's health: lifecycle, pending counts, the oldest ready task's age. */
-  QueueHealth health() {
-    lock.lock();
-    try {
-      return new QueueHealth(
-          name,
-          lifecycle(),
-          store.readyCount(),
-          store.waitingCount(),
-          running.size(),
-          capacity,
-          concurrency,
-          Duration.ofNanos(store.oldestReadyNanos()));
-    } finally {
-      lock.unlock();
-    }
-  }
 }

@@ -23,6 +23,9 @@ interface StoreMeters {
   /** This worker lost its lease. */
   default void leaseLost() {}
 
+  /** An operation of the store failed ({@code operation}: the loop that tried it). */
+  default void failed(String operation) {}
+
   /** A wake-up arrived on the LISTEN connection. */
   default void notified() {}
 

@@ -31,10 +31,18 @@ final class StoreMetrics implements StoreMeters {
   private final Counter notifications;
   private final Timer claimTimer;
   private final Timer flushTimer;
+  private final MeterRegistry registry;
+  private final Tags tags;
+  /** The failure counters of the store's loops, registered up front so that a scrape sees zeros. */
+  private final java.util.Map<String, Counter> failures = new java.util.HashMap<>();
   private final AtomicLongArray byState = new AtomicLongArray(STATES.length);
 
   StoreMetrics(MeterRegistry registry, String queue) {
-    Tags tags = Tags.of("queue", queue);
+    this.registry = registry;
+    this.tags = Tags.of("queue", queue);
+    for (String operation : new String[] {"claimer", "flusher", "lease", "housekeeper", "listener"}) {
+      failures.put(operation, failures(operation));
+    }
     claims = Counter.builder("loomwork.store.claims").description("Claim statements").tags(tags).register(registry);
     claimedTasks =
         Counter.builder("loomwork.store.claimed").description("Tasks claimed from the store").tags(tags).register(registry);
@@ -112,6 +120,19 @@ final class StoreMetrics implements StoreMeters {
   @Override
   public void leaseLost() {
     leaseLosses.increment();
+  }
+
+  @Override
+  public void failed(String operation) {
+    Counter c = failures.get(operation);
+    (c != null ? c : failures(operation)).increment();
+  }
+
+  private Counter failures(String operation) {
+    return Counter.builder("loomwork.store.failures")
+        .description("Operations of the store that failed, by the loop that tried them")
+        .tags(tags.and("operation", operation))
+        .register(registry);
   }
 
   @Override

@@ -90,8 +90,11 @@ public final class TaskCore<T extends @Nullable Object> {
   long storeId = -1;
   /** The attempt its claim started, which fences the outcome. */
   int storeAttempt;
-  /** Its worker lost the lease: whatever its attempt does, nothing is written and nothing published. */
-  boolean leaseLost;
+  /**
+   * Surrendered with every other task of this process ({@link QueueState#surrenderAll}, when a durable
+   * worker loses its lease): whatever its attempt does, nothing is written and nothing published.
+   */
+  boolean surrendered;
 
   /** Completed once, after the after-callback; the handle's {@code await} and view read it. */
   final TaskFuture<T> done = new TaskFuture<>(this);

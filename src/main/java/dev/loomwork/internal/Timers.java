@@ -63,20 +63,13 @@ final class Timers {
   /** The owner, last: stops the scheduler and waits for its thread (an action is short). */
   void shutdown() {
     scheduler.shutdownNow();
-    boolean interrupted = false;
-    while (true) {
-      try {
-        if (scheduler.awaitTermination(1, TimeUnit.MINUTES)) {
-          break;
-        }
-        log.warn("queue '{}': the scheduler thread is slow to stop", queue);
-      } catch (InterruptedException e) {
-        interrupted = true;
+    Uninterruptibles.await(() -> {
+      if (scheduler.awaitTermination(1, TimeUnit.MINUTES)) {
+        return true;
       }
-    }
-    if (interrupted) {
-      Thread.currentThread().interrupt();
-    }
+      log.warn("queue '{}': the scheduler thread is slow to stop", queue);
+      return false;
+    });
   }
 
   /** {@code d} in nanoseconds, saturated: spans beyond about 292 years are "forever". */

@@ -4,7 +4,6 @@ import dev.loomwork.AttemptTimeoutException;
 import dev.loomwork.DeadlineExceededException;
 import dev.loomwork.RetryPolicy;
 import dev.loomwork.WorkQueueListener.AttemptOutcome;
-import dev.loomwork.internal.Attempt.Cut;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;

@@ -86,6 +86,8 @@ private class EventChannel : WorkQueueListener {
   private val ended = AtomicLong()
   /** The number of tasks the queue accepted, known once it terminated; -1 until then. */
   @Volatile private var accepted = -1L
+  /** Of those, the tasks that end here: all but those handed back to a durable store. */
+  @Volatile private var ending = -1L
 
   private fun send(event: QueueEvent) {
     channel.trySend(event) // fails only once closed, or once the collector cancelled
@@ -94,7 +96,8 @@ private class EventChannel : WorkQueueListener {
   /** Every counter is updated after its event is sent, then checked against [accepted]. */
   private fun closeIfDone() {
     val total = accepted
-    if (total >= 0 && enqueued.get() >= total && ended.get() >= total) channel.close()
+    val ends = ending
+    if (total >= 0 && ends >= 0 && enqueued.get() >= total && ended.get() >= ends) channel.close()
   }
 
   override fun onEnqueued(task: Task<*>) {
@@ -142,6 +145,7 @@ private class EventChannel : WorkQueueListener {
   }
 
   override fun onTerminated(queue: String, stats: QueueStats) {
+    ending = stats.submitted() - stats.handedBack()
     accepted = stats.submitted()
     closeIfDone()
   }

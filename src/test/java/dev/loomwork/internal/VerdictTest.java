@@ -10,7 +10,6 @@ import dev.loomwork.DeadlineExceededException;
 import dev.loomwork.NonRetryableException;
 import dev.loomwork.RetryPolicy;
 import dev.loomwork.WorkQueueListener.AttemptOutcome;
-import dev.loomwork.internal.Attempt.Cut;
 import dev.loomwork.internal.Verdict.Fate;
 import java.io.IOException;
 import java.time.Duration;

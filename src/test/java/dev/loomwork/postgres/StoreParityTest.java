@@ -71,6 +71,13 @@ class StoreParityTest {
   static final class Events implements WorkQueueListener {
     final Map<String, List<String>> byTask = new ConcurrentHashMap<>();
     final CountDownLatch ended = new CountDownLatch(COPIES * BEHAVIOURS.length);
+    /** onEnqueued calls: on a durable queue, one per claim. */
+    final java.util.concurrent.atomic.AtomicLong enqueued = new java.util.concurrent.atomic.AtomicLong();
+
+    @Override
+    public void onEnqueued(Task<?> task) {
+      enqueued.incrementAndGet();
+    }
 
     void add(Task<?> t, String e) {
       byTask.computeIfAbsent(t.name(), k -> new CopyOnWriteArrayList<>()).add(e);
@@ -146,7 +153,11 @@ class StoreParityTest {
     return tasks;
   }
 
-  record Run(Map<String, List<String>> events, QueueStats stats) {}
+  record Run(Map<String, List<String>> events, QueueStats stats, long enqueued) {
+    long retries() {
+      return events.values().stream().mapToLong(e -> Long.parseLong(e.get(e.size() - 2).substring(8))).sum();
+    }
+  }
 
   Run inMemory() throws Exception {
     Events events = new Events();
@@ -157,7 +168,7 @@ class StoreParityTest {
     }
     events.await();
     q.shutdown();
-    return new Run(events.comparable(), q.stats());
+    return new Run(events.comparable(), q.stats(), events.enqueued.get());
   }
 
   Run inPostgres() throws Exception {
@@ -172,7 +183,7 @@ class StoreParityTest {
     q.start();
     events.await();
     q.shutdown();
-    return new Run(events.comparable(), q.stats());
+    return new Run(events.comparable(), q.stats(), events.enqueued.get());
   }
 
   @Test
@@ -183,6 +194,17 @@ class StoreParityTest {
     assertEquals(memory.stats().succeeded(), postgres.stats().succeeded());
     assertEquals(memory.stats().failed(), postgres.stats().failed());
     assertEquals(memory.stats().cancelled(), postgres.stats().cancelled());
+    for (Run run : List.of(memory, postgres)) {
+      QueueStats s = run.stats();
+      assertEquals(s.submitted(), s.outstanding() + s.completed() + s.handedBack(),
+          "submitted = outstanding + completed + handedBack on both stores: " + s);
+      assertEquals(s.submitted(), run.enqueued(), "one onEnqueued per task accepted (claimed) here: " + s);
+    }
+    long tasks = (long) COPIES * BEHAVIOURS.length;
+    assertEquals(tasks, memory.stats().submitted());
+    assertEquals(0, memory.stats().handedBack(), "a queue in memory hands nothing back");
+    assertEquals(memory.retries(), postgres.stats().handedBack(), "each durable retry goes back to the store");
+    assertEquals(tasks + memory.retries(), postgres.stats().submitted(), "a durable queue counts each claim");
     assertEquals(3L * COPIES, memory.stats().succeeded(), "the scenarios ran as planned");
     assertEquals(2L * COPIES, memory.stats().failed());
     assertEquals(
