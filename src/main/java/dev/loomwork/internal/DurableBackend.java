@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
+import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -64,10 +65,10 @@ public interface DurableBackend {
   int rescue() throws Exception;
 
   /**
-   * The store's tasks of {@code queue} by state: ready (due), waiting, running, succeeded, failed,
-   * cancelled. Reads every row of the queue: call it on a timer, never per scrape.
+   * The store's tasks of {@code queue} by state. Reads every row of the queue: call it on a timer,
+   * never per scrape.
    */
-  long[] counts(String queue) throws Exception;
+  Counts counts(String queue) throws Exception;
 
   /** Deletes old ended tasks, if no other process does it now. */
   void prune() throws Exception;
@@ -126,13 +127,61 @@ public interface DurableBackend {
       @Nullable Instant deadline) {}
 
   /** How an attempt ended, as written to the store. */
-  enum Ending { SUCCEEDED, FAILED, RETRY, CANCELLED }
+  enum Ending {
+    /** The task succeeded. */
+    SUCCEEDED,
+    /** The task failed for good. */
+    FAILED,
+    /** The task goes back to ready, due after the outcome's delay. */
+    RETRY,
+    /** The task was cancelled. */
+    CANCELLED
+  }
 
   /**
    * One attempt's outcome.
    *
-   * @param retryDelay for {@link Ending#RETRY}, the delay from the database's now()
-   * @param error the task's error, or null
+   * @param id the task
+   * @param attempt the attempt that ended, as its claim returned it
+   * @param ending how it ended
+   * @param retryDelay for {@link Ending#RETRY}, the delay from the database's now(); else zero
+   * @param error the attempt's error, or null; the store keeps it as the task's last error
    */
-  record Outcome(long id, int attempt, Ending ending, Duration retryDelay, @Nullable Throwable error) {}
+  record Outcome(long id, int attempt, Ending ending, Duration retryDelay, @Nullable Throwable error) {
+    public Outcome {
+      Objects.requireNonNull(ending, "ending");
+      Objects.requireNonNull(retryDelay, "retryDelay");
+      if (retryDelay.isNegative()) {
+        throw new IllegalArgumentException("retryDelay: " + retryDelay + " (expected: >= 0)");
+      }
+    }
+
+    /** The attempt succeeded. */
+    public static Outcome succeeded(long id, int attempt) {
+      return new Outcome(id, attempt, Ending.SUCCEEDED, Duration.ZERO, null);
+    }
+
+    /** The attempt failed, and the task with it. */
+    public static Outcome failed(long id, int attempt, @Nullable Throwable error) {
+      return new Outcome(id, attempt, Ending.FAILED, Duration.ZERO, error);
+    }
+
+    /** The attempt failed; the task runs again {@code delay} after the database's now(). */
+    public static Outcome retry(long id, int attempt, Duration delay, @Nullable Throwable error) {
+      return new Outcome(id, attempt, Ending.RETRY, delay, error);
+    }
+
+    /** The attempt was cancelled, and the task with it. */
+    public static Outcome cancelled(long id, int attempt, @Nullable Throwable error) {
+      return new Outcome(id, attempt, Ending.CANCELLED, Duration.ZERO, error);
+    }
+  }
+
+  /**
+   * A queue's tasks by state, by the database's clock.
+   *
+   * @param ready ready and due
+   * @param waiting ready but not yet due (a not-before time or a retry's backoff)
+   */
+  record Counts(long ready, long waiting, long running, long succeeded, long failed, long cancelled) {}
 }

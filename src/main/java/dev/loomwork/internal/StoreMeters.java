@@ -26,6 +26,6 @@ interface StoreMeters {
   /** A wake-up arrived on the LISTEN connection. */
   default void notified() {}
 
-  /** The store's counts of this queue's tasks, by state: ready, waiting, running, succeeded, failed, cancelled. */
-  default void counts(long[] byState) {}
+  /** The store's counts of this queue's tasks, by state. */
+  default void counts(DurableBackend.Counts byState) {}
 }

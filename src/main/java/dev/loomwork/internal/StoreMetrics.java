@@ -120,8 +120,9 @@ final class StoreMetrics implements StoreMeters {
   }
 
   @Override
-  public void counts(long[] counts) {
-    for (int i = 0; i < STATES.length && i < counts.length; i++) {
+  public void counts(DurableBackend.Counts c) {
+    long[] counts = {c.ready(), c.waiting(), c.running(), c.succeeded(), c.failed(), c.cancelled()};
+    for (int i = 0; i < STATES.length; i++) {
       byState.set(i, counts[i]);
     }
   }

@@ -22,7 +22,7 @@ final class Debouncer {
   static final long WINDOW_MILLIS = 2;
   private static final long WINDOW_NANOS = TimeUnit.MILLISECONDS.toNanos(WINDOW_MILLIS);
 
-  private final PostgresTasks tasks;
+  private final PostgresNotifications notifications;
   /** Per queue: when its last NOTIFY was sent or is due, and whether a trailing one is scheduled. */
   private final ConcurrentHashMap<String, Window> windows = new ConcurrentHashMap<>();
 
@@ -32,8 +32,8 @@ final class Debouncer {
     boolean trailing;
   }
 
-  Debouncer(PostgresTasks tasks) {
-    this.tasks = tasks;
+  Debouncer(PostgresNotifications notifications) {
+    this.notifications = notifications;
   }
 
   /** After an enqueue on the caller's connection, in its transaction. */
@@ -46,7 +46,7 @@ final class Debouncer {
   /** After an enqueue that committed by itself. */
   void afterCommit(String queue) throws SQLException {
     if (claimLeading(queue)) {
-      tasks.notifyQueue(queue);
+      notifications.notifyQueue(queue);
     }
   }
 
@@ -82,7 +82,7 @@ final class Debouncer {
       w.sentAt = System.nanoTime();
     }
     try {
-      tasks.notifyQueue(queue);
+      notifications.notifyQueue(queue);
     } catch (SQLException e) {
       log.debug("queue '{}': a trailing NOTIFY failed; workers will poll", queue, e);
     }

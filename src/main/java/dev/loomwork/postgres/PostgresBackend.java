@@ -16,27 +16,31 @@ import java.util.Set;
 import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 
-/** The engine's view of a {@link PostgresStore}: the store's operations in the engine's types. */
+/**
+ * The engine's view of a {@link PostgresStore}: {@link DurableBackend} over the store's operation
+ * classes ({@link PostgresClaims}, {@link PostgresLeases}, {@link PostgresMaintenance}, {@link
+ * PostgresNotifications}), all over the same data source, in the seam's own record types.
+ * Thread-safe: it has no state but its settings and the data source.
+ */
 final class PostgresBackend implements DurableBackend {
   /** Rows deleted per pruning transaction. */
   private static final int PRUNE_BATCH = 1_000;
-  /** Stack frames kept in a task's {@code last_error}. */
-  private static final int STACK_FRAMES = 20;
 
   private final DataSource dataSource;
-  private final PostgresTasks tasks;
+  private final PostgresClaims claims;
+  private final PostgresLeases leases;
+  private final PostgresMaintenance maintenance;
+  private final PostgresNotifications notifications;
   private final Settings settings;
   private final Duration keepSucceeded;
   private final Duration keepEnded;
 
-  PostgresBackend(
-      DataSource dataSource,
-      PostgresTasks tasks,
-      Settings settings,
-      Duration keepSucceeded,
-      Duration keepEnded) {
+  PostgresBackend(DataSource dataSource, Settings settings, Duration keepSucceeded, Duration keepEnded) {
     this.dataSource = dataSource;
-    this.tasks = tasks;
+    this.claims = new PostgresClaims(dataSource);
+    this.leases = new PostgresLeases(dataSource);
+    this.maintenance = new PostgresMaintenance(dataSource);
+    this.notifications = new PostgresNotifications(dataSource);
     this.settings = settings;
     this.keepSucceeded = keepSucceeded;
     this.keepEnded = keepEnded;
@@ -49,96 +53,58 @@ final class PostgresBackend implements DurableBackend {
 
   @Override
   public long register(String queue) throws SQLException {
-    return tasks.register(queue, settings.lease());
+    return leases.register(queue, settings.lease());
   }
 
   @Override
   public boolean heartbeat(long worker) throws SQLException {
-    return tasks.heartbeat(worker, settings.lease());
+    return leases.heartbeat(worker, settings.lease());
   }
 
   @Override
   public void deregister(long worker) throws SQLException {
-    tasks.deregister(worker);
+    leases.deregister(worker);
   }
 
   @Override
-  public @Nullable List<DurableBackend.Claimed> claim(
-      String queue, Collection<String> handlers, long worker, int n) throws SQLException {
-    Claim c = tasks.claim(queue, handlers, worker, n);
-    if (!c.leaseLive()) {
-      return null;
-    }
-    List<DurableBackend.Claimed> out = new ArrayList<>(c.tasks().size());
-    for (PostgresTypes.Claimed t : c.tasks()) {
-      out.add(
-          new DurableBackend.Claimed(
-              t.id(), t.handler(), t.payloadJson(), t.name(), t.attempt(), t.maxAttempts(), t.deadline()));
-    }
-    return out;
+  public @Nullable List<Claimed> claim(String queue, Collection<String> handlers, long worker, int n)
+      throws SQLException {
+    Claim c = claims.claim(queue, handlers, worker, n);
+    return c.leaseLive() ? c.tasks() : null;
   }
 
   @Override
   public @Nullable Duration nextDue(String queue, Collection<String> handlers) throws SQLException {
-    return tasks.nextDue(queue, handlers).orElse(null);
+    return claims.nextDue(queue, handlers).orElse(null);
   }
 
   @Override
-  public List<Long> complete(long worker, List<DurableBackend.Outcome> outcomes) throws SQLException {
-    List<PostgresTypes.Outcome> os = new ArrayList<>(outcomes.size());
-    for (DurableBackend.Outcome o : outcomes) {
-      PostgresTypes.Ending ending =
-          switch (o.ending()) {
-            case SUCCEEDED -> PostgresTypes.Ending.SUCCEEDED;
-            case FAILED -> PostgresTypes.Ending.FAILED;
-            case RETRY -> PostgresTypes.Ending.RETRY;
-            case CANCELLED -> PostgresTypes.Ending.CANCELLED;
-          };
-      Throwable e = o.error();
-      String error =
-          e == null
-              ? null
-              : PostgresErrorJson.errorJson(
-                  e.getClass().getName(), e.getMessage(), stack(e), o.attempt(), worker);
-      os.add(new PostgresTypes.Outcome(o.id(), o.attempt(), ending, o.retryDelay(), error));
-    }
+  public List<Long> complete(long worker, List<Outcome> outcomes) throws SQLException {
     List<Long> fenced = new ArrayList<>();
-    for (PostgresTypes.Outcome o : tasks.complete(worker, os).fencedOut()) {
+    for (Outcome o : claims.complete(worker, outcomes).fencedOut()) {
       fenced.add(o.id());
     }
     return fenced;
   }
 
-  private static String stack(Throwable e) {
-    StringBuilder s = new StringBuilder(e.toString());
-    StackTraceElement[] frames = e.getStackTrace();
-    for (int i = 0; i < Math.min(frames.length, STACK_FRAMES); i++) {
-      s.append("\n\tat ").append(frames[i]);
-    }
-    if (frames.length > STACK_FRAMES) {
-      s.append("\n\t... ").append(frames.length - STACK_FRAMES).append(" more");
-    }
-    return s.toString();
-  }
-
   @Override
   public void release(long worker, Collection<Long> ids) throws SQLException {
-    tasks.release(worker, ids);
+    claims.release(worker, ids);
   }
 
   @Override
   public List<Long> cancelRequested(long worker) throws SQLException {
-    return tasks.cancelRequested(worker);
+    return leases.cancelRequested(worker);
   }
 
   @Override
   public List<Long> running(long worker) throws SQLException {
-    return tasks.running(worker);
+    return leases.running(worker);
   }
 
   @Override
   public int rescue() throws SQLException {
-    Optional<Rescue> r = tasks.rescue();
+    Optional<Rescue> r = leases.rescue();
     if (r.isEmpty()) {
       return -1;
     }
@@ -149,25 +115,24 @@ final class PostgresBackend implements DurableBackend {
       }
     }
     for (String queue : woken) {
-      tasks.notifyQueue(queue); // the rescued tasks may belong to other processes' queues
+      notifications.notifyQueue(queue); // the rescued tasks may belong to other processes' queues
     }
     return r.get().tasks().size();
   }
 
   @Override
-  public long[] counts(String queue) throws SQLException {
-    PostgresTypes.Counts c = tasks.counts(queue);
-    return new long[] {c.ready(), c.waiting(), c.running(), c.succeeded(), c.failed(), c.cancelled()};
+  public Counts counts(String queue) throws SQLException {
+    return maintenance.counts(queue);
   }
 
   @Override
   public void prune() throws SQLException {
-    tasks.prune(keepSucceeded, keepEnded, PRUNE_BATCH);
+    maintenance.prune(keepSucceeded, keepEnded, PRUNE_BATCH);
   }
 
   @Override
   public void notifyQueue(String queue) throws SQLException {
-    tasks.notifyQueue(queue);
+    notifications.notifyQueue(queue);
   }
 
   @Override

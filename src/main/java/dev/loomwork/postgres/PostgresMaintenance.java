@@ -1,6 +1,6 @@
 package dev.loomwork.postgres;
 
-import dev.loomwork.postgres.PostgresTypes.Counts;
+import dev.loomwork.internal.DurableBackend.Counts;
 import dev.loomwork.postgres.PostgresTypes.State;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

@@ -56,18 +56,19 @@ public final class PostgresStore {
   public static final Duration DEFAULT_KEEP_ENDED = Duration.ofDays(7);
 
   private final DataSource dataSource;
-  private final PostgresTasks tasks;
+  private final PostgresEnqueue enqueue;
+  private final PostgresTaskRows rows;
   private final PostgresBackend backend;
   private final Debouncer notifications;
 
   private PostgresStore(Builder b) {
     this.dataSource = b.dataSource;
-    this.tasks = new PostgresTasks(b.dataSource);
-    this.notifications = new Debouncer(tasks);
+    this.enqueue = new PostgresEnqueue(b.dataSource);
+    this.rows = new PostgresTaskRows(b.dataSource);
+    this.notifications = new Debouncer(new PostgresNotifications(b.dataSource));
     this.backend =
         new PostgresBackend(
             b.dataSource,
-            tasks,
             new DurableBackend.Settings(
                 b.lease,
                 b.lease.dividedBy(3),
@@ -139,7 +140,7 @@ public final class PostgresStore {
    */
   public long enqueue(String queue, Task<?> task, @Nullable String uniqueKey) throws SQLException {
     NewTask t = newTask(queue, task, uniqueKey);
-    long id = tasks.enqueue(t).id();
+    long id = enqueue.enqueue(t).id();
     notifications.afterCommit(queue);
     return id;
   }
@@ -210,7 +211,7 @@ public final class PostgresStore {
    * @throws SQLException if the database refused
    */
   public Optional<PostgresTask> find(long id) throws SQLException {
-    return tasks.find(id).map(PostgresStore::view);
+    return rows.find(id).map(PostgresStore::view);
   }
 
   /**
@@ -222,7 +223,7 @@ public final class PostgresStore {
    * @throws SQLException if the database refused
    */
   public boolean cancel(long id) throws SQLException {
-    return tasks.cancel(id).isPresent();
+    return rows.cancel(id).isPresent();
   }
 
   private static PostgresTask view(StoredTask t) {

@@ -7,10 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.loomwork.postgres.PostgresTypes.Applied;
-import dev.loomwork.postgres.PostgresTypes.Claimed;
+import dev.loomwork.internal.DurableBackend.Claimed;
 import dev.loomwork.postgres.PostgresTypes.Completion;
 import dev.loomwork.postgres.PostgresTypes.NewTask;
-import dev.loomwork.postgres.PostgresTypes.Outcome;
+import dev.loomwork.internal.DurableBackend.Outcome;
 import dev.loomwork.postgres.PostgresTypes.Rescue;
 import dev.loomwork.postgres.PostgresTypes.Rescued;
 import dev.loomwork.postgres.PostgresTypes.State;
@@ -22,7 +22,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Collectors;
 import javax.sql.DataSource;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -34,14 +33,9 @@ class LeaseTest {
   final DataSource ds;
   final PostgresTasks tasks;
 
-  LeaseTest(DataSource ds) {
-    this.ds = ds;
-    this.tasks = new PostgresTasks(ds);
-  }
-
-  @BeforeEach
-  void empty() throws Exception {
-    Sql.exec(ds, "TRUNCATE loomwork_task, loomwork_worker");
+  LeaseTest(StoreFixture store) {
+    this.ds = store.ds();
+    this.tasks = store.tasks();
   }
 
   void expire(long worker) throws Exception {
