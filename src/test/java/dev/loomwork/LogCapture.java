@@ -16,14 +16,15 @@ import org.slf4j.LoggerFactory;
 /**
  * Captures the queue's log lines for a test, and lets it wait for a line without sleeping. It
  * listens on {@code dev.loomwork.WorkQueue}, so it also gets its child {@code .tasks} logger's lines.
+ * Public for the tests of the PostgreSQL store.
  */
-final class LogCapture extends AppenderBase<ILoggingEvent> implements AutoCloseable {
+public final class LogCapture extends AppenderBase<ILoggingEvent> implements AutoCloseable {
   private final Logger logger = (Logger) LoggerFactory.getLogger("dev.loomwork.WorkQueue");
   private final List<ILoggingEvent> events = new CopyOnWriteArrayList<>();
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition appended = lock.newCondition();
 
-  LogCapture() {
+  public LogCapture() {
     setName("test-capture");
     start();
     logger.addAppender(this);
@@ -41,12 +42,12 @@ final class LogCapture extends AppenderBase<ILoggingEvent> implements AutoClosea
   }
 
   /** Every event captured so far, in order: for a test of their loggers, causes and key-values. */
-  List<ILoggingEvent> events() {
+  public List<ILoggingEvent> events() {
     return List.copyOf(events);
   }
 
   /** The formatted messages logged at {@code level} or above that match {@code filter}. */
-  List<String> messages(Level level, Predicate<String> filter) {
+  public List<String> messages(Level level, Predicate<String> filter) {
     return events.stream()
         .filter(e -> e.getLevel().isGreaterOrEqual(level))
         .map(ILoggingEvent::getFormattedMessage)
@@ -55,7 +56,7 @@ final class LogCapture extends AppenderBase<ILoggingEvent> implements AutoClosea
   }
 
   /** Waits until at least {@code count} messages match; returns them. */
-  List<String> await(int count, Predicate<String> filter, Duration timeout)
+  public List<String> await(int count, Predicate<String> filter, Duration timeout)
       throws InterruptedException, TimeoutException {
     long deadline = System.nanoTime() + timeout.toNanos();
     lock.lock();

@@ -60,9 +60,10 @@ public interface DurableBackend {
   /**
    * Runs the rescuer once, if no other process runs it now.
    *
-   * @return how many tasks it returned to ready (or ended), or -1 if another process holds the lock
+   * @return the workers it found lost and the tasks it took back from them, or null if another
+   *     process holds the lock
    */
-  int rescue() throws Exception;
+  @Nullable Rescue rescue() throws Exception;
 
   /**
    * The store's tasks of {@code queue} by state. Reads every row of the queue: call it on a timer,
@@ -176,6 +177,35 @@ public interface DurableBackend {
       return new Outcome(id, attempt, Ending.CANCELLED, Duration.ZERO, error);
     }
   }
+
+  /**
+   * What one rescue did, worker by worker.
+   *
+   * @param workers each lost worker whose tasks it took back, or whose expired row it deleted
+   */
+  record Rescue(List<LostWorker> workers) {
+    /** How many tasks it took back, from every worker. */
+    public int tasks() {
+      int n = 0;
+      for (LostWorker w : workers) {
+        for (int k : w.tasksByQueue().values()) {
+          n += k;
+        }
+      }
+      return n;
+    }
+  }
+
+  /**
+   * A lost worker, as a rescue found it.
+   *
+   * @param id the worker
+   * @param queue the worker's queue, or null when its row was already gone (deregistered while a
+   *     claim of its was committing)
+   * @param late how long after its lease expired the rescue ran, or null when its row was gone
+   * @param tasksByQueue the tasks taken back from it, by the queue of each task
+   */
+  record LostWorker(long id, @Nullable String queue, @Nullable Duration late, java.util.Map<String, Integer> tasksByQueue) {}
 
   /**
    * A queue's tasks by state, by the database's clock.

@@ -616,9 +616,8 @@ final class DurableSource {
       if (now - nextRescue >= 0) {
         nextRescue = now + settings.rescueInterval().toNanos();
         try {
-          int rescued = backend.rescue();
-          if (rescued > 0) {
-            meters.rescued(rescued);
+          DurableBackend.Rescue rescue = backend.rescue();
+          if (rescue != null && reportRescue(rescue) > 0) {
             claimWake.release();
           }
         } catch (Exception e) {
@@ -644,6 +643,25 @@ final class DurableSource {
       long wait = Math.min(Math.min(nextBeat, nextCount), Math.min(nextRescue, nextPrune)) - System.nanoTime();
       await(keeperWake, Math.max(1, wait));
     }
+  }
+
+  /**
+   * Issue 20, point 9: counts a rescue's tasks by their own queue, and logs one INFO line per lost
+   * worker: which worker, how many tasks, how late. Returns the tasks taken back.
+   */
+  private int reportRescue(DurableBackend.Rescue rescue) {
+    for (DurableBackend.LostWorker w : rescue.workers()) {
+      int n = 0;
+      for (var byQueue : w.tasksByQueue().entrySet()) {
+        meters.rescued(byQueue.getKey(), byQueue.getValue());
+        n += byQueue.getValue();
+      }
+      log.info(
+          "queue '{}': rescued worker {} of queue '{}': {} task(s) back to the store {}",
+          queue.name(), w.id(), w.queue() == null ? "?" : w.queue(), n,
+          w.late() == null ? "(its row was already gone)" : w.late().toMillis() + " ms after its lease expired");
+    }
+    return rescue.tasks();
   }
 
   private long currentWorker() {

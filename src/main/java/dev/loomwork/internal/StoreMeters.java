@@ -17,8 +17,8 @@ interface StoreMeters {
   /** Tasks released to the store. */
   default void released(int tasks) {}
 
-  /** The rescuer returned {@code tasks} tasks of lost workers. */
-  default void rescued(int tasks) {}
+  /** The rescuer returned {@code tasks} tasks of lost workers, tasks of queue {@code queue}. */
+  default void rescued(String queue, int tasks) {}
 
   /** This worker lost its lease. */
   default void leaseLost() {}

@@ -26,7 +26,7 @@ final class StoreMetrics implements StoreMeters {
   private final Counter cancelled;
   private final Counter fenced;
   private final Counter released;
-  private final Counter rescued;
+  private final MeterRegistry registry;
   private final Counter leaseLosses;
   private final Counter notifications;
   private final Timer claimTimer;
@@ -47,10 +47,8 @@ final class StoreMetrics implements StoreMeters {
         Counter.builder("loomwork.store.released")
             .description("Tasks given back to the store by a cutting shutdown, their attempt returned")
             .tags(tags).register(registry);
-    rescued =
-        Counter.builder("loomwork.store.rescued")
-            .description("Tasks of lost workers returned by this process's rescuer")
-            .tags(tags).register(registry);
+    this.registry = registry;
+    rescued(registry, queue); // present, at zero, before the first rescue
     leaseLosses =
         Counter.builder("loomwork.store.lease.losses")
             .description("Times this worker lost its lease and cut its attempts")
@@ -104,9 +102,20 @@ final class StoreMetrics implements StoreMeters {
     released.increment(tasks);
   }
 
+  /**
+   * Tagged with the queue of the rescued tasks, not this process's: the rescuer of any process takes
+   * back the tasks of every queue's lost workers.
+   */
   @Override
-  public void rescued(int tasks) {
-    rescued.increment(tasks);
+  public void rescued(String queue, int tasks) {
+    rescued(registry, queue).increment(tasks);
+  }
+
+  private static Counter rescued(MeterRegistry registry, String queue) {
+    return Counter.builder("loomwork.store.rescued")
+        .description("Tasks of lost workers returned by this process's rescuer, by the tasks' queue")
+        .tags("queue", queue)
+        .register(registry);
   }
 
   @Override

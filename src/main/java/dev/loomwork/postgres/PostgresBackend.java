@@ -1,8 +1,11 @@
 package dev.loomwork.postgres;
 
 import dev.loomwork.internal.DurableBackend;
+import dev.loomwork.postgres.PostgresTypes.Applied;
 import dev.loomwork.postgres.PostgresTypes.Claim;
-import dev.loomwork.postgres.PostgresTypes.Rescue;
+import dev.loomwork.postgres.PostgresTypes.Completion;
+import dev.loomwork.postgres.PostgresTypes.State;
+import dev.loomwork.postgres.PostgresTypes.Expired;
 import dev.loomwork.postgres.PostgresTypes.Rescued;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -10,7 +13,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.Optional;
 import java.util.Set;
 import javax.sql.DataSource;
@@ -80,16 +86,44 @@ final class PostgresBackend implements DurableBackend {
 
   @Override
   public List<Long> complete(long worker, List<Outcome> outcomes) throws SQLException {
+    Completion done = claims.complete(worker, outcomes);
+    dropAtOnce(done.applied());
     List<Long> fenced = new ArrayList<>();
-    for (Outcome o : claims.complete(worker, outcomes).fencedOut()) {
+    for (Outcome o : done.fencedOut()) {
       fenced.add(o.id());
     }
     return fenced;
   }
 
+  /**
+   * A retention of zero deletes an ended task when it ends, before its end is published, instead
+   * of at the next pruning (a minute later). The write of the outcome committed first, so a failure
+   * here leaves the rows to the pruning.
+   */
+  void dropAtOnce(List<Applied> applied) throws SQLException {
+    List<State> doomed = new ArrayList<>(3);
+    if (keepSucceeded.isZero()) {
+      doomed.add(State.SUCCEEDED);
+    }
+    if (keepEnded.isZero()) {
+      doomed.add(State.FAILED);
+      doomed.add(State.CANCELLED);
+    }
+    if (doomed.isEmpty() || applied.isEmpty()) {
+      return;
+    }
+    List<Long> ids = new ArrayList<>();
+    for (Applied a : applied) {
+      if (doomed.contains(a.state())) {
+        ids.add(a.id());
+      }
+    }
+    maintenance.deleteEnded(ids, doomed);
+  }
+
   @Override
   public void release(long worker, Collection<Long> ids) throws SQLException {
-    claims.release(worker, ids);
+    dropAtOnce(claims.release(worker, ids));
   }
 
   @Override
@@ -103,13 +137,20 @@ final class PostgresBackend implements DurableBackend {
   }
 
   @Override
-  public int rescue() throws SQLException {
-    Optional<Rescue> r = leases.rescue();
-    if (r.isEmpty()) {
-      return -1;
+  public @Nullable Rescue rescue() throws SQLException {
+    Optional<PostgresTypes.Rescue> done = leases.rescue();
+    if (done.isEmpty()) {
+      return null;
+    }
+    Map<Long, Expired> expired = new LinkedHashMap<>();
+    Map<Long, Map<String, Integer>> byWorker = new LinkedHashMap<>();
+    for (Expired w : done.get().expiredWorkers()) {
+      expired.put(w.id(), w);
+      byWorker.put(w.id(), new TreeMap<>());
     }
     Set<String> woken = new LinkedHashSet<>();
-    for (Rescued t : r.get().tasks()) {
+    for (Rescued t : done.get().tasks()) {
+      byWorker.computeIfAbsent(t.worker(), id -> new TreeMap<>()).merge(t.queue(), 1, Integer::sum);
       if (t.state() == PostgresTypes.State.READY) {
         woken.add(t.queue());
       }
@@ -117,7 +158,13 @@ final class PostgresBackend implements DurableBackend {
     for (String queue : woken) {
       notifications.notifyQueue(queue); // the rescued tasks may belong to other processes' queues
     }
-    return r.get().tasks().size();
+    List<LostWorker> lost = new ArrayList<>(byWorker.size());
+    byWorker.forEach(
+        (id, tasks) -> {
+          Expired e = expired.get(id);
+          lost.add(new LostWorker(id, e == null ? null : e.queue(), e == null ? null : e.late(), Map.copyOf(tasks)));
+        });
+    return new Rescue(List.copyOf(lost));
   }
 
   @Override
@@ -152,13 +199,25 @@ final class PostgresBackend implements DurableBackend {
       throw e;
     }
     return new Listening() {
+      /** Set by the listener's thread when the connection broke; read by close() on that thread. */
+      private boolean broken;
+
       @Override
       public boolean await(Duration timeout) throws SQLException {
-        return !PostgresNotifications.awaitNotifications(c, timeout).isEmpty();
+        try {
+          return !PostgresNotifications.awaitNotifications(c, timeout).isEmpty();
+        } catch (SQLException | RuntimeException e) {
+          broken = true;
+          discard(c, e);
+          throw e;
+        }
       }
 
       @Override
       public void close() {
+        if (broken) {
+          return; // discarded when it broke
+        }
         try {
           c.close();
         } catch (SQLException ignored) {
@@ -166,5 +225,25 @@ final class PostgresBackend implements DurableBackend {
         }
       }
     };
+  }
+
+  /**
+   * Issue 20, point 11: a connection that broke under the store never goes back to the
+   * application's pool. The wait for notifications reads the driver's connection through {@code
+   * unwrap}, past the pool's proxy, so the pool never sees the I/O error and would hand the dead
+   * connection to the application's next borrower. {@link Connection#abort} closes the physical
+   * connection; the pool's proxy then fails its own clean-up on close and evicts it.
+   */
+  static void discard(Connection c, Throwable cause) {
+    try {
+      c.abort(Runnable::run);
+    } catch (SQLException | RuntimeException e) {
+      cause.addSuppressed(e);
+    }
+    try {
+      c.close();
+    } catch (SQLException | RuntimeException e) {
+      // expected: the pool's clean-up of an aborted connection fails, and the pool evicts it
+    }
   }
 }

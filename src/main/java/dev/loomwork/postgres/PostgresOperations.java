@@ -69,12 +69,40 @@ abstract class PostgresOperations {
         return f.apply(c);
       }
       return committed(c, f);
+    } catch (SQLException e) {
+      throw explained(e);
     }
+  }
+
+  /** PostgreSQL's SQLSTATE for a table that does not exist. */
+  static final String UNDEFINED_TABLE = "42P01";
+
+  /**
+   * A missing loomwork table means the schema was never applied: says so, and what to call, in an
+   * exception of the same SQLSTATE with the driver's as its cause. Any other error is returned as it
+   * is.
+   */
+  static SQLException explained(SQLException e) {
+    String message = e.getMessage();
+    if (!UNDEFINED_TABLE.equals(e.getSQLState()) || message == null || !message.contains("loomwork_")) {
+      return e;
+    }
+    return new SQLException(
+        "loomwork's tables are missing from this database (" + message.strip() + "): apply the schema"
+            + " first, with PostgresStore.migrate() (or PostgresSchema.migrate(dataSource), or the SQL"
+            + " of PostgresSchema.script(1) in your own migrations), before enqueueing or starting a"
+            + " queue on the store",
+        UNDEFINED_TABLE,
+        e);
   }
 
   /** Runs {@code f} in one transaction on a borrowed connection, and restores its auto-commit. */
   final <R> R inTransaction(SqlFunction<R> f) throws SQLException {
-    return inTransaction(dataSource, f);
+    try {
+      return inTransaction(dataSource, f);
+    } catch (SQLException e) {
+      throw explained(e);
+    }
   }
 
   /**

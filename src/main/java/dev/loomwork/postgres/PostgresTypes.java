@@ -162,12 +162,19 @@ final class PostgresTypes {
   record Rescued(long id, String queue, State state, int attempt, long worker) {}
 
   /**
+   * A worker row the rescuer deleted.
+   *
+   * @param late how long after its lease expired the rescue ran, by the database's clock
+   */
+  record Expired(long id, String queue, Duration late) {}
+
+  /**
    * What one rescue did.
    *
    * @param expiredWorkers the worker rows it deleted
    * @param tasks the tasks it took back
    */
-  record Rescue(List<Long> expiredWorkers, List<Rescued> tasks) {}
+  record Rescue(List<Expired> expiredWorkers, List<Rescued> tasks) {}
 
   /** A task's row. */
   record StoredTask(

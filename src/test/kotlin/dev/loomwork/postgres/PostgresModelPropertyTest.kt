@@ -131,7 +131,7 @@ class PostgresModelPropertyTest(private val ds: DataSource) {
           val dead = workers[w]
           Sql.exec(ds, "UPDATE loomwork_worker SET expires_at = now() - interval '1 second' WHERE id = ?", dead)
           val rescue = tasks.rescue().orElseThrow()
-          assertEquals(listOf(dead), rescue.expiredWorkers(), context)
+          assertEquals(listOf(dead), rescue.expiredWorkers().map { it.id() }, context)
           for (t in model.values.filter { it.owner == dead }) {
             t.owner = null
             t.state =
