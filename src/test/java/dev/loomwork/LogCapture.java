@@ -16,6 +16,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Captures the queue's log lines for a test, and lets it wait for a line without sleeping. It
  * listens on {@code dev.loomwork.WorkQueue}, so it also gets its child {@code .tasks} logger's lines.
+ * Public for the tests of the PostgreSQL store.
  */
 public final class LogCapture extends AppenderBase<ILoggingEvent> implements AutoCloseable {
   private final Logger logger = (Logger) LoggerFactory.getLogger("dev.loomwork.WorkQueue");

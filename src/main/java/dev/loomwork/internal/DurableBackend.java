@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
+import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -59,15 +60,16 @@ public interface DurableBackend {
   /**
    * Runs the rescuer once, if no other process runs it now.
    *
-   * @return how many tasks it returned to ready (or ended), or -1 if another process holds the lock
+   * @return the workers it found lost and the tasks it took back from them, or null if another
+   *     process holds the lock
    */
-  int rescue() throws Exception;
+  @Nullable Rescue rescue() throws Exception;
 
   /**
-   * The store's tasks of {@code queue} by state: ready (due), waiting, running, succeeded, failed,
-   * cancelled. Reads every row of the queue: call it on a timer, never per scrape.
+   * The store's tasks of {@code queue} by state. Reads every row of the queue: call it on a timer,
+   * never per scrape.
    */
-  long[] counts(String queue) throws Exception;
+  Counts counts(String queue) throws Exception;
 
   /** Deletes old ended tasks, if no other process does it now. */
   void prune() throws Exception;
@@ -126,13 +128,90 @@ public interface DurableBackend {
       @Nullable Instant deadline) {}
 
   /** How an attempt ended, as written to the store. */
-  enum Ending { SUCCEEDED, FAILED, RETRY, CANCELLED }
+  enum Ending {
+    /** The task succeeded. */
+    SUCCEEDED,
+    /** The task failed for good. */
+    FAILED,
+    /** The task goes back to ready, due after the outcome's delay. */
+    RETRY,
+    /** The task was cancelled. */
+    CANCELLED
+  }
 
   /**
    * One attempt's outcome.
    *
-   * @param retryDelay for {@link Ending#RETRY}, the delay from the database's now()
-   * @param error the task's error, or null
+   * @param id the task
+   * @param attempt the attempt that ended, as its claim returned it
+   * @param ending how it ended
+   * @param retryDelay for {@link Ending#RETRY}, the delay from the database's now(); else zero
+   * @param error the attempt's error, or null; the store keeps it as the task's last error
    */
-  record Outcome(long id, int attempt, Ending ending, Duration retryDelay, @Nullable Throwable error) {}
+  record Outcome(long id, int attempt, Ending ending, Duration retryDelay, @Nullable Throwable error) {
+    public Outcome {
+      Objects.requireNonNull(ending, "ending");
+      Objects.requireNonNull(retryDelay, "retryDelay");
+      if (retryDelay.isNegative()) {
+        throw new IllegalArgumentException("retryDelay: " + retryDelay + " (expected: >= 0)");
+      }
+    }
+
+    /** The attempt succeeded. */
+    public static Outcome succeeded(long id, int attempt) {
+      return new Outcome(id, attempt, Ending.SUCCEEDED, Duration.ZERO, null);
+    }
+
+    /** The attempt failed, and the task with it. */
+    public static Outcome failed(long id, int attempt, @Nullable Throwable error) {
+      return new Outcome(id, attempt, Ending.FAILED, Duration.ZERO, error);
+    }
+
+    /** The attempt failed; the task runs again {@code delay} after the database's now(). */
+    public static Outcome retry(long id, int attempt, Duration delay, @Nullable Throwable error) {
+      return new Outcome(id, attempt, Ending.RETRY, delay, error);
+    }
+
+    /** The attempt was cancelled, and the task with it. */
+    public static Outcome cancelled(long id, int attempt, @Nullable Throwable error) {
+      return new Outcome(id, attempt, Ending.CANCELLED, Duration.ZERO, error);
+    }
+  }
+
+  /**
+   * What one rescue did, worker by worker.
+   *
+   * @param workers each lost worker whose tasks it took back, or whose expired row it deleted
+   */
+  record Rescue(List<LostWorker> workers) {
+    /** How many tasks it took back, from every worker. */
+    public int tasks() {
+      int n = 0;
+      for (LostWorker w : workers) {
+        for (int k : w.tasksByQueue().values()) {
+          n += k;
+        }
+      }
+      return n;
+    }
+  }
+
+  /**
+   * A lost worker, as a rescue found it.
+   *
+   * @param id the worker
+   * @param queue the worker's queue, or null when its row was already gone (deregistered while a
+   *     claim of its was committing)
+   * @param late how long after its lease expired the rescue ran, or null when its row was gone
+   * @param tasksByQueue the tasks taken back from it, by the queue of each task
+   */
+  record LostWorker(long id, @Nullable String queue, @Nullable Duration late, java.util.Map<String, Integer> tasksByQueue) {}
+
+  /**
+   * A queue's tasks by state, by the database's clock.
+   *
+   * @param ready ready and due
+   * @param waiting ready but not yet due (a not-before time or a retry's backoff)
+   */
+  record Counts(long ready, long waiting, long running, long succeeded, long failed, long cancelled) {}
 }

@@ -19,8 +19,6 @@ import org.jspecify.annotations.Nullable;
  * its surrogate pair), so the file survives any encoding and any terminal.
  */
 public final class JsonLines {
-  private static final char[] HEX = "0123456789abcdef".toCharArray();
-
   private JsonLines() {}
 
   /**
@@ -205,34 +203,6 @@ public final class JsonLines {
   }
 
   static void string(Appendable out, @Nullable String s) throws IOException {
-    if (s == null) {
-      out.append("null");
-      return;
-    }
-    out.append('"');
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      switch (c) {
-        case '"' -> out.append("\\\"");
-        case '\\' -> out.append("\\\\");
-        case '\n' -> out.append("\\n");
-        case '\r' -> out.append("\\r");
-        case '\t' -> out.append("\\t");
-        case '\b' -> out.append("\\b");
-        case '\f' -> out.append("\\f");
-        default -> {
-          if (c < 0x20 || c > 0x7e) {
-            out.append("\\u")
-                .append(HEX[(c >> 12) & 0xf])
-                .append(HEX[(c >> 8) & 0xf])
-                .append(HEX[(c >> 4) & 0xf])
-                .append(HEX[c & 0xf]);
-          } else {
-            out.append(c);
-          }
-        }
-      }
-    }
-    out.append('"');
+    JsonStrings.append(out, s, JsonStrings.Nul.ESCAPE);
   }
 }

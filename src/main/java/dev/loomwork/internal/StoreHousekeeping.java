@@ -44,9 +44,8 @@ final class StoreHousekeeping extends StoreLoop {
     long now = System.nanoTime();
     if (now - nextRescue >= 0) {
       nextRescue = now + rescueNanos;
-      int rescued = backend.rescue();
-      if (rescued > 0) {
-        meters.rescued(rescued);
+      DurableBackend.Rescue rescue = backend.rescue();
+      if (rescue != null && report(rescue) > 0) {
         claimer.wake();
       }
     }
@@ -63,5 +62,25 @@ final class StoreHousekeeping extends StoreLoop {
       next = Math.min(next, nextCount);
     }
     return Math.max(1, next - System.nanoTime());
+  }
+
+  /**
+   * Counts a rescue's tasks by their own queue (the rescuer of any process takes back every queue's
+   * lost tasks), and logs one INFO line per lost worker: which, how many tasks, how late. Returns the
+   * tasks taken back.
+   */
+  private int report(DurableBackend.Rescue rescue) {
+    for (DurableBackend.LostWorker w : rescue.workers()) {
+      int n = 0;
+      for (var byQueue : w.tasksByQueue().entrySet()) {
+        meters.rescued(byQueue.getKey(), byQueue.getValue());
+        n += byQueue.getValue();
+      }
+      Log.LOG.info(
+          "queue '{}': rescued worker {} of queue '{}': {} task(s) back to the store {}",
+          queue, w.id(), w.queue() == null ? "?" : w.queue(), n,
+          w.late() == null ? "(its row was already gone)" : w.late().toMillis() + " ms after its lease expired");
+    }
+    return rescue.tasks();
   }
 }

@@ -17,8 +17,8 @@ interface StoreMeters {
   /** Tasks released to the store. */
   default void released(int tasks) {}
 
-  /** The rescuer returned {@code tasks} tasks of lost workers. */
-  default void rescued(int tasks) {}
+  /** The rescuer returned {@code tasks} tasks of lost workers, tasks of queue {@code queue}. */
+  default void rescued(String queue, int tasks) {}
 
   /** This worker lost its lease. */
   default void leaseLost() {}
@@ -29,6 +29,6 @@ interface StoreMeters {
   /** A wake-up arrived on the LISTEN connection. */
   default void notified() {}
 
-  /** The store's counts of this queue's tasks, by state: ready, waiting, running, succeeded, failed, cancelled. */
-  default void counts(long[] byState) {}
+  /** The store's counts of this queue's tasks, by state. */
+  default void counts(DurableBackend.Counts byState) {}
 }

@@ -26,7 +26,6 @@ final class StoreMetrics implements StoreMeters {
   private final Counter cancelled;
   private final Counter fenced;
   private final Counter released;
-  private final Counter rescued;
   private final Counter leaseLosses;
   private final Counter notifications;
   private final Timer claimTimer;
@@ -55,10 +54,7 @@ final class StoreMetrics implements StoreMeters {
         Counter.builder("loomwork.store.released")
             .description("Tasks given back to the store by a cutting shutdown, their attempt returned")
             .tags(tags).register(registry);
-    rescued =
-        Counter.builder("loomwork.store.rescued")
-            .description("Tasks of lost workers returned by this process's rescuer")
-            .tags(tags).register(registry);
+    rescued(registry, queue); // present, at zero, before the first rescue
     leaseLosses =
         Counter.builder("loomwork.store.lease.losses")
             .description("Times this worker lost its lease and cut its attempts")
@@ -112,9 +108,20 @@ final class StoreMetrics implements StoreMeters {
     released.increment(tasks);
   }
 
+  /**
+   * Tagged with the queue of the rescued tasks, not this process's: the rescuer of any process takes
+   * back the tasks of every queue's lost workers.
+   */
   @Override
-  public void rescued(int tasks) {
-    rescued.increment(tasks);
+  public void rescued(String queue, int tasks) {
+    rescued(registry, queue).increment(tasks);
+  }
+
+  private static Counter rescued(MeterRegistry registry, String queue) {
+    return Counter.builder("loomwork.store.rescued")
+        .description("Tasks of lost workers returned by this process's rescuer, by the tasks' queue")
+        .tags("queue", queue)
+        .register(registry);
   }
 
   @Override
@@ -141,8 +148,9 @@ final class StoreMetrics implements StoreMeters {
   }
 
   @Override
-  public void counts(long[] counts) {
-    for (int i = 0; i < STATES.length && i < counts.length; i++) {
+  public void counts(DurableBackend.Counts c) {
+    long[] counts = {c.ready(), c.waiting(), c.running(), c.succeeded(), c.failed(), c.cancelled()};
+    for (int i = 0; i < STATES.length; i++) {
       byState.set(i, counts[i]);
     }
   }

@@ -2,89 +2,177 @@ package dev.loomwork.postgres;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Wake-ups at enqueue, debounced per queue: a NOTIFY in every transaction serialises commits (it was
  * measured at a fifth of the commit rate with 16 writers and fsync on). The first enqueue of a quiet
- * queue sends one in its own transaction, so that it arrives at commit; later ones within {@value
- * #WINDOW_MILLIS} ms send nothing and leave one trailing NOTIFY, sent on the store's own connection
- * at the end of the window. So at most about 500 commits a second per queue and process carry a
- * NOTIFY, and a task enqueued back to back waits at most about a window for its wake-up. A trailing
- * NOTIFY may arrive before a long transaction commits: workers also poll, so a wake-up lost this
- * way costs at most a poll interval.
+ * queue sends one in its own transaction, so that it arrives at its commit; later ones within the
+ * window ({@value #WINDOW_MILLIS} ms by default) send none and leave one trailing NOTIFY, sent on
+ * the store's own connection at the end of the window. So at most about 500 commits a second per
+ * queue and process carry a NOTIFY.
+ *
+ * <p><b>Every committed enqueue wakes a worker.</b> A trailing NOTIFY sent at the end of the window
+ * could arrive before an enqueue of the window commits, and that enqueue would then wait for a poll
+ * (issue 20, point 4: p50 555 ms). So an enqueue on the caller's connection that leaves the wake-up
+ * to the trailing NOTIFY takes a transaction-scoped advisory lock keyed by its backend's pid ({@link
+ * #LOCK_CLASS}, pid), which its transaction holds until it commits or rolls back; it costs the caller
+ * the round trip the NOTIFY would have cost, and no contention (no other backend takes that key but
+ * the trailer). The trailer takes each such key in shared mode in its own transaction, so it waits
+ * until every one of those transactions has ended, and sends the NOTIFY in the same transaction:
+ * it arrives after their commit. A transaction that holds its lock longer than {@link
+ * #LOCK_TIMEOUT} (a long application transaction) gets a NOTIFY at that point instead, and its
+ * enqueue a worker's poll. An enqueue that committed by itself needs no lock: it committed before
+ * the trailer was scheduled.
+ *
+ * <p>Thread-safe: each queue's {@link Window} is guarded by its own monitor, held only to decide;
+ * the SQL runs outside it, on the caller's thread or the trailer's virtual thread.
  */
 final class Debouncer {
   private static final Logger log = LoggerFactory.getLogger(PostgresStore.class);
   static final long WINDOW_MILLIS = 2;
-  private static final long WINDOW_NANOS = TimeUnit.MILLISECONDS.toNanos(WINDOW_MILLIS);
+  /** The first key of the advisory locks of enqueues that wait for a trailing NOTIFY ("loom"). */
+  static final int LOCK_CLASS = 0x6c6f6f6d;
+  /** How long a trailer waits for an enqueue's transaction before it notifies anyway. */
+  static final Duration LOCK_TIMEOUT = Duration.ofSeconds(1);
 
-  private final PostgresTasks tasks;
-  /** Per queue: when its last NOTIFY was sent or is due, and whether a trailing one is scheduled. */
+  private final PostgresNotifications notifications;
+  private final long windowNanos;
+  /** Per queue: when its last NOTIFY was sent, what waits for the trailing one. */
   private final ConcurrentHashMap<String, Window> windows = new ConcurrentHashMap<>();
 
+  /** A queue's window. Every field is guarded by the window's monitor. */
   private static final class Window {
     boolean sent;
     long sentAt;
+    /** A trailer thread runs for this queue; it alone clears this, when nothing is pending. */
     boolean trailing;
+    /** An enqueue that committed by itself waits for the trailing NOTIFY. */
+    boolean committed;
+    /** The backends whose open transactions enqueued and wait for the trailing NOTIFY. */
+    Set<Integer> backends = new HashSet<>();
   }
 
-  Debouncer(PostgresTasks tasks) {
-    this.tasks = tasks;
+  Debouncer(PostgresNotifications notifications) {
+    this(notifications, Duration.ofMillis(WINDOW_MILLIS));
+  }
+
+  /** With another window: the tests make it long enough to enqueue inside it on a loaded machine. */
+  Debouncer(PostgresNotifications notifications, Duration window) {
+    this.notifications = notifications;
+    this.windowNanos = window.toNanos();
   }
 
   /** After an enqueue on the caller's connection, in its transaction. */
   void inTransaction(Connection caller, String queue) throws SQLException {
-    if (claimLeading(queue)) {
+    if (lead(queue)) {
       PostgresNotifications.notifyQueue(caller, queue);
+      return;
     }
+    if (caller.getAutoCommit()) {
+      follow(queue, null); // the insert committed by itself
+      return;
+    }
+    follow(queue, PostgresNotifications.holdUntilEnd(caller, LOCK_CLASS));
   }
 
   /** After an enqueue that committed by itself. */
   void afterCommit(String queue) throws SQLException {
-    if (claimLeading(queue)) {
-      tasks.notifyQueue(queue);
+    if (lead(queue)) {
+      notifications.notifyQueue(queue);
+    } else {
+      follow(queue, null);
     }
   }
 
-  /** True if the caller sends the NOTIFY now; otherwise a trailing one is (or already was) scheduled. */
-  private boolean claimLeading(String queue) {
-    long now = System.nanoTime();
+  /** True if the caller sends the NOTIFY now: no NOTIFY was sent for the queue within the window. */
+  private boolean lead(String queue) {
     Window w = windows.computeIfAbsent(queue, q -> new Window());
-    long wait;
+    long now = System.nanoTime();
     synchronized (w) {
-      if (!w.sent || now - w.sentAt >= WINDOW_NANOS) {
+      if (!w.sent || now - w.sentAt >= windowNanos) {
         w.sent = true;
         w.sentAt = now;
         return true;
       }
-      if (w.trailing) {
-        return false;
-      }
-      w.trailing = true;
-      wait = w.sentAt + WINDOW_NANOS - now;
+      return false;
     }
-    Thread.ofVirtual().name("loomwork-notify-" + queue).start(() -> trail(queue, w, wait));
-    return false;
   }
 
-  private void trail(String queue, Window w, long waitNanos) {
-    try {
-      TimeUnit.NANOSECONDS.sleep(waitNanos);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+  /**
+   * Leaves the wake-up of an enqueue to the trailing NOTIFY, and starts the trailer if none runs.
+   *
+   * @param backend the pid whose transaction holds the enqueue's lock, or null if it committed
+   */
+  private void follow(String queue, @Nullable Integer backend) {
+    Window w = windows.computeIfAbsent(queue, q -> new Window());
     synchronized (w) {
-      w.trailing = false;
-      w.sentAt = System.nanoTime();
+      if (backend == null) {
+        w.committed = true;
+      } else {
+        w.backends.add(backend);
+      }
+      if (w.trailing) {
+        return; // the running trailer takes it: it looks again after each NOTIFY
+      }
+      w.trailing = true;
     }
-    try {
-      tasks.notifyQueue(queue);
-    } catch (SQLException e) {
-      log.debug("queue '{}': a trailing NOTIFY failed; workers will poll", queue, e);
+    Thread.ofVirtual().name("loomwork-notify-" + queue).start(() -> trail(queue, w));
+  }
+
+  /** Sends trailing NOTIFYs, one per window, until nothing waits for one. */
+  private void trail(String queue, Window w) {
+    while (true) {
+      long wait;
+      synchronized (w) {
+        wait = w.sentAt + windowNanos - System.nanoTime();
+      }
+      if (wait > 0) {
+        try {
+          TimeUnit.NANOSECONDS.sleep(wait);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt(); // nobody interrupts it; notify now and end
+        }
+      }
+      Set<Integer> backends;
+      synchronized (w) {
+        if (!w.committed && w.backends.isEmpty()) {
+          w.trailing = false;
+          return;
+        }
+        backends = w.backends;
+        w.backends = new HashSet<>();
+        w.committed = false;
+      }
+      try {
+        notifications.notifyAfter(queue, LOCK_CLASS, backends, LOCK_TIMEOUT);
+      } catch (SQLException e) {
+        // Most likely a transaction that held its lock past the timeout: notify now, and let a
+        // poll find what it enqueues.
+        log.debug("queue '{}': a trailing NOTIFY could not wait for its enqueues; notifying now", queue, e);
+        try {
+          notifications.notifyQueue(queue);
+        } catch (SQLException again) {
+          log.debug("queue '{}': a trailing NOTIFY failed; workers will poll", queue, again);
+        }
+      }
+      synchronized (w) {
+        w.sent = true;
+        w.sentAt = System.nanoTime();
+      }
+      if (Thread.currentThread().isInterrupted()) {
+        synchronized (w) {
+          w.trailing = false; // the next follower starts a new trailer
+        }
+        return;
+      }
     }
   }
 }

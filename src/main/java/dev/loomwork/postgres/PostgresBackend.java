@@ -1,8 +1,11 @@
 package dev.loomwork.postgres;
 
 import dev.loomwork.internal.DurableBackend;
+import dev.loomwork.postgres.PostgresTypes.Applied;
 import dev.loomwork.postgres.PostgresTypes.Claim;
-import dev.loomwork.postgres.PostgresTypes.Rescue;
+import dev.loomwork.postgres.PostgresTypes.Completion;
+import dev.loomwork.postgres.PostgresTypes.State;
+import dev.loomwork.postgres.PostgresTypes.Expired;
 import dev.loomwork.postgres.PostgresTypes.Rescued;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -10,33 +13,40 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.Optional;
 import java.util.Set;
 import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 
-/** The engine's view of a {@link PostgresStore}: the store's operations in the engine's types. */
+/**
+ * The engine's view of a {@link PostgresStore}: {@link DurableBackend} over the store's operation
+ * classes ({@link PostgresClaims}, {@link PostgresLeases}, {@link PostgresMaintenance}, {@link
+ * PostgresNotifications}), all over the same data source, in the seam's own record types.
+ * Thread-safe: it has no state but its settings and the data source.
+ */
 final class PostgresBackend implements DurableBackend {
   /** Rows deleted per pruning transaction. */
   private static final int PRUNE_BATCH = 1_000;
-  /** Stack frames kept in a task's {@code last_error}. */
-  private static final int STACK_FRAMES = 20;
 
   private final DataSource dataSource;
-  private final PostgresTasks tasks;
+  private final PostgresClaims claims;
+  private final PostgresLeases leases;
+  private final PostgresMaintenance maintenance;
+  private final PostgresNotifications notifications;
   private final Settings settings;
   private final Duration keepSucceeded;
   private final Duration keepEnded;
 
-  PostgresBackend(
-      DataSource dataSource,
-      PostgresTasks tasks,
-      Settings settings,
-      Duration keepSucceeded,
-      Duration keepEnded) {
+  PostgresBackend(DataSource dataSource, Settings settings, Duration keepSucceeded, Duration keepEnded) {
     this.dataSource = dataSource;
-    this.tasks = tasks;
+    this.claims = new PostgresClaims(dataSource);
+    this.leases = new PostgresLeases(dataSource);
+    this.maintenance = new PostgresMaintenance(dataSource);
+    this.notifications = new PostgresNotifications(dataSource);
     this.settings = settings;
     this.keepSucceeded = keepSucceeded;
     this.keepEnded = keepEnded;
@@ -49,125 +59,127 @@ final class PostgresBackend implements DurableBackend {
 
   @Override
   public long register(String queue) throws SQLException {
-    return tasks.register(queue, settings.lease());
+    return leases.register(queue, settings.lease());
   }
 
   @Override
   public boolean heartbeat(long worker) throws SQLException {
-    return tasks.heartbeat(worker, settings.lease());
+    return leases.heartbeat(worker, settings.lease());
   }
 
   @Override
   public void deregister(long worker) throws SQLException {
-    tasks.deregister(worker);
+    leases.deregister(worker);
   }
 
   @Override
-  public @Nullable List<DurableBackend.Claimed> claim(
-      String queue, Collection<String> handlers, long worker, int n) throws SQLException {
-    Claim c = tasks.claim(queue, handlers, worker, n);
-    if (!c.leaseLive()) {
-      return null;
-    }
-    List<DurableBackend.Claimed> out = new ArrayList<>(c.tasks().size());
-    for (PostgresTypes.Claimed t : c.tasks()) {
-      out.add(
-          new DurableBackend.Claimed(
-              t.id(), t.handler(), t.payloadJson(), t.name(), t.attempt(), t.maxAttempts(), t.deadline()));
-    }
-    return out;
+  public @Nullable List<Claimed> claim(String queue, Collection<String> handlers, long worker, int n)
+      throws SQLException {
+    Claim c = claims.claim(queue, handlers, worker, n);
+    return c.leaseLive() ? c.tasks() : null;
   }
 
   @Override
   public @Nullable Duration nextDue(String queue, Collection<String> handlers) throws SQLException {
-    return tasks.nextDue(queue, handlers).orElse(null);
+    return claims.nextDue(queue, handlers).orElse(null);
   }
 
   @Override
-  public List<Long> complete(long worker, List<DurableBackend.Outcome> outcomes) throws SQLException {
-    List<PostgresTypes.Outcome> os = new ArrayList<>(outcomes.size());
-    for (DurableBackend.Outcome o : outcomes) {
-      PostgresTypes.Ending ending =
-          switch (o.ending()) {
-            case SUCCEEDED -> PostgresTypes.Ending.SUCCEEDED;
-            case FAILED -> PostgresTypes.Ending.FAILED;
-            case RETRY -> PostgresTypes.Ending.RETRY;
-            case CANCELLED -> PostgresTypes.Ending.CANCELLED;
-          };
-      Throwable e = o.error();
-      String error =
-          e == null
-              ? null
-              : PostgresErrorJson.errorJson(
-                  e.getClass().getName(), e.getMessage(), stack(e), o.attempt(), worker);
-      os.add(new PostgresTypes.Outcome(o.id(), o.attempt(), ending, o.retryDelay(), error));
-    }
+  public List<Long> complete(long worker, List<Outcome> outcomes) throws SQLException {
+    Completion done = claims.complete(worker, outcomes);
+    dropAtOnce(done.applied());
     List<Long> fenced = new ArrayList<>();
-    for (PostgresTypes.Outcome o : tasks.complete(worker, os).fencedOut()) {
+    for (Outcome o : done.fencedOut()) {
       fenced.add(o.id());
     }
     return fenced;
   }
 
-  private static String stack(Throwable e) {
-    StringBuilder s = new StringBuilder(e.toString());
-    StackTraceElement[] frames = e.getStackTrace();
-    for (int i = 0; i < Math.min(frames.length, STACK_FRAMES); i++) {
-      s.append("\n\tat ").append(frames[i]);
+  /**
+   * A retention of zero deletes an ended task when it ends, before its end is published, instead
+   * of at the next pruning (a minute later). The write of the outcome committed first, so a failure
+   * here leaves the rows to the pruning.
+   */
+  void dropAtOnce(List<Applied> applied) throws SQLException {
+    List<State> doomed = new ArrayList<>(3);
+    if (keepSucceeded.isZero()) {
+      doomed.add(State.SUCCEEDED);
     }
-    if (frames.length > STACK_FRAMES) {
-      s.append("\n\t... ").append(frames.length - STACK_FRAMES).append(" more");
+    if (keepEnded.isZero()) {
+      doomed.add(State.FAILED);
+      doomed.add(State.CANCELLED);
     }
-    return s.toString();
+    if (doomed.isEmpty() || applied.isEmpty()) {
+      return;
+    }
+    List<Long> ids = new ArrayList<>();
+    for (Applied a : applied) {
+      if (doomed.contains(a.state())) {
+        ids.add(a.id());
+      }
+    }
+    maintenance.deleteEnded(ids, doomed);
   }
 
   @Override
   public void release(long worker, Collection<Long> ids) throws SQLException {
-    tasks.release(worker, ids);
+    dropAtOnce(claims.release(worker, ids));
   }
 
   @Override
   public List<Long> cancelRequested(long worker) throws SQLException {
-    return tasks.cancelRequested(worker);
+    return leases.cancelRequested(worker);
   }
 
   @Override
   public List<Long> running(long worker) throws SQLException {
-    return tasks.running(worker);
+    return leases.running(worker);
   }
 
   @Override
-  public int rescue() throws SQLException {
-    Optional<Rescue> r = tasks.rescue();
-    if (r.isEmpty()) {
-      return -1;
+  public @Nullable Rescue rescue() throws SQLException {
+    Optional<PostgresTypes.Rescue> done = leases.rescue();
+    if (done.isEmpty()) {
+      return null;
+    }
+    Map<Long, Expired> expired = new LinkedHashMap<>();
+    Map<Long, Map<String, Integer>> byWorker = new LinkedHashMap<>();
+    for (Expired w : done.get().expiredWorkers()) {
+      expired.put(w.id(), w);
+      byWorker.put(w.id(), new TreeMap<>());
     }
     Set<String> woken = new LinkedHashSet<>();
-    for (Rescued t : r.get().tasks()) {
+    for (Rescued t : done.get().tasks()) {
+      byWorker.computeIfAbsent(t.worker(), id -> new TreeMap<>()).merge(t.queue(), 1, Integer::sum);
       if (t.state() == PostgresTypes.State.READY) {
         woken.add(t.queue());
       }
     }
     for (String queue : woken) {
-      tasks.notifyQueue(queue); // the rescued tasks may belong to other processes' queues
+      notifications.notifyQueue(queue); // the rescued tasks may belong to other processes' queues
     }
-    return r.get().tasks().size();
+    List<LostWorker> lost = new ArrayList<>(byWorker.size());
+    byWorker.forEach(
+        (id, tasks) -> {
+          Expired e = expired.get(id);
+          lost.add(new LostWorker(id, e == null ? null : e.queue(), e == null ? null : e.late(), Map.copyOf(tasks)));
+        });
+    return new Rescue(List.copyOf(lost));
   }
 
   @Override
-  public long[] counts(String queue) throws SQLException {
-    PostgresTypes.Counts c = tasks.counts(queue);
-    return new long[] {c.ready(), c.waiting(), c.running(), c.succeeded(), c.failed(), c.cancelled()};
+  public Counts counts(String queue) throws SQLException {
+    return maintenance.counts(queue);
   }
 
   @Override
   public void prune() throws SQLException {
-    tasks.prune(keepSucceeded, keepEnded, PRUNE_BATCH);
+    maintenance.prune(keepSucceeded, keepEnded, PRUNE_BATCH);
   }
 
   @Override
   public void notifyQueue(String queue) throws SQLException {
-    tasks.notifyQueue(queue);
+    notifications.notifyQueue(queue);
   }
 
   @Override
@@ -187,13 +199,25 @@ final class PostgresBackend implements DurableBackend {
       throw e;
     }
     return new Listening() {
+      /** Set by the listener's thread when the connection broke; read by close() on that thread. */
+      private boolean broken;
+
       @Override
       public boolean await(Duration timeout) throws SQLException {
-        return !PostgresNotifications.awaitNotifications(c, timeout).isEmpty();
+        try {
+          return !PostgresNotifications.awaitNotifications(c, timeout).isEmpty();
+        } catch (SQLException | RuntimeException e) {
+          broken = true;
+          discard(c, e);
+          throw e;
+        }
       }
 
       @Override
       public void close() {
+        if (broken) {
+          return; // discarded when it broke
+        }
         try {
           c.close();
         } catch (SQLException ignored) {
@@ -201,5 +225,25 @@ final class PostgresBackend implements DurableBackend {
         }
       }
     };
+  }
+
+  /**
+   * Issue 20, point 11: a connection that broke under the store never goes back to the
+   * application's pool. The wait for notifications reads the driver's connection through {@code
+   * unwrap}, past the pool's proxy, so the pool never sees the I/O error and would hand the dead
+   * connection to the application's next borrower. {@link Connection#abort} closes the physical
+   * connection; the pool's proxy then fails its own clean-up on close and evicts it.
+   */
+  static void discard(Connection c, Throwable cause) {
+    try {
+      c.abort(Runnable::run);
+    } catch (SQLException | RuntimeException e) {
+      cause.addSuppressed(e);
+    }
+    try {
+      c.close();
+    } catch (SQLException | RuntimeException e) {
+      // expected: the pool's clean-up of an aborted connection fails, and the pool evicts it
+    }
   }
 }

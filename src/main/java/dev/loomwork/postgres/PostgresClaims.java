@@ -1,10 +1,10 @@
 package dev.loomwork.postgres;
 
+import dev.loomwork.internal.DurableBackend.Claimed;
+import dev.loomwork.internal.DurableBackend.Outcome;
 import dev.loomwork.postgres.PostgresTypes.Applied;
 import dev.loomwork.postgres.PostgresTypes.Claim;
-import dev.loomwork.postgres.PostgresTypes.Claimed;
 import dev.loomwork.postgres.PostgresTypes.Completion;
-import dev.loomwork.postgres.PostgresTypes.Outcome;
 import dev.loomwork.postgres.PostgresTypes.State;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -51,7 +51,7 @@ final class PostgresClaims extends PostgresOperations {
           + " SET state = 'running', owner = ?, attempt = t.attempt + 1, attempted_at = now(), updated_at = now()"
           + " FROM due WHERE t.id = due.id"
           + " RETURNING t.id, t.handler, t.payload::text AS payload, t.name, t.attempt, t.max_attempts,"
-          + " t.run_at, t.deadline, t.created_at, t.unique_key"
+          + " t.run_at, t.deadline"
           + ")"
           + " SELECT EXISTS (SELECT 1 FROM lease), c.*"
           + " FROM (VALUES (1)) AS one (x) LEFT JOIN claimed c ON true"
@@ -100,10 +100,7 @@ final class PostgresClaims extends PostgresOperations {
                         r.getString(5),
                         r.getInt(6),
                         r.getInt(7),
-                        instant(r, 8),
-                        nullableInstant(r, 9),
-                        instant(r, 10),
-                        r.getString(11)));
+                        nullableInstant(r, 9)));
               }
             }
             return new Claim(live, List.copyOf(tasks));
@@ -186,9 +183,10 @@ final class PostgresClaims extends PostgresOperations {
       }
       ids[i] = o.id();
       attempts[i] = o.attempt();
-      states[i] = o.ending().state.sql();
+      states[i] = PostgresTypes.state(o.ending()).sql();
       delays[i] = micros(o.retryDelay());
-      errors[i] = o.errorJson();
+      Throwable e = o.error();
+      errors[i] = e == null ? null : PostgresErrorJson.errorJson(e, o.attempt(), workerId);
     }
     return autoCommitted(
         c -> {

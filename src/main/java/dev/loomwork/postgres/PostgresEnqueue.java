@@ -67,6 +67,14 @@ final class PostgresEnqueue extends PostgresOperations {
    * @throws SQLException as the database raises it (for instance, a payload that is not JSON)
    */
   static Enqueued enqueue(Connection caller, NewTask task) throws SQLException {
+    try {
+      return insert(caller, task);
+    } catch (SQLException e) {
+      throw explained(e);
+    }
+  }
+
+  private static Enqueued insert(Connection caller, NewTask task) throws SQLException {
     if (task.uniqueKey() == null) {
       try (PreparedStatement s = caller.prepareStatement(ENQUEUE)) {
         bindInsert(s, task);

@@ -1,15 +1,40 @@
 package dev.loomwork.postgres;
 
+import dev.loomwork.internal.JsonStrings;
 import org.jspecify.annotations.Nullable;
 
 /** Errors as JSON: the {@code last_error} of a failed attempt. */
 final class PostgresErrorJson {
 
+  /** Stack frames kept in a task's {@code last_error}. */
+  static final int STACK_FRAMES = 20;
+
   private PostgresErrorJson() {}
 
   /**
+   * The {@code last_error} JSON of an attempt that failed with {@code e}, its stack trace cut to
+   * {@value #STACK_FRAMES} frames.
+   */
+  static String errorJson(Throwable e, int attempt, long worker) {
+    return errorJson(e.getClass().getName(), e.getMessage(), stack(e), attempt, worker);
+  }
+
+  private static String stack(Throwable e) {
+    StringBuilder s = new StringBuilder(e.toString());
+    StackTraceElement[] frames = e.getStackTrace();
+    for (int i = 0; i < Math.min(frames.length, STACK_FRAMES); i++) {
+      s.append("\n\tat ").append(frames[i]);
+    }
+    if (frames.length > STACK_FRAMES) {
+      s.append("\n\t... ").append(frames.length - STACK_FRAMES).append(" more");
+    }
+    return s.toString();
+  }
+
+  /**
    * The {@code last_error} JSON of a failed attempt: {@code {"type", "message", "stack", "attempt",
-   * "worker"}}. NUL characters, which {@code jsonb} refuses, become U+FFFD.
+   * "worker"}}, in the escapes of {@link JsonStrings.Nul#REPLACE}: NUL and unpaired surrogates,
+   * which {@code jsonb} refuses, become U+FFFD.
    *
    * @param type the error's class name
    * @param message its message, or null
@@ -28,31 +53,8 @@ final class PostgresErrorJson {
     return s.append('}').toString();
   }
 
-  /** Appends a JSON string literal (or null), escaping what JSON requires and nothing more. */
+  /** Appends a JSON string literal (or null) that {@code jsonb} accepts: NUL becomes U+FFFD. */
   static void jsonString(StringBuilder s, @Nullable String text) {
-    if (text == null) {
-      s.append("null");
-      return;
-    }
-    s.append('"');
-    for (int i = 0; i < text.length(); i++) {
-      char ch = text.charAt(i);
-      switch (ch) {
-        case '"' -> s.append("\\\"");
-        case '\\' -> s.append("\\\\");
-        case '\n' -> s.append("\\n");
-        case '\r' -> s.append("\\r");
-        case '\t' -> s.append("\\t");
-        case 0 -> s.append('\ufffd');
-        default -> {
-          if (ch < 0x20) {
-            s.append(String.format("\\u%04x", (int) ch));
-          } else {
-            s.append(ch);
-          }
-        }
-      }
-    }
-    s.append('"');
+    JsonStrings.append(s, text, JsonStrings.Nul.REPLACE);
   }
 }

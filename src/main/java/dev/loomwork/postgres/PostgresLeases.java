@@ -1,5 +1,6 @@
 package dev.loomwork.postgres;
 
+import dev.loomwork.postgres.PostgresTypes.Expired;
 import dev.loomwork.postgres.PostgresTypes.Rescue;
 import dev.loomwork.postgres.PostgresTypes.Rescued;
 import dev.loomwork.postgres.PostgresTypes.State;
@@ -130,19 +131,21 @@ final class PostgresLeases extends PostgresOperations {
   /*
    * One statement: delete the expired workers and return the running tasks of every worker without
    * a row (the ones deleted here, and any whose row was deregistered or deleted by an earlier rescue
-   * while a claim of theirs was committing). A task with attempts left becomes ready at once; one
-   * without fails; one whose cancel was requested is cancelled. The old owner is kept in last_error,
-   * since RETURNING sees the new row.
+   * while a claim of theirs was committing). A task with attempts left becomes ready at once and
+   * keeps its run_at, so it keeps its place in the queue (run_at, id) as a released task does,
+   * ahead of everything enqueued while its worker was dying; one without fails; one whose cancel was
+   * requested is cancelled. The old owner is kept in last_error, since RETURNING sees the new row.
+   * Each expired worker comes back with its queue and how late the rescue is (now() - expires_at).
    */
   private static final String RESCUE =
       "WITH expired AS ("
-          + " DELETE FROM loomwork_worker WHERE expires_at < now() RETURNING id"
+          + " DELETE FROM loomwork_worker WHERE expires_at < now()"
+          + " RETURNING id, queue, (extract(epoch FROM now() - expires_at) * 1000000)::bigint AS late"
           + "), rescued AS ("
           + " UPDATE loomwork_task t SET"
           + " state = CASE WHEN t.cancel_requested THEN 'cancelled'"
           + "   WHEN t.attempt < t.max_attempts THEN 'ready' ELSE 'failed' END,"
           + " owner = NULL,"
-          + " run_at = CASE WHEN NOT t.cancel_requested AND t.attempt < t.max_attempts THEN now() ELSE t.run_at END,"
           + " finished_at = CASE WHEN NOT t.cancel_requested AND t.attempt < t.max_attempts THEN NULL ELSE now() END,"
           + " last_error = jsonb_build_object('type', '" + WORKER_LOST + "',"
           + "   'message', 'worker ' || t.owner || ' lost its lease during attempt ' || t.attempt,"
@@ -153,9 +156,9 @@ final class PostgresLeases extends PostgresOperations {
           + "   OR NOT EXISTS (SELECT 1 FROM loomwork_worker w WHERE w.id = t.owner))"
           + " RETURNING t.id, t.queue, t.state, t.attempt, (t.last_error ->> 'worker')::bigint AS worker"
           + ")"
-          + " SELECT 'worker', id, NULL, NULL, NULL, NULL FROM expired"
+          + " SELECT 'worker', id, queue, NULL, NULL::int, NULL::bigint, late FROM expired"
           + " UNION ALL"
-          + " SELECT 'task', id, queue, state, attempt, worker FROM rescued";
+          + " SELECT 'task', id, queue, state, attempt, worker, NULL::bigint FROM rescued";
 
   /**
    * Runs the rescuer once, if no other process is running it: behind {@code
@@ -170,13 +173,13 @@ final class PostgresLeases extends PostgresOperations {
           if (!tryXactLock(c, RESCUE_LOCK)) {
             return Optional.empty();
           }
-          List<Long> workers = new ArrayList<>();
+          List<Expired> workers = new ArrayList<>();
           List<Rescued> tasks = new ArrayList<>();
           try (Statement s = c.createStatement();
               ResultSet r = s.executeQuery(RESCUE)) {
             while (r.next()) {
               if (r.getString(1).equals("worker")) {
-                workers.add(r.getLong(2));
+                workers.add(new Expired(r.getLong(2), r.getString(3), Duration.ofNanos(Math.max(0, r.getLong(7)) * 1_000)));
               } else {
                 tasks.add(
                     new Rescued(

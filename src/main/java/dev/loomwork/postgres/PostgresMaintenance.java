@@ -1,11 +1,12 @@
 package dev.loomwork.postgres;
 
-import dev.loomwork.postgres.PostgresTypes.Counts;
+import dev.loomwork.internal.DurableBackend.Counts;
 import dev.loomwork.postgres.PostgresTypes.State;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.Collection;
 import java.util.List;
 import java.util.OptionalLong;
 import javax.sql.DataSource;
@@ -77,6 +78,29 @@ final class PostgresMaintenance extends PostgresOperations {
             s.setString(1, state.sql());
             s.setLong(2, micros(keep));
             s.setInt(3, batch);
+            return s.executeUpdate();
+          }
+        });
+  }
+
+  /**
+   * Deletes the given tasks that have ended in one of {@code states}, in one statement: retention
+   * zero, applied when the tasks end rather than at the next pruning. No lock is needed: the rows
+   * are the caller's own, just ended.
+   *
+   * @return the rows deleted
+   */
+  int deleteEnded(Collection<Long> ids, Collection<State> states) throws SQLException {
+    if (ids.isEmpty() || states.isEmpty()) {
+      return 0;
+    }
+    return autoCommitted(
+        c -> {
+          try (PreparedStatement s =
+              c.prepareStatement(
+                  "DELETE FROM loomwork_task WHERE id = ANY (?) AND state = ANY (?) AND finished_at IS NOT NULL")) {
+            s.setArray(1, c.createArrayOf("int8", ids.toArray()));
+            s.setArray(2, c.createArrayOf("text", states.stream().map(State::sql).toArray()));
             return s.executeUpdate();
           }
         });

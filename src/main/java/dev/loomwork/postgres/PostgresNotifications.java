@@ -5,10 +5,12 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HexFormat;
 import java.util.List;
 import javax.sql.DataSource;
@@ -68,6 +70,52 @@ final class PostgresNotifications extends PostgresOperations {
   void notifyQueue(String queue) throws SQLException {
     autoCommitted(
         c -> {
+          notifyQueue(c, queue);
+          return null;
+        });
+  }
+
+  /**
+   * Takes the transaction-scoped advisory lock ({@code lockClass}, the caller's backend pid) on the
+   * caller's connection, in its transaction, so that {@link #notifyAfter} can wait for the end of
+   * that transaction. Re-entrant within one transaction. Does nothing else to the connection.
+   *
+   * @return the caller's backend pid
+   */
+  static int holdUntilEnd(Connection caller, int lockClass) throws SQLException {
+    try (PreparedStatement s =
+        caller.prepareStatement("SELECT pg_backend_pid(), pg_advisory_xact_lock(?, pg_backend_pid())")) {
+      s.setInt(1, lockClass);
+      try (ResultSet r = s.executeQuery()) {
+        r.next();
+        return r.getInt(1);
+      }
+    }
+  }
+
+  /**
+   * Sends a wake-up for a queue once the transactions that hold the locks of {@link #holdUntilEnd}
+   * for {@code backends} have ended: takes each in shared mode, waiting up to {@code timeout} for
+   * each, and sends the NOTIFY in the same transaction, so it is delivered after their commits.
+   *
+   * @throws SQLException if a lock was not granted in time (SQLSTATE 55P03); nothing was sent then
+   */
+  void notifyAfter(String queue, int lockClass, Collection<Integer> backends, Duration timeout)
+      throws SQLException {
+    inTransaction(
+        c -> {
+          if (!backends.isEmpty()) {
+            try (Statement s = c.createStatement()) {
+              s.execute("SET LOCAL lock_timeout = " + Math.max(1, timeout.toMillis()));
+            }
+            try (PreparedStatement s = c.prepareStatement("SELECT pg_advisory_xact_lock_shared(?, ?)")) {
+              for (int pid : backends) {
+                s.setInt(1, lockClass);
+                s.setInt(2, pid);
+                s.execute();
+              }
+            }
+          }
           notifyQueue(c, queue);
           return null;
         });

@@ -14,10 +14,23 @@ import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The shared base of the store's operation classes: the data source, how an operation borrows a
- * connection and commits ({@link #autoCommitted}, {@link #inTransaction}), and the helpers that
- * bind and read times and check arguments. The store's conventions for connections and time are
- * described on {@link PostgresTasks}.
+ * The shared base of the store's operation classes ({@link PostgresEnqueue}, {@link PostgresClaims},
+ * {@link PostgresLeases}, {@link PostgresTaskRows}, {@link PostgresMaintenance}, {@link
+ * PostgresNotifications}): the data source, how an operation borrows a connection and commits
+ * ({@link #autoCommitted}, {@link #inTransaction}), and the helpers that bind and read times and
+ * check arguments.
+ *
+ * <p>Connections: an operation borrows one from the {@link DataSource} per call and leaves it as it
+ * found it: on an auto-commit connection the statement commits itself; otherwise the operation
+ * commits (or rolls back) before it returns. Nothing holds a connection or a transaction between
+ * calls, so an attempt never holds one of loomwork's. {@link PostgresEnqueue#enqueue(Connection,
+ * PostgresTypes.NewTask)} is the exception: it runs on the caller's connection and does nothing else
+ * to it. Each operation that DURABLE.md makes one statement is one statement; the ones behind an
+ * advisory lock are the lock and that statement in one transaction.
+ *
+ * <p>Time: every expiry and delay is computed with the database's {@code now()} (the start of the
+ * statement's transaction), never with this process's clock. Only {@link
+ * PostgresTypes.NewTask#notBefore()}, an absolute time the application chose, comes from outside.
  */
 abstract class PostgresOperations {
 
@@ -56,11 +69,48 @@ abstract class PostgresOperations {
         return f.apply(c);
       }
       return committed(c, f);
+    } catch (SQLException e) {
+      throw explained(e);
     }
+  }
+
+  /** PostgreSQL's SQLSTATE for a table that does not exist. */
+  static final String UNDEFINED_TABLE = "42P01";
+
+  /**
+   * A missing loomwork table means the schema was never applied: says so, and what to call, in an
+   * exception of the same SQLSTATE with the driver's as its cause. Any other error is returned as it
+   * is.
+   */
+  static SQLException explained(SQLException e) {
+    String message = e.getMessage();
+    if (!UNDEFINED_TABLE.equals(e.getSQLState()) || message == null || !message.contains("loomwork_")) {
+      return e;
+    }
+    return new SQLException(
+        "loomwork's tables are missing from this database (" + message.strip() + "): apply the schema"
+            + " first, with PostgresStore.migrate() (or PostgresSchema.migrate(dataSource), or the SQL"
+            + " of PostgresSchema.script(1) in your own migrations), before enqueueing or starting a"
+            + " queue on the store",
+        UNDEFINED_TABLE,
+        e);
   }
 
   /** Runs {@code f} in one transaction on a borrowed connection, and restores its auto-commit. */
   final <R> R inTransaction(SqlFunction<R> f) throws SQLException {
+    try {
+      return inTransaction(dataSource, f);
+    } catch (SQLException e) {
+      throw explained(e);
+    }
+  }
+
+  /**
+   * Runs {@code f} in one transaction on a connection borrowed from {@code dataSource}: commits
+   * after it, or rolls back if it throws (the rollback's own failure is added as suppressed), and
+   * restores the connection's auto-commit before returning it.
+   */
+  static <R> R inTransaction(DataSource dataSource, SqlFunction<R> f) throws SQLException {
     try (Connection c = dataSource.getConnection()) {
       boolean autoCommit = c.getAutoCommit();
       if (autoCommit) {

@@ -51,40 +51,23 @@ public final class PostgresSchema {
    * @throws IllegalStateException if the database has a newer schema than this library knows
    */
   public static int migrate(DataSource dataSource) throws SQLException {
-    try (Connection c = dataSource.getConnection()) {
-      boolean autoCommit = c.getAutoCommit();
-      if (autoCommit) {
-        c.setAutoCommit(false);
-      }
-      try {
-        int found;
-        try (Statement s = c.createStatement()) {
-          s.execute("SELECT pg_advisory_xact_lock(" + MIGRATION_LOCK + ")");
-          found = version(s);
-          if (found > VERSION) {
-            throw new IllegalStateException(
-                "the database's loomwork schema is version " + found + ", newer than this library's "
-                    + VERSION + ": upgrade loomwork");
+    return PostgresOperations.inTransaction(
+        dataSource,
+        c -> {
+          try (Statement s = c.createStatement()) {
+            s.execute("SELECT pg_advisory_xact_lock(" + MIGRATION_LOCK + ")");
+            int found = version(s);
+            if (found > VERSION) {
+              throw new IllegalStateException(
+                  "the database's loomwork schema is version " + found + ", newer than this library's "
+                      + VERSION + ": upgrade loomwork");
+            }
+            for (int v = found + 1; v <= VERSION; v++) {
+              s.execute(script(v));
+            }
+            return found;
           }
-          for (int v = found + 1; v <= VERSION; v++) {
-            s.execute(script(v));
-          }
-        }
-        c.commit();
-        return found;
-      } catch (SQLException | RuntimeException | Error e) {
-        try {
-          c.rollback();
-        } catch (SQLException suppressed) {
-          e.addSuppressed(suppressed);
-        }
-        throw e;
-      } finally {
-        if (autoCommit) {
-          c.setAutoCommit(true);
-        }
-      }
-    }
+        });
   }
 
   /**

@@ -12,6 +12,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import javax.sql.DataSource;
@@ -56,18 +57,19 @@ public final class PostgresStore {
   public static final Duration DEFAULT_KEEP_ENDED = Duration.ofDays(7);
 
   private final DataSource dataSource;
-  private final PostgresTasks tasks;
+  private final PostgresEnqueue enqueue;
+  private final PostgresTaskRows rows;
   private final PostgresBackend backend;
   private final Debouncer notifications;
 
   private PostgresStore(Builder b) {
     this.dataSource = b.dataSource;
-    this.tasks = new PostgresTasks(b.dataSource);
-    this.notifications = new Debouncer(tasks);
+    this.enqueue = new PostgresEnqueue(b.dataSource);
+    this.rows = new PostgresTaskRows(b.dataSource);
+    this.notifications = new Debouncer(new PostgresNotifications(b.dataSource), b.notifyWindow);
     this.backend =
         new PostgresBackend(
             b.dataSource,
-            tasks,
             new DurableBackend.Settings(
                 b.lease,
                 b.lease.dividedBy(3),
@@ -101,12 +103,16 @@ public final class PostgresStore {
 
   /**
    * Applies the schema this library needs, if the database lacks it; see {@link PostgresSchema}.
+   * Call it once before the first enqueue or queue: until then an enqueue throws, and a queue's
+   * worker logs, an error that says the tables are missing and to call this.
    *
-   * @return the schema version the database has now
+   * @return the schema version the database has now, after this call: {@link PostgresSchema#VERSION}
    * @throws SQLException if the database refused
+   * @throws IllegalStateException if the database has a newer schema than this library knows
    */
   public int migrate() throws SQLException {
-    return PostgresSchema.migrate(dataSource);
+    PostgresSchema.migrate(dataSource); // returns the version it found before
+    return PostgresSchema.VERSION; // a newer one threw
   }
 
   /**
@@ -139,7 +145,7 @@ public final class PostgresStore {
    */
   public long enqueue(String queue, Task<?> task, @Nullable String uniqueKey) throws SQLException {
     NewTask t = newTask(queue, task, uniqueKey);
-    long id = tasks.enqueue(t).id();
+    long id = enqueue.enqueue(t).id();
     notifications.afterCommit(queue);
     return id;
   }
@@ -210,7 +216,7 @@ public final class PostgresStore {
    * @throws SQLException if the database refused
    */
   public Optional<PostgresTask> find(long id) throws SQLException {
-    return tasks.find(id).map(PostgresStore::view);
+    return rows.find(id).map(PostgresStore::view);
   }
 
   /**
@@ -222,7 +228,11 @@ public final class PostgresStore {
    * @throws SQLException if the database refused
    */
   public boolean cancel(long id) throws SQLException {
-    return tasks.cancel(id).isPresent();
+    Optional<PostgresTypes.State> state = rows.cancel(id);
+    if (state.isPresent()) {
+      backend.dropAtOnce(List.of(new PostgresTypes.Applied(id, state.get())));
+    }
+    return state.isPresent();
   }
 
   private static PostgresTask view(StoredTask t) {
@@ -253,6 +263,7 @@ public final class PostgresStore {
     private boolean pollOnly;
     private Duration keepSucceeded = DEFAULT_KEEP_SUCCEEDED;
     private Duration keepEnded = DEFAULT_KEEP_ENDED;
+    private Duration notifyWindow = Duration.ofMillis(Debouncer.WINDOW_MILLIS);
 
     private Builder(DataSource dataSource) {
       this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
@@ -308,7 +319,10 @@ public final class PostgresStore {
     /**
      * How long ended tasks are kept before they are pruned (in batches, by one process at a time):
      * succeeded ones for {@code succeeded} (default 24 h), failed and cancelled ones for {@code
-     * ended} (default 7 days). Zero deletes them at the next pruning, every minute.
+     * ended} (default 7 days). Zero deletes them when they end: a completion deletes the tasks it
+     * ends before their end is published, {@link PostgresStore#cancel} a cancelled waiting task at
+     * once, a release the cancelled tasks it ends. Tasks a rescue ends (out of attempts, or
+     * cancelled) go at the next pruning, within a minute.
      *
      * @param succeeded zero or more
      * @param ended zero or more
@@ -317,6 +331,12 @@ public final class PostgresStore {
     public Builder retention(Duration succeeded, Duration ended) {
       this.keepSucceeded = atLeast(succeeded, Duration.ZERO, "succeeded");
       this.keepEnded = atLeast(ended, Duration.ZERO, "ended");
+      return this;
+    }
+
+    /** The NOTIFY debounce window; for tests, which need one they can enqueue inside of. */
+    Builder notifyWindow(Duration window) {
+      this.notifyWindow = atLeast(window, Duration.ZERO, "window");
       return this;
     }
 

@@ -2,6 +2,11 @@ package dev.loomwork.postgres;
 
 import static dev.loomwork.postgres.PostgresOperations.requireText;
 
+import dev.loomwork.internal.DurableBackend;
+import dev.loomwork.internal.DurableBackend.Claimed;
+import dev.loomwork.internal.DurableBackend.Counts;
+import dev.loomwork.internal.DurableBackend.Ending;
+import dev.loomwork.internal.DurableBackend.Outcome;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -10,9 +15,10 @@ import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The value types of the store's operations: a task's {@link State}, what goes in ({@link NewTask},
- * {@link Outcome}) and what comes out ({@link Enqueued}, {@link Claim}, {@link Completion}, {@link
- * Rescue}, {@link StoredTask}, {@link Counts}).
+ * The SQL side's own value types: a task's {@link State}, a task to insert ({@link NewTask}), and
+ * what comes out ({@link Enqueued}, {@link Claim}, {@link Completion}, {@link Rescue}, {@link
+ * StoredTask}). The records the engine exchanges with the store ({@link Claimed}, {@link Ending},
+ * {@link Outcome}, {@link Counts}) are the seam's, {@link DurableBackend}'s, and exist once.
  */
 final class PostgresTypes {
 
@@ -120,24 +126,6 @@ final class PostgresTypes {
   record Enqueued(long id, boolean created) {}
 
   /**
-   * A claimed task, now running with the claiming worker as its owner.
-   *
-   * @param attempt the attempt now starting (1 for the first)
-   * @param runAt when it was due; claims take the oldest first
-   */
-  record Claimed(
-      long id,
-      String handler,
-      String payloadJson,
-      @Nullable String name,
-      int attempt,
-      int maxAttempts,
-      Instant runAt,
-      @Nullable Instant deadline,
-      Instant createdAt,
-      @Nullable String uniqueKey) {}
-
-  /**
    * What a claim got.
    *
    * @param leaseLive false when the worker's row is gone or its lease has expired: then nothing was
@@ -146,57 +134,14 @@ final class PostgresTypes {
    */
   record Claim(boolean leaseLive, List<Claimed> tasks) {}
 
-  /** How an attempt ended, as the engine's verdict decided. */
-  enum Ending {
-    /** The task succeeded. */
-    SUCCEEDED(State.SUCCEEDED),
-    /** The task failed for good. */
-    FAILED(State.FAILED),
-    /** The task goes back to ready, due after the outcome's delay. */
-    RETRY(State.READY),
-    /** The task was cancelled. */
-    CANCELLED(State.CANCELLED);
-
-    final State state;
-
-    Ending(State state) {
-      this.state = state;
-    }
-  }
-
-  /**
-   * One attempt's outcome.
-   *
-   * @param id the task
-   * @param attempt the attempt that ended, as its claim returned it
-   * @param ending how it ended
-   * @param retryDelay for {@link Ending#RETRY}: the delay from the database's now(); else zero
-   * @param errorJson the error as JSON ({@link PostgresErrorJson#errorJson}), or null; kept as {@code last_error}
-   */
-  record Outcome(long id, int attempt, Ending ending, Duration retryDelay, @Nullable String errorJson) {
-    Outcome {
-      Objects.requireNonNull(ending, "ending");
-      Objects.requireNonNull(retryDelay, "retryDelay");
-      if (retryDelay.isNegative()) {
-        throw new IllegalArgumentException("retryDelay: " + retryDelay + " (expected: >= 0)");
-      }
-    }
-
-    static Outcome succeeded(long id, int attempt) {
-      return new Outcome(id, attempt, Ending.SUCCEEDED, Duration.ZERO, null);
-    }
-
-    static Outcome failed(long id, int attempt, @Nullable String errorJson) {
-      return new Outcome(id, attempt, Ending.FAILED, Duration.ZERO, errorJson);
-    }
-
-    static Outcome retry(long id, int attempt, Duration delay, @Nullable String errorJson) {
-      return new Outcome(id, attempt, Ending.RETRY, delay, errorJson);
-    }
-
-    static Outcome cancelled(long id, int attempt, @Nullable String errorJson) {
-      return new Outcome(id, attempt, Ending.CANCELLED, Duration.ZERO, errorJson);
-    }
+  /** The state an attempt's ending writes: a retry is ready again. */
+  static State state(Ending ending) {
+    return switch (ending) {
+      case SUCCEEDED -> State.SUCCEEDED;
+      case FAILED -> State.FAILED;
+      case RETRY -> State.READY;
+      case CANCELLED -> State.CANCELLED;
+    };
   }
 
   /**
@@ -217,12 +162,19 @@ final class PostgresTypes {
   record Rescued(long id, String queue, State state, int attempt, long worker) {}
 
   /**
+   * A worker row the rescuer deleted.
+   *
+   * @param late how long after its lease expired the rescue ran, by the database's clock
+   */
+  record Expired(long id, String queue, Duration late) {}
+
+  /**
    * What one rescue did.
    *
    * @param expiredWorkers the worker rows it deleted
    * @param tasks the tasks it took back
    */
-  record Rescue(List<Long> expiredWorkers, List<Rescued> tasks) {}
+  record Rescue(List<Expired> expiredWorkers, List<Rescued> tasks) {}
 
   /** A task's row. */
   record StoredTask(
@@ -244,12 +196,4 @@ final class PostgresTypes {
       @Nullable Instant attemptedAt,
       @Nullable Instant finishedAt,
       @Nullable String lastErrorJson) {}
-
-  /**
-   * A queue's tasks by state, by the database's clock.
-   *
-   * @param ready ready and due
-   * @param waiting ready but not yet due (a not-before time or a retry's backoff)
-   */
-  record Counts(long ready, long waiting, long running, long succeeded, long failed, long cancelled) {}
 }

@@ -755,13 +755,16 @@ public final class SignupDemo {
   private void writeReport(List<ShutdownReport> reports) throws IOException {
     Path file = options.reportFile != null
         ? options.reportFile
-        : Files.createTempFile("loomwork-demo-shutdown-", ".jsonl");
+        : ReportFile.createTemp("loomwork-demo-shutdown-");
     long lines = 0;
-    try (Writer w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+    // The report holds payloads (e-mail addresses): readable by its owner only.
+    ReportFile.write(file, w -> {
       for (ShutdownReport report : reports) {
         report.writeJsonLines(w);
-        lines += report.cancelled().size() + report.abandoned().size();
       }
+    });
+    for (ShutdownReport report : reports) {
+      lines += report.cancelled().size() + report.abandoned().size();
     }
     for (ShutdownReport report : reports) {
       out.println("report: queue " + report.queue() + ": " + report.succeeded() + " succeeded, " + report.failed()

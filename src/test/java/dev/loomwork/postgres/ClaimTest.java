@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.loomwork.postgres.PostgresTypes.Claim;
-import dev.loomwork.postgres.PostgresTypes.Claimed;
+import dev.loomwork.internal.DurableBackend.Claimed;
 import dev.loomwork.postgres.PostgresTypes.NewTask;
 import dev.loomwork.postgres.PostgresTypes.State;
 import dev.loomwork.postgres.PostgresTypes.StoredTask;
@@ -24,7 +24,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -36,14 +35,9 @@ class ClaimTest {
   final DataSource ds;
   final PostgresTasks tasks;
 
-  ClaimTest(DataSource ds) {
-    this.ds = ds;
-    this.tasks = new PostgresTasks(ds);
-  }
-
-  @BeforeEach
-  void empty() throws Exception {
-    Sql.exec(ds, "TRUNCATE loomwork_task, loomwork_worker");
+  ClaimTest(StoreFixture store) {
+    this.ds = store.ds();
+    this.tasks = store.tasks();
   }
 
   long enqueue(String queue, String handler) throws Exception {
@@ -118,8 +112,7 @@ class ClaimTest {
     assertEquals("{\"to\": \"a@example.com\"}", t.payloadJson());
     assertEquals("welcome", t.name());
     assertEquals(3, t.maxAttempts());
-    assertEquals("k", t.uniqueKey());
-    assertEquals(Duration.ofHours(1), Duration.between(t.createdAt(), t.deadline()));
+    assertEquals(Duration.ofHours(1), Duration.between(tasks.find(id).orElseThrow().createdAt(), t.deadline()));
     // Another connection sees it running: the claim committed before returning.
     assertEquals("running", Sql.value(ds, "SELECT state FROM loomwork_task WHERE id = ?", id));
   }

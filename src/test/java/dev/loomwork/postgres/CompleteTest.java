@@ -8,18 +8,18 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.loomwork.postgres.PostgresTypes.Applied;
-import dev.loomwork.postgres.PostgresTypes.Claimed;
+import dev.loomwork.internal.DurableBackend.Claimed;
 import dev.loomwork.postgres.PostgresTypes.Completion;
 import dev.loomwork.postgres.PostgresTypes.NewTask;
-import dev.loomwork.postgres.PostgresTypes.Outcome;
+import dev.loomwork.internal.DurableBackend.Outcome;
 import dev.loomwork.postgres.PostgresTypes.State;
 import dev.loomwork.postgres.PostgresTypes.StoredTask;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 import javax.sql.DataSource;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -30,17 +30,12 @@ class CompleteTest {
 
   final DataSource ds;
   final PostgresTasks tasks;
-  long worker;
+  final long worker;
 
-  CompleteTest(DataSource ds) {
-    this.ds = ds;
-    this.tasks = new PostgresTasks(ds);
-  }
-
-  @BeforeEach
-  void empty() throws Exception {
-    Sql.exec(ds, "TRUNCATE loomwork_task, loomwork_worker");
-    worker = tasks.register("q", LEASE);
+  CompleteTest(StoreFixture store) throws Exception {
+    this.ds = store.ds();
+    this.tasks = store.tasks();
+    this.worker = tasks.register("q", LEASE);
   }
 
   /** Enqueues {@code n} tasks of up to 3 attempts and claims them all for {@link #worker}. */
@@ -60,7 +55,7 @@ class CompleteTest {
   @Test
   void writesEveryKindOfOutcomeInOneStatement() throws Exception {
     List<Claimed> c = running(4);
-    String error = PostgresErrorJson.errorJson("java.io.IOException", "boom \"quoted\"\n", "at x\n\tat y", 1, worker);
+    IOException error = new IOException("boom \"quoted\"\n");
     List<String> calls = Sql.calls();
 
     Completion done =
@@ -93,6 +88,10 @@ class CompleteTest {
     assertEquals("java.io.IOException", Sql.value(ds, "SELECT last_error ->> 'type' FROM loomwork_task WHERE id = ?", failed.id()));
     assertEquals(1, ((Number) Sql.value(ds, "SELECT (last_error -> 'attempt')::int FROM loomwork_task WHERE id = ?", failed.id())).intValue());
     assertEquals(worker, ((Number) Sql.value(ds, "SELECT (last_error -> 'worker')::bigint FROM loomwork_task WHERE id = ?", failed.id())).longValue());
+    assertTrue(
+        ((String) Sql.value(ds, "SELECT last_error ->> 'stack' FROM loomwork_task WHERE id = ?", failed.id()))
+            .startsWith("java.io.IOException: boom \"quoted\"\n\n\tat dev.loomwork.postgres.CompleteTest."),
+        "the stack trace, from the exception");
 
     StoredTask retry = tasks.find(c.get(2).id()).orElseThrow();
     assertEquals(State.READY, retry.state());
@@ -108,7 +107,7 @@ class CompleteTest {
   @Test
   void aRetriedTaskIsClaimedAgainWithTheNextAttemptAndKeepsItsLastError() throws Exception {
     Claimed first = running(1).getFirst();
-    tasks.complete(worker, List.of(Outcome.retry(first.id(), 1, Duration.ZERO, PostgresErrorJson.errorJson("E", "m", null, 1, worker))));
+    tasks.complete(worker, List.of(Outcome.retry(first.id(), 1, Duration.ZERO, new IllegalStateException("m"))));
 
     Claimed second = tasks.claim("q", List.of("h"), worker, 1).tasks().getFirst();
     assertEquals(first.id(), second.id());

@@ -19,7 +19,6 @@ import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Set;
 import javax.sql.DataSource;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -29,14 +28,9 @@ class EnqueueTest {
   final DataSource ds;
   final PostgresTasks tasks;
 
-  EnqueueTest(DataSource ds) {
-    this.ds = ds;
-    this.tasks = new PostgresTasks(ds);
-  }
-
-  @BeforeEach
-  void empty() throws Exception {
-    Sql.exec(ds, "TRUNCATE loomwork_task, loomwork_worker");
+  EnqueueTest(StoreFixture store) {
+    this.ds = store.ds();
+    this.tasks = store.tasks();
   }
 
   long rows() throws SQLException {

@@ -7,10 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.loomwork.postgres.PostgresTypes.Applied;
-import dev.loomwork.postgres.PostgresTypes.Claimed;
+import dev.loomwork.internal.DurableBackend.Claimed;
 import dev.loomwork.postgres.PostgresTypes.Completion;
 import dev.loomwork.postgres.PostgresTypes.NewTask;
-import dev.loomwork.postgres.PostgresTypes.Outcome;
+import dev.loomwork.internal.DurableBackend.Outcome;
 import dev.loomwork.postgres.PostgresTypes.Rescue;
 import dev.loomwork.postgres.PostgresTypes.Rescued;
 import dev.loomwork.postgres.PostgresTypes.State;
@@ -22,7 +22,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Collectors;
 import javax.sql.DataSource;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -34,14 +33,9 @@ class LeaseTest {
   final DataSource ds;
   final PostgresTasks tasks;
 
-  LeaseTest(DataSource ds) {
-    this.ds = ds;
-    this.tasks = new PostgresTasks(ds);
-  }
-
-  @BeforeEach
-  void empty() throws Exception {
-    Sql.exec(ds, "TRUNCATE loomwork_task, loomwork_worker");
+  LeaseTest(StoreFixture store) {
+    this.ds = store.ds();
+    this.tasks = store.tasks();
   }
 
   void expire(long worker) throws Exception {
@@ -54,6 +48,30 @@ class LeaseTest {
 
   Claimed claimOne(long worker, String handler) throws Exception {
     return tasks.claim("q", List.of(handler), worker, 1).tasks().getFirst();
+  }
+
+  /** Issue 20, point 1: a rescued task keeps its place, ahead of the tasks enqueued meanwhile. */
+  @Test
+  void aRescuedTaskKeepsItsPlaceAheadOfTheBacklogEnqueuedMeanwhile() throws Exception {
+    long dead = tasks.register("q", LEASE);
+    long first = enqueue("h", 3);
+    claimOne(dead, "h");
+    List<Long> backlog = new java.util.ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      backlog.add(enqueue("h", 3)); // enqueued while the worker was dying
+    }
+    Sql.exec(ds, "UPDATE loomwork_worker SET expires_at = now() - interval '2 seconds' WHERE id = ?", dead);
+
+    Rescue rescue = tasks.rescue().orElseThrow();
+    PostgresTypes.Expired expired = rescue.expiredWorkers().getFirst();
+    assertEquals(dead, expired.id());
+    assertEquals("q", expired.queue());
+    assertTrue(expired.late().compareTo(Duration.ofSeconds(2)) >= 0
+        && expired.late().compareTo(Duration.ofMinutes(1)) < 0, "how late the rescue is: " + expired.late());
+
+    long survivor = tasks.register("q", LEASE);
+    assertEquals(first, claimOne(survivor, "h").id(), "the rescued task first, whatever the backlog");
+    assertEquals(backlog.getFirst(), claimOne(survivor, "h").id());
   }
 
   @Test
@@ -93,7 +111,7 @@ class LeaseTest {
 
     Rescue rescue = tasks.rescue().orElseThrow();
 
-    assertEquals(List.of(lost), rescue.expiredWorkers());
+    assertEquals(List.of(lost), rescue.expiredWorkers().stream().map(PostgresTypes.Expired::id).toList());
     Map<Long, Rescued> byId = rescue.tasks().stream().collect(Collectors.toMap(Rescued::id, r -> r));
     assertEquals(new Rescued(retryable, "q", State.READY, 1, lost), byId.get(retryable));
     assertEquals(new Rescued(lastAttempt, "q", State.FAILED, 1, lost), byId.get(lastAttempt));
@@ -104,7 +122,7 @@ class LeaseTest {
     assertNull(r.owner());
     assertNull(r.finishedAt());
     assertEquals(1, r.attempt(), "the lost attempt counts");
-    assertEquals(r.updatedAt(), r.runAt(), "due at once");
+    assertEquals(r.createdAt(), r.runAt(), "keeps its place: the run_at it was enqueued with");
     assertEquals(PostgresLeases.WORKER_LOST, Sql.value(ds, "SELECT last_error ->> 'type' FROM loomwork_task WHERE id = ?", retryable));
     assertEquals(
         "worker " + lost + " lost its lease during attempt 1",
@@ -187,7 +205,7 @@ class LeaseTest {
     Sql.awaitTrue(ds, "SELECT NOT EXISTS (SELECT 1 FROM loomwork_worker WHERE id = ? AND expires_at >= now())", shortLived);
     Rescue rescue = tasks.rescue().orElseThrow();
 
-    assertEquals(List.of(shortLived), rescue.expiredWorkers());
+    assertEquals(List.of(shortLived), rescue.expiredWorkers().stream().map(PostgresTypes.Expired::id).toList());
     assertEquals(List.of(new Rescued(id, "q", State.READY, 1, shortLived)), rescue.tasks());
   }
 

@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Gives a test class a real PostgreSQL database with loomwork's schema: a {@link DataSource} (or
- * the {@link Database}) parameter of a constructor, a test or a lifecycle method.
+ * the {@link Database}) parameter of a constructor, a test or a lifecycle method, or a {@link
+ * StoreFixture}: that database emptied of tasks and workers, with the store's SQL operations.
  *
  * <p><b>The server.</b> When {@value #URL_VARIABLE} is set, it is a JDBC URL of an existing server
  * (for example {@code jdbc:postgresql://localhost:5432/postgres?user=loomwork&password=secret}) whose
@@ -104,13 +105,21 @@ public final class PostgresExtension implements BeforeAllCallback, ParameterReso
   @Override
   public boolean supportsParameter(ParameterContext parameter, ExtensionContext context) {
     Class<?> type = parameter.getParameter().getType();
-    return type == DataSource.class || type == Database.class;
+    return type == DataSource.class || type == Database.class || type == StoreFixture.class;
   }
 
   @Override
   public Object resolveParameter(ParameterContext parameter, ExtensionContext context) {
     Database db = classDatabase(context);
-    return parameter.getParameter().getType() == Database.class ? db : db.dataSource();
+    Class<?> type = parameter.getParameter().getType();
+    if (type == StoreFixture.class) {
+      try {
+        return StoreFixture.emptied(db.dataSource());
+      } catch (SQLException e) {
+        throw new IllegalStateException("could not empty the test database " + db.name(), e);
+      }
+    }
+    return type == Database.class ? db : db.dataSource();
   }
 
   /** The database of the test class of {@code context}, created on first use. */

@@ -3,17 +3,16 @@ package dev.loomwork.postgres;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import dev.loomwork.postgres.PostgresTypes.Claimed;
-import dev.loomwork.postgres.PostgresTypes.Counts;
+import dev.loomwork.internal.DurableBackend.Claimed;
+import dev.loomwork.internal.DurableBackend.Counts;
 import dev.loomwork.postgres.PostgresTypes.NewTask;
-import dev.loomwork.postgres.PostgresTypes.Outcome;
+import dev.loomwork.internal.DurableBackend.Outcome;
 import java.sql.Connection;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
 import javax.sql.DataSource;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -25,17 +24,12 @@ class RetentionTest {
 
   final DataSource ds;
   final PostgresTasks tasks;
-  long worker;
+  final long worker;
 
-  RetentionTest(DataSource ds) {
-    this.ds = ds;
-    this.tasks = new PostgresTasks(ds);
-  }
-
-  @BeforeEach
-  void empty() throws Exception {
-    Sql.exec(ds, "TRUNCATE loomwork_task, loomwork_worker");
-    worker = tasks.register("q", Duration.ofMinutes(5));
+  RetentionTest(StoreFixture store) throws Exception {
+    this.ds = store.ds();
+    this.tasks = store.tasks();
+    this.worker = tasks.register("q", Duration.ofMinutes(5));
   }
 
   /** Ends {@code n} tasks with {@code how}, and dates their end {@code age} back. */

@@ -6,10 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.loomwork.postgres.PostgresTypes.Claimed;
+import dev.loomwork.internal.DurableBackend.Claimed;
 import dev.loomwork.postgres.PostgresTypes.Enqueued;
 import dev.loomwork.postgres.PostgresTypes.NewTask;
-import dev.loomwork.postgres.PostgresTypes.Outcome;
+import dev.loomwork.internal.DurableBackend.Outcome;
 import java.sql.Connection;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -20,8 +20,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /** Unique keys: at most one pending or running task per queue and key, and no task lost to a race. */
@@ -32,14 +33,9 @@ class UniqueKeyTest {
   final DataSource ds;
   final PostgresTasks tasks;
 
-  UniqueKeyTest(DataSource ds) {
-    this.ds = ds;
-    this.tasks = new PostgresTasks(ds);
-  }
-
-  @BeforeEach
-  void empty() throws Exception {
-    Sql.exec(ds, "TRUNCATE loomwork_task, loomwork_worker");
+  UniqueKeyTest(StoreFixture store) {
+    this.ds = store.ds();
+    this.tasks = store.tasks();
   }
 
   long rows() throws Exception {
@@ -88,8 +84,14 @@ class UniqueKeyTest {
     assertEquals(3, rows());
   }
 
-  @Test
-  void anInsertWaitingOnARolledBackInsertOfTheSameKeyInserts() throws Exception {
+  /**
+   * An insert racing another transaction's uncommitted insert of the same key waits for it: if the
+   * first commits, the second returns its id (though it committed after the statement's snapshot);
+   * if it rolls back, the second inserts.
+   */
+  @ParameterizedTest(name = "the first transaction commits: {0}")
+  @ValueSource(booleans = {true, false})
+  void anInsertWaitingOnAnotherInsertOfTheSameKeyFollowsItsEnd(boolean firstCommits) throws Exception {
     try (Connection first = ds.getConnection();
         Connection second = ds.getConnection();
         ExecutorService pool = Executors.newSingleThreadExecutor()) {
@@ -101,33 +103,19 @@ class UniqueKeyTest {
       Future<Enqueued> waiting = pool.submit(() -> PostgresEnqueue.enqueue(second, KEYED));
       Sql.awaitWaitingForLock(ds, secondPid);
       assertFalse(waiting.isDone(), "waits for the first transaction");
-      first.rollback();
+      if (firstCommits) {
+        first.commit();
+      } else {
+        first.rollback();
+      }
 
       Enqueued e = waiting.get(GENEROUS_SECONDS, TimeUnit.SECONDS);
-      assertTrue(e.created(), "the key was free after the rollback");
-      assertNotEquals(firstId, e.id());
-      second.commit();
-    }
-    assertEquals(1, rows());
-  }
-
-  @Test
-  void anInsertWaitingOnACommittedInsertOfTheSameKeyReturnsItsId() throws Exception {
-    try (Connection first = ds.getConnection();
-        Connection second = ds.getConnection();
-        ExecutorService pool = Executors.newSingleThreadExecutor()) {
-      first.setAutoCommit(false);
-      second.setAutoCommit(false);
-      long firstId = PostgresEnqueue.enqueue(first, KEYED).id();
-      int secondPid = Sql.pid(second);
-
-      Future<Enqueued> waiting = pool.submit(() -> PostgresEnqueue.enqueue(second, KEYED));
-      Sql.awaitWaitingForLock(ds, secondPid);
-      first.commit();
-
-      Enqueued e = waiting.get(GENEROUS_SECONDS, TimeUnit.SECONDS);
-      assertFalse(e.created());
-      assertEquals(firstId, e.id(), "the winner's id, though it committed after the statement's snapshot");
+      assertEquals(!firstCommits, e.created(), "inserted only if the first rolled back");
+      if (firstCommits) {
+        assertEquals(firstId, e.id(), "the winner's id");
+      } else {
+        assertNotEquals(firstId, e.id());
+      }
       second.commit();
     }
     assertEquals(1, rows());

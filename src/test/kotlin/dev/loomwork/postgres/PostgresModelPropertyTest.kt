@@ -1,7 +1,7 @@
 package dev.loomwork.postgres
 
 import dev.loomwork.postgres.PostgresTypes.NewTask
-import dev.loomwork.postgres.PostgresTypes.Outcome
+import dev.loomwork.internal.DurableBackend.Outcome
 import dev.loomwork.postgres.PostgresTypes.State
 import io.kotest.property.Arb
 import io.kotest.property.PropTestConfig
@@ -100,7 +100,7 @@ class PostgresModelPropertyTest(private val ds: DataSource) {
             } else {
               assertEquals(1, done.applied().size, context)
               t.owner = null
-              t.state = if (t.cancelRequested) State.CANCELLED else outcome.ending().state
+              t.state = if (t.cancelRequested) State.CANCELLED else PostgresTypes.state(outcome.ending())
             }
           }
         }
@@ -131,7 +131,7 @@ class PostgresModelPropertyTest(private val ds: DataSource) {
           val dead = workers[w]
           Sql.exec(ds, "UPDATE loomwork_worker SET expires_at = now() - interval '1 second' WHERE id = ?", dead)
           val rescue = tasks.rescue().orElseThrow()
-          assertEquals(listOf(dead), rescue.expiredWorkers(), context)
+          assertEquals(listOf(dead), rescue.expiredWorkers().map { it.id() }, context)
           for (t in model.values.filter { it.owner == dead }) {
             t.owner = null
             t.state =

@@ -45,6 +45,9 @@ import org.postgresql.PGNotification;
  *       every enqueue but one per 100 ms finds the queue's NOTIFY debounced and waits for the
  *       trailing one; {@code 120} spaces the enqueues past the debounce window, so each carries its
  *       own NOTIFY in its transaction.
+ *   <li>{@link #latency_toStart_interleaved}: the same queue, two application transactions whose
+ *       enqueues fall in one debounce window and whose commits are 100 ms apart; the wait of the
+ *       second (see {@link Interleaved}).
  *   <li>{@link #latency_toStart_jdbcListenClaim}: the floor of the same path: a plain insert and
  *       {@code pg_notify} in the same transaction, and one thread that waits on a LISTEN connection
  *       and, at each notification, runs loomwork's claim statement and starts what it claimed.
@@ -107,7 +110,7 @@ public class DurableLatency {
   }
 
   /** The timed part: until the body of the task the setup enqueued has started. */
-  private void awaitStart() throws InterruptedException {
+  void awaitStart() throws InterruptedException {
     if (!starts.tryAcquire(HANG_SECONDS, TimeUnit.SECONDS)) {
       throw new IllegalStateException("task " + (enqueued.get() - 1) + " did not start in " + HANG_SECONDS + " s");
     }
@@ -172,6 +175,78 @@ public class DurableLatency {
 
   @Benchmark
   public void latency_toStart_loomwork(Durable s) throws InterruptedException {
+    awaitStart();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // loomwork, two transactions interleaved with the NOTIFY debounce (issue 20, point 4)
+  // ------------------------------------------------------------------------------------------
+
+  /**
+   * Transaction A enqueues and carries the queue's NOTIFY; transaction B enqueues right after it,
+   * inside A's 2 ms debounce window, so B's wake-up is left to the trailing NOTIFY. A commits and
+   * its task starts; B commits {@link #commitDelayMillis} later, after the window and after the
+   * claimer's linger (50 ms) ended. The timed part is B's commit → B's start. Before the fix the
+   * trailing NOTIFY went out at the end of the window, before B's commit, and B waited for the 1 s
+   * poll; now the trailing NOTIFY waits for B's transaction to end.
+   */
+  @State(Scope.Benchmark)
+  public static class Interleaved {
+    /** How long after A's task started B commits (untimed). */
+    @Param({"100"})
+    public int commitDelayMillis;
+
+    HikariDataSource storePool;
+    HikariDataSource second;
+    Connection b;
+    PostgresStore store;
+    WorkQueue queue;
+
+    @Setup(Level.Trial)
+    public void start(DurableServer server, DurableLatency bench) throws SQLException {
+      storePool = server.pool("store", 4);
+      second = server.pool("app-b", 1);
+      b = second.getConnection();
+      b.setAutoCommit(false);
+      store = PostgresStore.of(storePool);
+      queue =
+          WorkQueue.builder(QUEUE)
+              .store(store)
+              .concurrency(8)
+              .handle(DurableServer.NOOP, (ctx, i) -> bench.bodyStarted(i))
+              .build();
+      queue.start();
+    }
+
+    @TearDown(Level.Trial)
+    public void stop(DurableServer server, DurableLatency bench) throws SQLException {
+      Bench.shutdown(queue);
+      b.close();
+      second.close();
+      storePool.close();
+      bench.checkStarts();
+      long done = server.count("SELECT count(*) FROM loomwork_task WHERE state = 'succeeded' AND attempt = 1");
+      long all = server.count("SELECT count(*) FROM loomwork_task");
+      if (done != bench.enqueued.get() || all != done) {
+        throw new IllegalStateException(
+            all + " rows, " + done + " succeeded at attempt 1; " + bench.enqueued.get() + " enqueued");
+      }
+    }
+
+    @Setup(Level.Invocation)
+    public void interleave(DurableLatency bench) throws SQLException, InterruptedException {
+      Thread.sleep(3); // past the window of the last NOTIFY: A leads
+      store.enqueue(bench.caller, QUEUE, Task.of(DurableServer.NOOP, bench.enqueued.getAndIncrement()));
+      store.enqueue(b, QUEUE, Task.of(DurableServer.NOOP, bench.enqueued.getAndIncrement()));
+      bench.caller.commit();
+      bench.awaitStart(); // A's task
+      Thread.sleep(commitDelayMillis);
+      b.commit();
+    }
+  }
+
+  @Benchmark
+  public void latency_toStart_interleaved(Interleaved s) throws InterruptedException {
     awaitStart();
   }
 

@@ -1,12 +1,12 @@
 package dev.loomwork.postgres;
 
+import dev.loomwork.internal.DurableBackend.Counts;
+import dev.loomwork.internal.DurableBackend.Outcome;
 import dev.loomwork.postgres.PostgresTypes.Applied;
 import dev.loomwork.postgres.PostgresTypes.Claim;
 import dev.loomwork.postgres.PostgresTypes.Completion;
-import dev.loomwork.postgres.PostgresTypes.Counts;
 import dev.loomwork.postgres.PostgresTypes.Enqueued;
 import dev.loomwork.postgres.PostgresTypes.NewTask;
-import dev.loomwork.postgres.PostgresTypes.Outcome;
 import dev.loomwork.postgres.PostgresTypes.Rescue;
 import dev.loomwork.postgres.PostgresTypes.State;
 import dev.loomwork.postgres.PostgresTypes.StoredTask;
@@ -21,29 +21,12 @@ import java.util.OptionalLong;
 import javax.sql.DataSource;
 
 /**
- * The SQL operations of loomwork's PostgreSQL store, one method per operation, over the tables of
- * {@link PostgresSchema}. Each operation that DURABLE.md makes one statement is one statement; the
- * ones behind an advisory lock are the lock and that statement in one transaction.
- *
- * <p>Operations on the store's own connections borrow one from the {@link DataSource} per call and
- * leave it as they found it: on an auto-commit connection the statement commits itself; otherwise
- * the operation commits (or rolls back) before it returns. Nothing holds a connection or a
- * transaction between calls, so an attempt never holds one of loomwork's. {@link
- * PostgresEnqueue#enqueue(Connection, NewTask)} is the exception: it runs on the caller's connection
- * and does nothing else to it.
- *
- * <p>Time: every expiry and delay is computed with the database's {@code now()} (the start of the
- * statement's transaction), never with this process's clock. Only {@link NewTask#notBefore()}, an
- * absolute time the application chose, comes from outside.
- *
- * <p>This class is the store's entry point: each method delegates to the class that does that job
- * ({@link PostgresEnqueue}, {@link PostgresClaims}, {@link PostgresLeases}, {@link
- * PostgresTaskRows}, {@link PostgresMaintenance}, {@link PostgresNotifications}), all over the same
- * data source; the value types are in {@link PostgresTypes}, the shared helpers in {@link
- * PostgresOperations}.
- *
- * <p>This class is the foundation the engine's PostgreSQL store is built on; it is not public API.
- * Thread-safe: it and the classes it delegates to have no state but the data source.
+ * The tests' entry point to the store's SQL operations: one method per operation, each passed on
+ * to the class that does that job ({@link PostgresEnqueue}, {@link PostgresClaims}, {@link
+ * PostgresLeases}, {@link PostgresTaskRows}, {@link PostgresMaintenance}, {@link
+ * PostgresNotifications}), all over the same data source, with the results in the SQL side's own
+ * types. The library itself calls those classes from {@link PostgresBackend} and {@link
+ * PostgresStore}; the conventions for connections and time are on {@link PostgresOperations}.
  */
 final class PostgresTasks {
 

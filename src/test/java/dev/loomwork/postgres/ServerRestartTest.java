@@ -1,0 +1,125 @@
+package dev.loomwork.postgres;
+
+import static dev.loomwork.TestTimeouts.GENEROUS;
+import static dev.loomwork.postgres.DurableQueueTest.JOB;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ch.qos.logback.classic.Level;
+import dev.loomwork.LogCapture;
+import dev.loomwork.Task;
+import dev.loomwork.WorkQueue;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.IOException;
+import java.lang.ProcessBuilder.Redirect;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Issue 20's fault test: a real server stopped and started again (not just its connections killed)
+ * while a durable queue runs. A second embedded server of this test's own (the embedded binaries,
+ * its own data directory and port) is stopped with attempts running and outcomes unwritten, and
+ * started again on the same data directory and port. Nothing is lost, and no task runs more than
+ * twice.
+ */
+class ServerRestartTest {
+  static final int TASKS = 120;
+  static final int HELD = 6;
+
+  @Test
+  void aServerStoppedAndStartedAgainLosesNoTaskAndRunsNoneMoreThanTwice(@TempDir Path dir) throws Exception {
+    Path data = dir.resolve("data");
+    Path log = Path.of("target", "restart-postgres-" + ProcessHandle.current().pid() + ".log");
+    Files.createDirectories(log.toAbsolutePath().getParent());
+    int port = freePort();
+    EmbeddedPostgres server = start(data, port, log);
+    // The driver's timeouts bound every wait on the dead server (see the README's production notes).
+    UrlDataSource ds =
+        new UrlDataSource(server.getJdbcUrl("postgres", "postgres") + "&socketTimeout=5&connectTimeout=2");
+    PostgresStore store =
+        PostgresStore.builder(ds)
+            .lease(Duration.ofSeconds(20))
+            .rescueInterval(Duration.ofMillis(500))
+            .pollInterval(Duration.ofMillis(200))
+            .build();
+    store.migrate();
+
+    Map<Integer, AtomicInteger> runs = new ConcurrentHashMap<>();
+    CountDownLatch held = new CountDownLatch(HELD);
+    CountDownLatch restarted = new CountDownLatch(1);
+    WorkQueue q =
+        WorkQueue.builder("restart")
+            .store(store)
+            .concurrency(8)
+            .handle(JOB, (ctx, p) -> {
+              runs.computeIfAbsent(p, k -> new AtomicInteger()).incrementAndGet();
+              if (p < HELD && ctx.attempt() == 1) {
+                held.countDown();
+                restarted.await(); // running while the server stops and starts
+              }
+            })
+            .build();
+    for (int i = 0; i < TASKS; i++) {
+      store.enqueue("restart", Task.of(JOB, i).retries(5));
+    }
+    try (LogCapture logs = new LogCapture()) {
+      q.start();
+      try {
+        assertTrue(held.await(GENEROUS.toSeconds(), TimeUnit.SECONDS), "the held attempts started");
+        server.close(); // pg_ctl stop (fast): every connection of the store breaks
+        server = start(data, port, log);
+        restarted.countDown();
+
+        Sql.awaitTrue(ds, "SELECT count(*) = " + TASKS + " FROM loomwork_task WHERE state = 'succeeded'");
+        assertEquals(0, Sql.count(ds, "SELECT count(*) FROM loomwork_task WHERE attempt > 2"), "claimed at most twice");
+      } finally {
+        restarted.countDown();
+        q.shutdown();
+      }
+      outageLogLines(logs);
+    } finally {
+      server.close();
+    }
+    assertEquals(TASKS, runs.size(), "every task ran");
+    runs.forEach((p, n) -> assertTrue(n.get() <= 2, "task " + p + " ran " + n.get() + " times"));
+  }
+
+  /**
+   * The hook for issue 20's point 2 (an outage logs one WARN when it starts and one INFO when it
+   * ends; at most 20 lines for a 20 s outage), which another branch builds: it counts the store's
+   * WARN lines of this outage, prints them, and asserts nothing yet. Point 2's change asserts its
+   * bound here.
+   */
+  static int outageLogLines(LogCapture logs) {
+    int lines = logs.messages(Level.WARN, m -> true).size();
+    System.out.printf("server restart: %d WARN line(s) or worse during the outage%n", lines);
+    return lines;
+  }
+
+  private static EmbeddedPostgres start(Path data, int port, Path log) throws IOException {
+    return EmbeddedPostgres.builder()
+        .setDataDirectory(data)
+        .setCleanDataDirectory(false)
+        .setPort(port)
+        .setPGStartupWait(Duration.ofSeconds(60))
+        .setServerConfig("fsync", "off")
+        .setOutputRedirector(Redirect.appendTo(log.toFile()))
+        .setErrorRedirector(Redirect.appendTo(log.toFile()))
+        .start();
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+}
