@@ -5,7 +5,10 @@ import dev.loomwork.internal.Handlers;
 import dev.loomwork.internal.MeterClaims;
 import dev.loomwork.internal.QueueConfig;
 import dev.loomwork.internal.QueueEngine;
+import dev.loomwork.internal.DurableRecurrences;
 import dev.loomwork.internal.Recurrences;
+import dev.loomwork.internal.RecurringRunner;
+import dev.loomwork.internal.ScheduleStore;
 import dev.loomwork.internal.TickMeter;
 import dev.loomwork.postgres.PostgresStore;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -20,6 +23,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadFactory;
+import java.util.function.ToIntFunction;
 import java.util.random.RandomGenerator;
 import org.jspecify.annotations.Nullable;
 
@@ -54,30 +58,38 @@ import org.jspecify.annotations.Nullable;
 public final class WorkQueue implements AutoCloseable {
   private final QueueEngine engine;
   private final RecurringTasks recurring;
-  private final @Nullable Recurrences memoryRecurrences;
+  private final @Nullable RecurringRunner runner;
 
-  private WorkQueue(QueueEngine engine, List<RecurringTask<?>> recurring, @Nullable MeterRegistry registry) {
+  private WorkQueue(
+      QueueEngine engine,
+      List<RecurringTask<?>> recurring,
+      @Nullable MeterRegistry registry,
+      @Nullable PostgresStore store,
+      ToIntFunction<String> maxAttempts) {
     this.engine = engine;
     if (recurring.isEmpty()) {
-      this.memoryRecurrences = null;
+      this.runner = null;
       this.recurring = Recurrences.none(engine.name());
-    } else {
-      List<String> names = new ArrayList<>();
-      for (RecurringTask<?> r : recurring) {
-        names.add(r.name());
-      }
-      TickMeter meter = TickMeter.NONE;
-      if (registry != null) {
-        try {
-          meter = TickMeter.of(registry, engine.name(), names);
-        } catch (RuntimeException e) {
-          org.slf4j.LoggerFactory.getLogger(WorkQueue.class)
-              .warn("queue '{}': could not register the meters of its recurring tasks", engine.name(), e);
-        }
-      }
-      this.memoryRecurrences = new Recurrences(engine, recurring, meter);
-      this.recurring = memoryRecurrences;
+      return;
     }
+    List<String> names = new ArrayList<>();
+    for (RecurringTask<?> r : recurring) {
+      names.add(r.name());
+    }
+    TickMeter meter = TickMeter.NONE;
+    if (registry != null) {
+      try {
+        meter = TickMeter.of(registry, engine.name(), names);
+      } catch (RuntimeException e) {
+        org.slf4j.LoggerFactory.getLogger(WorkQueue.class)
+            .warn("queue '{}': could not register the meters of its recurring tasks", engine.name(), e);
+      }
+    }
+    this.runner =
+        store == null
+            ? new Recurrences(engine, recurring, meter)
+            : new DurableRecurrences(engine, ScheduleStore.Passage.of(store), recurring, meter, maxAttempts);
+    this.recurring = runner;
   }
 
   /**
@@ -91,14 +103,14 @@ public final class WorkQueue implements AutoCloseable {
   }
 
   private void beginRecurring() {
-    if (memoryRecurrences != null) {
-      memoryRecurrences.begin();
+    if (runner != null) {
+      runner.begin();
     }
   }
 
   private void stopRecurring() {
-    if (memoryRecurrences != null) {
-      memoryRecurrences.stop();
+    if (runner != null) {
+      runner.stop();
     }
   }
 
@@ -768,7 +780,21 @@ public final class WorkQueue implements AutoCloseable {
                   timerBuckets,
                   store == null ? null : Access.backend(store))),
           List.copyOf(recurring.values()),
-          meterRegistry);
+          meterRegistry,
+          store,
+          maxAttempts(List.copyOf(handlers), retryPolicy));
+    }
+
+    /** The attempts of a handler's tasks made by a durable schedule: its type's retries, or the queue's. */
+    private static ToIntFunction<String> maxAttempts(List<Handlers.Registration> handlers, RetryPolicy queue) {
+      return handler -> {
+        for (Handlers.Registration r : handlers) {
+          if (r.type().handler().equals(handler) && r.type().retryPolicy() != null) {
+            return r.type().retryPolicy().retries() + 1;
+          }
+        }
+        return queue.retries() + 1;
+      };
     }
   }
 }

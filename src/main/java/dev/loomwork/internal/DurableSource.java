@@ -443,6 +443,7 @@ final class DurableSource {
     handlers.bind(t, queue.name());
     t.storeId = c.id();
     t.storeAttempt = c.attempt();
+    t.scheduledAt = ScheduleStore.scheduledAt(c.uniqueKey()); // a recurring task's tick, or null
     t.attempts = c.attempt() - 1;
     return t;
   }

@@ -2,7 +2,6 @@ package dev.loomwork.internal;
 
 import dev.loomwork.RecurringStatus;
 import dev.loomwork.RecurringTask;
-import dev.loomwork.RecurringTasks;
 import dev.loomwork.Schedule;
 import dev.loomwork.Task;
 import dev.loomwork.TaskType;
@@ -38,7 +37,7 @@ import org.slf4j.Logger;
  * it from now, so the ticks of the pause are neither run nor missed. Triggers wait in {@code
  * triggers} for the firer.
  */
-public final class Recurrences implements RecurringTasks {
+public final class Recurrences implements RecurringRunner {
   private static final Logger log = Log.LOG;
 
   /** The longest the timer waits before the firer looks at the clock again. */
@@ -83,6 +82,7 @@ public final class Recurrences implements RecurringTasks {
   }
 
   /** Starts ticking: the first tick of each schedule is its first after now. Idempotent. */
+  @Override
   public void begin() {
     Instant now = clock.instant();
     lock.lock();
@@ -101,6 +101,7 @@ public final class Recurrences implements RecurringTasks {
   }
 
   /** Stops ticking, for good; a firer running now finishes its enqueues. */
+  @Override
   public void stop() {
     Future<?> t;
     lock.lock();
@@ -144,7 +145,20 @@ public final class Recurrences implements RecurringTasks {
     if (old != null) {
       old.cancel(false);
     }
-    timer = engine.timers.schedule(this::wake, Timers.nanos(wait));
+    timer = later(Timers.nanos(wait));
+  }
+
+  /**
+   * Sets a timer on the queue's scheduler thread, or none if that has stopped (the queue
+   * terminated: its owner shut the scheduler down, so no tick is to come).
+   */
+  private @Nullable Future<?> later(long delayNanos) {
+    try {
+      return engine.timers.schedule(this::wake, delayNanos);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      stopped = true; // caller holds the lock
+      return null;
+    }
   }
 
   /** The scheduler thread: hands the work to a firer, never doing it here. */
@@ -210,7 +224,7 @@ public final class Recurrences implements RecurringTasks {
         if (now != null) {
           arm(now);
         } else if (!stopped) {
-          timer = engine.timers.schedule(this::wake, Timers.nanos(MAX_WAIT));
+          timer = later(Timers.nanos(MAX_WAIT));
         }
         return;
       } finally {
@@ -223,10 +237,6 @@ public final class Recurrences implements RecurringTasks {
   private void decide(Instant now, List<Tick> ticks, Map<Entry, Ticks.Due> dues) {
     for (Entry e : entries.values()) {
       RecurringTask<?> r = e.declared;
-      for (Instant t : e.triggers) {
-        ticks.add(new Tick(e, t, false));
-      }
-      e.triggers.clear();
       if (e.paused || e.next == null || e.next.isAfter(now)) {
         continue;
       }
@@ -244,6 +254,13 @@ public final class Recurrences implements RecurringTasks {
       e.next = d.next();
       e.last = d.last();
       dues.put(e, d);
+    }
+    // Triggers last: a trigger's task is enqueued after every scheduled tick of the same pass.
+    for (Entry e : entries.values()) {
+      for (Instant t : e.triggers) {
+        ticks.add(new Tick(e, t, false));
+      }
+      e.triggers.clear();
     }
   }
 
@@ -413,8 +430,8 @@ public final class Recurrences implements RecurringTasks {
   }
 
   /** No recurring tasks: what a queue without any declared answers. */
-  public static RecurringTasks none(String queue) {
-    return new RecurringTasks() {
+  public static dev.loomwork.RecurringTasks none(String queue) {
+    return new dev.loomwork.RecurringTasks() {
       @Override
       public List<RecurringStatus> list() {
         return List.of();

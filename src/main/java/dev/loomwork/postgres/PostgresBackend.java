@@ -73,7 +73,8 @@ final class PostgresBackend implements DurableBackend {
     for (PostgresTypes.Claimed t : c.tasks()) {
       out.add(
           new DurableBackend.Claimed(
-              t.id(), t.handler(), t.payloadJson(), t.name(), t.attempt(), t.maxAttempts(), t.deadline()));
+              t.id(), t.handler(), t.payloadJson(), t.name(), t.attempt(), t.maxAttempts(), t.deadline(),
+              t.uniqueKey()));
     }
     return out;
   }

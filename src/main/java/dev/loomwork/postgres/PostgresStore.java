@@ -6,6 +6,7 @@ import dev.loomwork.TaskState;
 import dev.loomwork.internal.Access;
 import dev.loomwork.internal.DurableBackend;
 import dev.loomwork.internal.DurableSpec;
+import dev.loomwork.internal.ScheduleStore;
 import dev.loomwork.postgres.PostgresTypes.NewTask;
 import dev.loomwork.postgres.PostgresTypes.StoredTask;
 import java.sql.Connection;
@@ -38,6 +39,7 @@ import org.jspecify.annotations.Nullable;
 public final class PostgresStore {
   static {
     Access.stores(store -> ((PostgresStore) store).backend);
+    ScheduleStore.Passage.install(store -> ((PostgresStore) store).schedules);
   }
 
   /** The default {@linkplain Builder#lease lease}: 30 s. */
@@ -59,9 +61,12 @@ public final class PostgresStore {
   private final PostgresTasks tasks;
   private final PostgresBackend backend;
   private final Debouncer notifications;
+  /** The schedule table of durable recurring tasks. */
+  private final PostgresSchedules schedules;
 
   private PostgresStore(Builder b) {
     this.dataSource = b.dataSource;
+    this.schedules = new PostgresSchedules(b.dataSource);
     this.tasks = new PostgresTasks(b.dataSource);
     this.notifications = new Debouncer(tasks);
     this.backend =
