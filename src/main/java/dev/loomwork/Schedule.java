@@ -24,8 +24,8 @@ import org.jspecify.annotations.Nullable;
  * {@code /n}, or a comma list; months {@code JAN}-{@code DEC} and days {@code SUN}-{@code SAT} may be
  * named; day-of-week 0 and 7 are Sunday; {@code ?} is {@code *} in the day fields. When both day
  * fields are restricted a day matches if either does, as in POSIX cron. Macros: {@code @yearly}
- * ({@code @annually}), {@code @monthly}, {@code @weekly}, {@code @daily} ({@code @midnight}), {@code
- * @hourly}. Quartz's {@code L}, {@code W} and {@code #} are not supported.
+ * ({@code @annually}), {@code @monthly}, {@code @weekly}, {@code @daily} ({@code @midnight}),
+ * {@code @hourly}. Quartz's {@code L}, {@code W} and {@code #} are not supported.
  *
  * <p><b>Daylight saving.</b> A cron schedule follows the zone's wall clock. A time the clocks skip
  * (02:30 on a spring-forward day in Europe/Berlin) runs once, shifted forward by the gap (03:30 CEST);
