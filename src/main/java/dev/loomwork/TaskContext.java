@@ -72,6 +72,17 @@ public interface TaskContext {
   @Nullable Instant deadline();
 
   /**
+   * Returns the scheduled time of the tick that made this task, if a {@link RecurringTask} made it:
+   * the tick's time by its schedule (or the time of a {@link RecurringTasks#triggerNow trigger}),
+   * not the time it ran. The same for every attempt.
+   *
+   * @return the tick's time, or null for a task no schedule made
+   */
+  default @Nullable Instant scheduledAt() {
+    return null;
+  }
+
+  /**
    * Tells whether this attempt has been cut: it timed out, passed the deadline, or was cancelled. The
    * attempt's thread is interrupted at the same moment; a body that polls instead of blocking should
    * check this and return.

@@ -5,6 +5,11 @@ import dev.loomwork.internal.Handlers;
 import dev.loomwork.internal.MeterClaims;
 import dev.loomwork.internal.QueueConfig;
 import dev.loomwork.internal.QueueEngine;
+import dev.loomwork.internal.DurableRecurrences;
+import dev.loomwork.internal.Recurrences;
+import dev.loomwork.internal.RecurringRunner;
+import dev.loomwork.internal.ScheduleStore;
+import dev.loomwork.internal.TickMeter;
 import dev.loomwork.postgres.PostgresStore;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
@@ -12,10 +17,13 @@ import java.io.Reader;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadFactory;
+import java.util.function.ToIntFunction;
 import java.util.random.RandomGenerator;
 import org.jspecify.annotations.Nullable;
 
@@ -49,9 +57,61 @@ import org.jspecify.annotations.Nullable;
  */
 public final class WorkQueue implements AutoCloseable {
   private final QueueEngine engine;
+  private final RecurringTasks recurring;
+  private final @Nullable RecurringRunner runner;
 
-  private WorkQueue(QueueEngine engine) {
+  private WorkQueue(
+      QueueEngine engine,
+      List<RecurringTask<?>> recurring,
+      @Nullable MeterRegistry registry,
+      @Nullable PostgresStore store,
+      ToIntFunction<String> maxAttempts) {
     this.engine = engine;
+    if (recurring.isEmpty()) {
+      this.runner = null;
+      this.recurring = Recurrences.none(engine.name());
+      return;
+    }
+    List<String> names = new ArrayList<>();
+    for (RecurringTask<?> r : recurring) {
+      names.add(r.name());
+    }
+    TickMeter meter = TickMeter.NONE;
+    if (registry != null) {
+      try {
+        meter = TickMeter.of(registry, engine.name(), names);
+      } catch (RuntimeException e) {
+        org.slf4j.LoggerFactory.getLogger(WorkQueue.class)
+            .warn("queue '{}': could not register the meters of its recurring tasks", engine.name(), e);
+      }
+    }
+    this.runner =
+        store == null
+            ? new Recurrences(engine, recurring, meter)
+            : new DurableRecurrences(engine, ScheduleStore.Passage.of(store), recurring, meter, maxAttempts);
+    this.recurring = runner;
+  }
+
+  /**
+   * Returns the queue's recurring tasks, declared with {@link Builder#recurring(RecurringTask)}: their
+   * status (next and last run), and pause, resume and trigger by name.
+   *
+   * @return the recurring tasks (none if none was declared)
+   */
+  public RecurringTasks recurring() {
+    return recurring;
+  }
+
+  private void beginRecurring() {
+    if (runner != null) {
+      runner.begin();
+    }
+  }
+
+  private void stopRecurring() {
+    if (runner != null) {
+      runner.stop();
+    }
   }
 
   /**
@@ -85,6 +145,7 @@ public final class WorkQueue implements AutoCloseable {
    */
   public void start() {
     engine.start();
+    beginRecurring();
   }
 
   /**
@@ -96,6 +157,7 @@ public final class WorkQueue implements AutoCloseable {
    * @throws IllegalStateException if the queue was already started or run
    */
   public void run() {
+    beginRecurring(); // its ticks wait in the queue until run() below starts it
     engine.run();
   }
 
@@ -257,6 +319,7 @@ public final class WorkQueue implements AutoCloseable {
    * @throws IllegalStateException if called from a task of this queue, which would wait for itself
    */
   public void shutdown() {
+    stopRecurring();
     engine.shutdown();
   }
 
@@ -270,6 +333,7 @@ public final class WorkQueue implements AutoCloseable {
    * @throws NullPointerException if {@code timeout} is null
    */
   public ShutdownReport shutdown(Duration timeout) {
+    stopRecurring();
     return engine.shutdown(timeout);
   }
 
@@ -280,6 +344,7 @@ public final class WorkQueue implements AutoCloseable {
    * @return what was cancelled and abandoned
    */
   public ShutdownReport shutdownNow() {
+    stopRecurring();
     return engine.shutdownNow();
   }
 
@@ -290,6 +355,7 @@ public final class WorkQueue implements AutoCloseable {
    */
   @Override
   public void close() {
+    stopRecurring();
     engine.shutdown();
   }
 
@@ -397,6 +463,7 @@ public final class WorkQueue implements AutoCloseable {
     private AttemptScope attemptScope = AttemptScope.SHARED;
     private @Nullable PostgresStore store;
     private List<Duration> timerBuckets = DEFAULT_TIMER_BUCKETS;
+    private final Map<String, RecurringTask<?>> recurring = new LinkedHashMap<>();
 
     private Builder(String name) {
       Objects.requireNonNull(name, "name");
@@ -647,10 +714,31 @@ public final class WorkQueue implements AutoCloseable {
     }
 
     /**
+     * Declares a recurring task: from the queue's start until its shutdown, each tick of its
+     * schedule enqueues a task of its type, as {@link RecurringTask} describes. Its status, pause,
+     * resume and trigger are in {@link WorkQueue#recurring()}. Default: none.
+     *
+     * @param task the declaration; its type needs a handler on this queue, checked by {@link #build()}
+     * @return this builder
+     * @throws NullPointerException if {@code task} is null
+     * @throws IllegalArgumentException if a recurring task of the same name was declared already
+     */
+    public Builder recurring(RecurringTask<?> task) {
+      Objects.requireNonNull(task, "task");
+      if (recurring.containsKey(task.name())) {
+        throw new IllegalArgumentException(
+            "task: a recurring task named '" + task.name() + "' is declared already on queue '" + name + "'");
+      }
+      recurring.put(task.name(), task);
+      return this;
+    }
+
+    /**
      * Builds the queue. It accepts tasks at once and runs them once started.
      *
      * @return a new queue
-     * @throws IllegalArgumentException if two handlers were registered under one name
+     * @throws IllegalArgumentException if two handlers were registered under one name, or a recurring
+     *     task's type has no handler
      * @throws IllegalStateException if the {@link #meterRegistry(MeterRegistry) registry} has the
      *     meters of another queue of this name that has not terminated
      */
@@ -660,6 +748,19 @@ public final class WorkQueue implements AutoCloseable {
               ? threadFactory
               : Thread.ofVirtual().name("loomwork-" + name).factory();
       RandomGenerator rng = random != null ? random : RandomGenerator.getDefault();
+      for (RecurringTask<?> r : recurring.values()) {
+        String handler = r.type().handler();
+        if (handlers.stream().noneMatch(h -> h.type().handler().equals(handler))) {
+          throw new IllegalArgumentException(
+              "recurring task '" + r.name() + "': queue '" + name + "' has no handler for '" + handler
+                  + "' (register one with WorkQueue.Builder.handle)");
+        }
+        if (store != null && r.schedule().kind() == Schedule.Kind.FIXED_DELAY) {
+          throw new IllegalArgumentException(
+              "recurring task '" + r.name() + "': " + r.schedule() + " runs on queues in memory only"
+                  + " (a durable queue's ticks need a time every process agrees on: use fixedRate or cron)");
+        }
+      }
       return new WorkQueue(
           MeterClaims.create(
               new QueueConfig(
@@ -677,7 +778,23 @@ public final class WorkQueue implements AutoCloseable {
                   List.copyOf(handlers),
                   attemptScope,
                   timerBuckets,
-                  store == null ? null : Access.backend(store))));
+                  store == null ? null : Access.backend(store))),
+          List.copyOf(recurring.values()),
+          meterRegistry,
+          store,
+          maxAttempts(List.copyOf(handlers), retryPolicy));
+    }
+
+    /** The attempts of a handler's tasks made by a durable schedule: its type's retries, or the queue's. */
+    private static ToIntFunction<String> maxAttempts(List<Handlers.Registration> handlers, RetryPolicy queue) {
+      return handler -> {
+        for (Handlers.Registration r : handlers) {
+          if (r.type().handler().equals(handler) && r.type().retryPolicy() != null) {
+            return r.type().retryPolicy().retries() + 1;
+          }
+        }
+        return queue.retries() + 1;
+      };
     }
   }
 }

@@ -74,6 +74,11 @@ public final class AttemptContext implements TaskContext {
   }
 
   @Override
+  public @Nullable Instant scheduledAt() {
+    return task.scheduledAt;
+  }
+
+  @Override
   public boolean isCancelled() {
     return attempt.reason() != null;
   }

@@ -117,6 +117,7 @@ public interface DurableBackend {
    *
    * @param attempt the attempt now starting, from 1
    * @param deadline the task's deadline, computed by the database at insert, or null
+   * @param uniqueKey the task's unique key, or null (a recurring task's tick has one)
    */
   record Claimed(
       long id,
@@ -125,7 +126,8 @@ public interface DurableBackend {
       @Nullable String name,
       int attempt,
       int maxAttempts,
-      @Nullable Instant deadline) {}
+      @Nullable Instant deadline,
+      @Nullable String uniqueKey) {}
 
   /** How an attempt ended, as written to the store. */
   enum Ending {

@@ -40,6 +40,7 @@ final class RestoredTasks {
     handlers.bind(t, queue.name());
     t.storeId = c.id();
     t.storeAttempt = c.attempt();
+    t.scheduledAt = ScheduleStore.scheduledAt(c.uniqueKey()); // a recurring task's tick, or null
     t.attempts = c.attempt() - 1;
     return t;
   }

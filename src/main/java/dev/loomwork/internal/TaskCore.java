@@ -56,6 +56,8 @@ public final class TaskCore<T extends @Nullable Object> {
 
   /** What makes a typed task, or null for a closure (kept apart so closures stay small). */
   final @Nullable Typed typed;
+  /** A recurring task's tick: its scheduled time, or null. Written before the task is enqueued. */
+  public @Nullable Instant scheduledAt;
 
   // ---- fixed at acceptance: resolved by the enqueuing thread, published by the freeze ----
   /** Written before the freezing compare-and-set publishes it (see {@link #cancel()}). */

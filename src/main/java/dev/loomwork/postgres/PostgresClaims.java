@@ -51,7 +51,7 @@ final class PostgresClaims extends PostgresOperations {
           + " SET state = 'running', owner = ?, attempt = t.attempt + 1, attempted_at = now(), updated_at = now()"
           + " FROM due WHERE t.id = due.id"
           + " RETURNING t.id, t.handler, t.payload::text AS payload, t.name, t.attempt, t.max_attempts,"
-          + " t.run_at, t.deadline"
+          + " t.run_at, t.deadline, t.unique_key"
           + ")"
           + " SELECT EXISTS (SELECT 1 FROM lease), c.*"
           + " FROM (VALUES (1)) AS one (x) LEFT JOIN claimed c ON true"
@@ -100,7 +100,8 @@ final class PostgresClaims extends PostgresOperations {
                         r.getString(5),
                         r.getInt(6),
                         r.getInt(7),
-                        nullableInstant(r, 9)));
+                        nullableInstant(r, 9),
+                        r.getString(10)));
               }
             }
             return new Claim(live, List.copyOf(tasks));

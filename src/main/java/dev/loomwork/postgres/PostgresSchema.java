@@ -25,10 +25,13 @@ import javax.sql.DataSource;
 public final class PostgresSchema {
 
   /** The schema version this library needs. */
-  public static final int VERSION = 1;
+  public static final int VERSION = 2;
 
   /** The class-path resource of version 1 of the schema. */
   public static final String V1_RESOURCE = "dev/loomwork/postgres/V1__loomwork.sql";
+
+  /** The class-path resource of version 2 of the schema: recurring tasks. */
+  public static final String V2_RESOURCE = "dev/loomwork/postgres/V2__loomwork_schedule.sql";
 
   /**
    * The key of the transaction-scoped advisory lock that serialises migrations: the ASCII bytes of
@@ -104,16 +107,22 @@ public final class PostgresSchema {
    * @return the script
    */
   public static String script(int version) {
-    if (version != 1) {
-      throw new IllegalArgumentException("version: " + version + " (expected: 1 to " + VERSION + ")");
-    }
-    try (InputStream in = PostgresSchema.class.getResourceAsStream("V1__loomwork.sql")) {
+    String resource =
+        switch (version) {
+          case 1 -> V1_RESOURCE;
+          case 2 -> V2_RESOURCE;
+          default ->
+              throw new IllegalArgumentException(
+                  "version: " + version + " (expected: 1 to " + VERSION + ")");
+        };
+    String file = resource.substring(resource.lastIndexOf('/') + 1);
+    try (InputStream in = PostgresSchema.class.getResourceAsStream(file)) {
       if (in == null) {
-        throw new IllegalStateException("resource missing from the jar: " + V1_RESOURCE);
+        throw new IllegalStateException("resource missing from the jar: " + resource);
       }
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     } catch (IOException e) {
-      throw new UncheckedIOException("could not read " + V1_RESOURCE, e);
+      throw new UncheckedIOException("could not read " + resource, e);
     }
   }
 }

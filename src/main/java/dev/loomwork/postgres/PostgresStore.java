@@ -6,6 +6,7 @@ import dev.loomwork.TaskState;
 import dev.loomwork.internal.Access;
 import dev.loomwork.internal.DurableBackend;
 import dev.loomwork.internal.DurableSpec;
+import dev.loomwork.internal.ScheduleStore;
 import dev.loomwork.postgres.PostgresTypes.NewTask;
 import dev.loomwork.postgres.PostgresTypes.StoredTask;
 import java.sql.Connection;
@@ -39,6 +40,7 @@ import org.jspecify.annotations.Nullable;
 public final class PostgresStore {
   static {
     Access.stores(store -> ((PostgresStore) store).backend);
+    ScheduleStore.Passage.install(store -> ((PostgresStore) store).schedules);
   }
 
   /** The default {@linkplain Builder#lease lease}: 30 s. */
@@ -61,12 +63,15 @@ public final class PostgresStore {
   private final PostgresTaskRows rows;
   private final PostgresBackend backend;
   private final Debouncer notifications;
+  /** The schedule table of durable recurring tasks. */
+  private final PostgresSchedules schedules;
 
   private PostgresStore(Builder b) {
     this.dataSource = b.dataSource;
     this.enqueue = new PostgresEnqueue(b.dataSource);
     this.rows = new PostgresTaskRows(b.dataSource);
     this.notifications = new Debouncer(new PostgresNotifications(b.dataSource), b.notifyWindow);
+    this.schedules = new PostgresSchedules(b.dataSource);
     this.backend =
         new PostgresBackend(
             b.dataSource,

@@ -43,8 +43,9 @@ class PostgresSchemaTest {
       DataSource ds = empty.dataSource();
       assertEquals(0, PostgresSchema.version(ds));
       assertEquals(0, PostgresSchema.migrate(ds), "found nothing");
-      assertEquals(1, PostgresSchema.migrate(ds), "found version 1, applied nothing");
-      assertEquals(1, Sql.count(ds, "SELECT count(*) FROM loomwork_schema"));
+      assertEquals(PostgresSchema.VERSION, PostgresSchema.migrate(ds), "found the latest, applied nothing");
+      assertEquals(PostgresSchema.VERSION, Sql.count(ds, "SELECT count(*) FROM loomwork_schema"));
+      assertEquals(0, Sql.count(ds, "SELECT count(*) FROM loomwork_schedule"));
       assertEquals(0, Sql.count(ds, "SELECT count(*) FROM loomwork_task"));
     }
   }
@@ -70,8 +71,8 @@ class PostgresSchemaTest {
         versions.add(f.get(GENEROUS_SECONDS, TimeUnit.SECONDS));
       }
       versions.sort(null);
-      assertEquals(List.of(0, 1), versions, "one applied it, the other found it applied");
-      assertEquals(1, Sql.count(ds, "SELECT count(*) FROM loomwork_schema"));
+      assertEquals(List.of(0, PostgresSchema.VERSION), versions, "one applied it, the other found it applied");
+      assertEquals(PostgresSchema.VERSION, Sql.count(ds, "SELECT count(*) FROM loomwork_schema"));
     }
   }
 
@@ -88,7 +89,15 @@ class PostgresSchemaTest {
           Statement s = c.createStatement()) {
         s.execute(sql);
       }
-      assertEquals(1, PostgresSchema.migrate(ds));
+      assertEquals(1, PostgresSchema.migrate(ds), "found version 1, applied version 2");
+      assertEquals(PostgresSchema.VERSION, PostgresSchema.version(ds));
+      assertEquals(PostgresSchema.script(2), readResource(PostgresSchema.V2_RESOURCE));
+    }
+  }
+
+  private static String readResource(String name) throws Exception {
+    try (InputStream in = PostgresSchema.class.getClassLoader().getResourceAsStream(name)) {
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     }
   }
 
@@ -114,7 +123,7 @@ class PostgresSchemaTest {
         types.add(r.getString(1));
       }
     }
-    assertEquals(10, types.size(), types::toString);
+    assertEquals(15, types.size(), types::toString); // 10 of version 1, 5 of the schedule table
     for (String t : types) {
       assertTrue(t.endsWith("timestamp with time zone"), t);
     }
