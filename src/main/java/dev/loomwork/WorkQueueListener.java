@@ -23,7 +23,8 @@ public interface WorkQueueListener {
   default void onEnqueued(Task<?> task) {}
 
   /**
-   * A task was refused: the queue was shut down or full.
+   * A task was refused: the queue was shut down or full. A producer that gave up waiting for room
+   * (an interrupted thread, a cancelled coroutine) was not refused, and is not reported.
    *
    * @param queue the queue's name
    * @param task the refused task

@@ -48,6 +48,12 @@ final class Dispatcher {
     Thread.ofVirtual().name("loomwork-" + name + "-dispatcher").start(this::runOwned);
   }
 
+  /** Claims ownership; the returned loop runs the owner on its caller's thread, once. */
+  Runnable claim() {
+    queue.state.claimOwner();
+    return this::runOwned;
+  }
+
   /** Claims ownership and runs the owner on the calling thread until the queue terminates. */
   void run() {
     queue.state.claimOwner();
