@@ -136,18 +136,23 @@ final class Attempt implements Runnable {
             : Verdict.of(
                 ran, failure, c, t.resolvedPolicy(), number, t.name(), t.deadline(), t.error(),
                 queue.clock, queue.random);
-    Fate fate = queue.state.endAttempt(t, v, ran, result);
     Publisher publisher = queue.publisher;
-    if (ran) {
-      publisher.attemptEnded(t, number, v, nanos);
-    }
-    if (t.storeId >= 0 && fate != Fate.RELEASED) {
-      return; // a durable task: its store's flusher publishes it once its outcome is written
-    }
-    switch (fate) {
-      case RETRY -> publisher.retryScheduled(t, number, Objects.requireNonNull(v.error()), v.retryAt());
-      case RELEASED -> publisher.released(t, number);
-      default -> publisher.publish(t);
+    publisher.hold(t); // this attempt's end (and retry) before the next attempt's start
+    try {
+      Fate fate = queue.state.endAttempt(t, v, ran, result);
+      if (ran) {
+        publisher.attemptEnded(t, number, v, nanos);
+      }
+      if (t.storeId >= 0 && fate != Fate.RELEASED) {
+        return; // a durable task: its store's flusher publishes it once its outcome is written
+      }
+      switch (fate) {
+        case RETRY -> publisher.retryScheduled(t, number, Objects.requireNonNull(v.error()), v.retryAt());
+        case RELEASED -> publisher.released(t, number);
+        default -> publisher.publish(t);
+      }
+    } finally {
+      publisher.release(t);
     }
   }
 

@@ -217,10 +217,16 @@ public final class QueueEngine {
         deadlineNanos = Math.max(0, Timers.nanos(Duration.between(now, deadline)));
       }
     }
-    Refusal refusal = state.admit(this, t, due, delayNanos, deadlineNanos, waitNanos, countFull);
-    if (refusal == null) {
-      publisher.enqueued(t);
-      return null;
+    Refusal refusal;
+    publisher.hold(t); // Enqueued before any event of another thread (see Publisher.hold)
+    try {
+      refusal = state.admit(this, t, due, delayNanos, deadlineNanos, waitNanos, countFull);
+      if (refusal == null) {
+        publisher.enqueued(t);
+        return null;
+      }
+    } finally {
+      publisher.release(t);
     }
     if (refusal == Refusal.DUPLICATE) {
       publisher.refused(refusal);
