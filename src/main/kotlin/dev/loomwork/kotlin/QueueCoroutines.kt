@@ -2,6 +2,7 @@ package dev.loomwork.kotlin
 
 import dev.loomwork.ShutdownReport
 import dev.loomwork.Task
+import dev.loomwork.TaskType
 import dev.loomwork.WorkQueue
 import dev.loomwork.internal.Access
 import java.util.concurrent.RejectedExecutionException
@@ -201,6 +202,61 @@ private class RoomWait {
   fun cancel() {
     cancelled = true
     thread?.interrupt()
+  }
+}
+
+/**
+ * Enqueues a typed task of [type] with [payload], suspending without blocking a thread while the
+ * ready queue is full: the coroutine counterpart of [WorkQueue.submit] with a type. Accepted or not
+ * exactly as [enqueueSuspending] says.
+ *
+ * @param type the task type; this queue must have a handler for it
+ * @param payload its payload, encoded with the type's codec on the calling thread
+ * @return the task's handle; it was accepted
+ * @throws IllegalArgumentException if this queue has no handler for [type]
+ * @throws RejectedExecutionException if the queue is shut down
+ * @throws RuntimeException whatever the type's codec throws while encoding [payload]; nothing is then
+ *   accepted
+ */
+public suspend fun <P> WorkQueue.submitSuspending(type: TaskType<P>, payload: P): Task<Void?> =
+    enqueueSuspending(Task.of(type, payload))
+
+/**
+ * Runs [block] with this queue, then shuts the queue down and suspends until it has terminated: the
+ * coroutine counterpart of `queue.use { }` (which blocks in [WorkQueue.close]). It does not start the
+ * queue.
+ *
+ * - [block] returned or threw: the queue drains, as [shutdownSuspending] does (a failure of [block]
+ *   is thrown once the queue has terminated).
+ * - The coroutine was cancelled: what is left is cancelled at once, as by [WorkQueue.shutdownNow],
+ *   and the cancellation is thrown once that is done.
+ *
+ * @param block what to do with the queue
+ * @return what [block] returned
+ */
+public suspend inline fun <R> WorkQueue.useSuspending(block: (WorkQueue) -> R): R {
+  val result =
+      try {
+        block(this)
+      } catch (e: Throwable) {
+        closeAfterFailure(e)
+        throw e
+      }
+  shutdownSuspending()
+  return result
+}
+
+/** The end of [useSuspending] whose block threw [failure]: drains, or stops at once if cancelled. */
+@PublishedApi
+internal suspend fun WorkQueue.closeAfterFailure(failure: Throwable) {
+  try {
+    if (failure is CancellationException) {
+      withContext(NonCancellable) { runInterruptible(VirtualThreads) { shutdownNow() } }
+    } else {
+      shutdownSuspending()
+    }
+  } catch (e: Throwable) {
+    if (e !== failure) failure.addSuppressed(e)
   }
 }
 
