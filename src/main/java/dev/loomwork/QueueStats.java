@@ -7,8 +7,9 @@ package dev.loomwork;
  *
  * @param submitted tasks accepted since the queue was built; on a durable queue, tasks claimed from
  *     the store by this process (a task claimed again after a retry or a release counts again)
- * @param rejected submissions refused: the queue was shut down, full (for {@code offer}), or the
- *     producer was interrupted while waiting for room
+ * @param rejected submissions refused: the queue was shut down, or full (for {@code offer}). A
+ *     producer that gave up waiting for room (interrupted, or a cancelled coroutine) was not refused
+ *     and is not counted here, nor anywhere else
  * @param ready tasks waiting in the ready queue
  * @param running tasks with an attempt in flight
  * @param waiting tasks waiting for their not-before time or a retry backoff

@@ -354,7 +354,11 @@ public final class Task<T extends @Nullable Object> {
 
   /**
    * Returns a {@link CompletableFuture} view of the result. It completes with the result, exceptionally
-   * with {@link #error()} itself, or as cancelled. Cancelling it cancels the task (see {@link
+   * with {@link #error()} itself, or, for a cancelled task only, as cancelled: a task that failed with
+   * a {@link CancellationException} (its body threw one) completes it exceptionally with a {@link
+   * java.util.concurrent.CompletionException} whose cause is that error, so that it never looks
+   * cancelled ({@code isCancelled()} is false, {@code exceptionNow()} is the error, {@code get()}
+   * throws it as the cause). Cancelling it cancels the task (see {@link
    * #cancel()}): when {@code cancel} returns true the view is done and cancelled at once, even while
    * an interrupted attempt is still winding down, and the task ends cancelled; it returns false for a
    * task that had already ended. Completing the view by hand affects only the view. The same view is

@@ -56,6 +56,10 @@ import org.jspecify.annotations.Nullable;
  * RejectedExecutionException} that names the queue.
  */
 public final class WorkQueue implements AutoCloseable {
+  static {
+    Access.queues(queue -> queue.engine);
+  }
+
   private final QueueEngine engine;
   private final RecurringTasks recurring;
   private final @Nullable RecurringRunner runner;

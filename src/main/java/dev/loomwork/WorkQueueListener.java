@@ -12,6 +12,16 @@ import org.jspecify.annotations.Nullable;
  * scheduler), never while the queue holds a lock, and possibly concurrently: an implementation must
  * be thread-safe and should be quick. An exception thrown by a listener is caught and logged; it never
  * harms the queue or the task.
+ *
+ * <p><b>Order.</b> The events of one task arrive in the order they happened, one call after the
+ * other, even though they come from different threads: {@link #onEnqueued} first, then for each
+ * attempt {@link #onAttemptStarted} and {@link #onAttemptFinished}, then {@link #onRetryScheduled}
+ * before the next attempt's start, and the terminal event ({@link #onSucceeded}, {@link #onFailed} or
+ * {@link #onCancelled}) last; an {@link #onAbandoned} comes between the start and the end of the
+ * attempt it gave up on. To keep that order a thread waits while another still publishes an earlier
+ * event of the same task, so a listener must not wait, inside one event, for a later event of the
+ * same task (for example by awaiting the task in {@code onEnqueued}). Events of different tasks may
+ * interleave.
  */
 public interface WorkQueueListener {
 
@@ -24,7 +34,8 @@ public interface WorkQueueListener {
   default void onEnqueued(Task<?> task) {}
 
   /**
-   * A task was refused: the queue was shut down or full.
+   * A task was refused: the queue was shut down or full. A producer that gave up waiting for room
+   * (an interrupted thread, a cancelled coroutine) was not refused, and is not reported.
    *
    * @param queue the queue's name
    * @param task the refused task

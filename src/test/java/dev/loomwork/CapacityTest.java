@@ -183,6 +183,7 @@ class CapacityTest {
       assertEquals(Boolean.TRUE, flagAfterwards.get(), "the interrupt status is set again");
       assertEquals(TaskState.NEW, second.state());
       assertEquals(1, queue.stats().submitted(), "the interrupted task was not accepted");
+      assertEquals(0, queue.stats().rejected(), "a producer that gave up waiting was not refused");
       assertFalse(queue.isShutdown(), "an interrupted producer does not shut the queue down");
     }
   }

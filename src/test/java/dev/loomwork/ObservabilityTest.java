@@ -130,9 +130,12 @@ class ObservabilityTest {
     assertEquals(0, value(text, "loomwork_attempts_total", q, "outcome=\"timed_out\""));
     assertEquals(4, value(text, "loomwork_retries_total", q));
     assertEquals(1, value(text, "loomwork_tasks_rejected_total", q, "reason=\"shut_down\""));
-    for (String reason : List.of("full", "interrupted", "duplicate")) {
+    for (String reason : List.of("full", "duplicate")) {
       assertEquals(0, value(text, "loomwork_tasks_rejected_total", q, "reason=\"" + reason + "\""), reason);
     }
+    assertFalse(
+        text.contains("reason=\"interrupted\""),
+        "a producer that gave up waiting for room is no refusal: the counter has no such series");
     assertEquals(0, value(text, "loomwork_tasks_ready", q));
     assertEquals(0, value(text, "loomwork_tasks_running", q));
     assertEquals(0, value(text, "loomwork_tasks_waiting", q));
@@ -308,10 +311,16 @@ class ObservabilityTest {
     queue.shutdownNow();
     assertThrows(RejectedExecutionException.class, () -> queue.submit(ctx -> {}));
 
-    for (String reason : List.of("full", "interrupted", "duplicate", "shut_down")) {
+    for (String reason : List.of("full", "duplicate", "shut_down")) {
       assertEquals(1, rejected(registry, "refusals", reason), reason);
     }
-    assertEquals(3, queue.stats().rejected(), "the stats count refusals; a duplicate is not one");
+    assertNull(
+        registry.find("loomwork.tasks.rejected").tag("reason", "interrupted").counter(),
+        "a producer that gave up waiting for room was not refused: no interrupted series");
+    assertEquals(
+        2,
+        queue.stats().rejected(),
+        "the stats count refusals; neither a duplicate nor a producer that gave up is one");
   }
 
   @Test

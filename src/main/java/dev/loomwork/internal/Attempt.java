@@ -127,12 +127,17 @@ final class Attempt implements Runnable {
             : Verdict.of(
                 ran, failure, c, t.resolvedPolicy(), number, t.name(), t.deadline(), t.error(),
                 queue.clock, queue.random);
-    Fate fate = queue.state.endAttempt(t, v, ran, result);
     Publisher publisher = queue.publisher;
-    if (ran) {
-      publisher.attemptEnded(t, number, v, nanos);
+    publisher.hold(t); // this attempt's end (and retry) before the next attempt's start
+    try {
+      Fate fate = queue.state.endAttempt(t, v, ran, result);
+      if (ran) {
+        publisher.attemptEnded(t, number, v, nanos);
+      }
+      queue.store.publish(publisher, t, number, fate, v); // at once, or once the store wrote it
+    } finally {
+      publisher.release(t);
     }
-    queue.store.publish(publisher, t, number, fate, v); // at once, or once the store wrote it
   }
 
   // ---- the cut race -------------------------------------------------------------------------

@@ -236,23 +236,32 @@ final class Claimer extends StoreLoop {
       }
     }
     boolean filed = false;
-    lock.lock();
+    for (TaskCore<?> t : tasks) {
+      queue.publisher.hold(t); // Enqueued before any event of an attempt (see Publisher.hold)
+    }
     try {
-      if (books.current(w, gen)) {
-        books.claimed(tasks);
-        filed = queue.state.arrive(queue, tasks, deadlineNanos);
-        if (!filed) {
-          books.unclaimed(tasks);
+      lock.lock();
+      try {
+        if (books.current(w, gen)) {
+          books.claimed(tasks);
+          filed = queue.state.arrive(queue, tasks, deadlineNanos);
+          if (!filed) {
+            books.unclaimed(tasks);
+          }
         }
+      } finally {
+        lock.unlock();
+      }
+      if (filed) {
+        for (TaskCore<?> t : tasks) {
+          queue.publisher.enqueued(t); // arrived in this process: its onEnqueued, as an accepted task's
+        }
+        return;
       }
     } finally {
-      lock.unlock();
-    }
-    if (filed) {
       for (TaskCore<?> t : tasks) {
-        queue.publisher.enqueued(t); // arrived in this process: its onEnqueued, as an accepted task's
+        queue.publisher.release(t);
       }
-      return;
     }
     // The queue stopped accepting, or the lease was lost, during the claim.
     List<Long> ids = new ArrayList<>(got.size());

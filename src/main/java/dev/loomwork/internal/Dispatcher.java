@@ -48,6 +48,12 @@ final class Dispatcher {
     Thread.ofVirtual().name("loomwork-" + name + "-dispatcher").start(this::runOwned);
   }
 
+  /** Becomes the owner; the returned loop runs the owner on its caller's thread, once. */
+  Runnable becomeOwner() {
+    queue.state.becomeOwner();
+    return this::runOwned;
+  }
+
   /** Claims ownership and runs the owner on the calling thread until the queue terminates. */
   void run() {
     queue.state.becomeOwner();

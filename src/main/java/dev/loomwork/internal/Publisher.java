@@ -43,6 +43,27 @@ final class Publisher {
     this.tasks = new TaskLog(queue);
   }
 
+  /**
+   * The events of one task reach the listeners in the order they happened. A thread that is about to
+   * make the task visible to others (the producer admitting it, an attempt ending and perhaps filing
+   * it for a retry) holds its events first ({@link #hold}), publishes, then releases them; any other
+   * thread that publishes an event of the task waits for its turn ({@link TaskCore#awaitEventTurn}).
+   * So {@code Enqueued} comes before the first attempt's events, and an attempt's end and its retry
+   * before the next attempt's start. Only while there are listeners: metrics and logs need no order.
+   */
+  void hold(TaskCore<?> t) {
+    if (listening) {
+      t.holdEvents();
+    }
+  }
+
+  /** The end of {@link #hold}: in a {@code finally}, on the thread that held. */
+  void release(TaskCore<?> t) {
+    if (listening) {
+      t.releaseEvents();
+    }
+  }
+
   void enqueued(TaskCore<?> t) {
     if (listening) {
       listener.onEnqueued(t.handle);
@@ -77,6 +98,7 @@ final class Publisher {
       metrics.recordWait(waited);
     }
     if (listening) {
+      t.awaitEventTurn();
       listener.onAttemptStarted(t.handle, attempt, Duration.ofNanos(waited));
     }
   }
@@ -87,6 +109,7 @@ final class Publisher {
       metrics.recordAttempt(v.outcome(), nanos);
     }
     if (listening) {
+      t.awaitEventTurn();
       listener.onAttemptFinished(t.handle, attempt, v.outcome(), Duration.ofNanos(nanos), v.error());
     }
   }
@@ -94,6 +117,7 @@ final class Publisher {
   void retryScheduled(TaskCore<?> t, int attempt, Throwable error, Instant retryAt) {
     tasks.retryScheduled(t, attempt, error, retryAt);
     if (listening) {
+      t.awaitEventTurn();
       listener.onRetryScheduled(t.handle, error, retryAt);
     }
   }
@@ -123,6 +147,7 @@ final class Publisher {
   void abandoned(TaskCore<?> t) {
     tasks.abandoned(t);
     if (listening) {
+      t.awaitEventTurn();
       listener.onAbandoned(t.handle);
     }
   }
@@ -136,6 +161,9 @@ final class Publisher {
 
   /** Publishes a task that ended, once: its terminal event and log, the after-callback, the future. */
   void publish(TaskCore<?> t) {
+    if (listening) {
+      t.awaitEventTurn();
+    }
     TaskState state = t.state();
     switch (state) {
       case SUCCEEDED -> {

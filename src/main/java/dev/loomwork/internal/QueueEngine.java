@@ -148,13 +148,25 @@ public final class QueueEngine {
 
   /** Accepts the task if there is room now. */
   public boolean offer(TaskCore<?> task) {
-    return accept(task, 0) == null;
+    return accept(task, 0, true) == null;
+  }
+
+  /**
+   * Accepts the task if there is room now, as {@link #offer(TaskCore)} does, but a full queue is no
+   * rejection (neither counted nor published): the caller waits for room by other means (the Kotlin
+   * API's suspending enqueue takes this fast path before it suspends).
+   *
+   * @return true if accepted, false if the ready queue is full
+   * @throws RejectedExecutionException if the queue is shut down
+   */
+  public boolean enqueueIfRoom(TaskCore<?> task) {
+    return accept(task, 0, false) == null;
   }
 
   /** Accepts the task if there is room within {@code timeout}. */
   public boolean offer(TaskCore<?> task, Duration timeout) throws InterruptedException {
     Objects.requireNonNull(timeout, "timeout");
-    Refusal refusal = accept(task, Math.max(0, Timers.nanos(timeout)));
+    Refusal refusal = accept(task, Math.max(0, Timers.nanos(timeout)), true);
     if (refusal == Refusal.INTERRUPTED) {
       throw new InterruptedException(
           "queue '" + name + "': interrupted while waiting for room for task '" + task.name() + "'");
@@ -164,12 +176,13 @@ public final class QueueEngine {
 
   /**
    * Accepts a task. {@code waitNanos}: negative waits for room as long as it takes, zero does not
-   * wait, positive waits at most that long. Returns null if accepted, else why not; a queue that is
+   * wait, positive waits at most that long; {@code countFull} false makes a {@code FULL} refusal no
+   * rejection. Returns null if accepted, else why not; a queue that is
    * shut down throws. Everything that may call user code (the clock) or allocate (the policy's
    * copies) runs before the queue's lock is taken, so a clock that throws reaches the caller with
    * nothing accepted.
    */
-  private @Nullable Refusal accept(TaskCore<?> t, long waitNanos) {
+  private @Nullable Refusal accept(TaskCore<?> t, long waitNanos, boolean countFull) {
     Objects.requireNonNull(t, "task");
     store.checkEnqueue(t, name);
     Typed typed = t.typed;
@@ -193,14 +206,23 @@ public final class QueueEngine {
         deadlineNanos = Math.max(0, Timers.nanos(Duration.between(now, deadline)));
       }
     }
-    Refusal refusal = state.admit(this, t, due, delayNanos, deadlineNanos, waitNanos);
-    if (refusal == null) {
-      publisher.enqueued(t);
-      return null;
+    Refusal refusal;
+    publisher.hold(t); // Enqueued before any event of another thread (see Publisher.hold)
+    try {
+      refusal = state.admit(this, t, due, delayNanos, deadlineNanos, waitNanos, countFull);
+      if (refusal == null) {
+        publisher.enqueued(t);
+        return null;
+      }
+    } finally {
+      publisher.release(t);
     }
     if (refusal == Refusal.DUPLICATE) {
       publisher.refused(refusal);
       return refusal; // not a rejection: the same task is already here
+    }
+    if (refusal == Refusal.INTERRUPTED || (refusal == Refusal.FULL && !countFull)) {
+      return refusal; // not a rejection: the producer gave up waiting, or waits elsewhere
     }
     String reason =
         switch (refusal) {
@@ -224,7 +246,7 @@ public final class QueueEngine {
    * @return false if it was such a duplicate
    */
   public boolean enqueueUnique(TaskCore<?> task) {
-    Refusal refusal = accept(task, -1);
+    Refusal refusal = accept(task, -1, true);
     if (refusal == Refusal.INTERRUPTED) {
       Thread.currentThread().interrupt();
       throw new RejectedExecutionException(
@@ -244,6 +266,19 @@ public final class QueueEngine {
   /** Claims ownership and runs the owner on the calling thread until the queue terminates. */
   public void run() {
     dispatcher.run();
+  }
+
+  /**
+   * Claims ownership now, as {@link #run()} does first, and returns the owner loop, which the caller
+   * runs (once) on the thread of its choice: so that a shutdown called in between finds the queue
+   * owned, and does not start it on its own thread. Interrupting the loop's thread cancels all work,
+   * as interrupting {@code run()} does.
+   *
+   * @return the owner loop: runs until the queue terminates
+   * @throws IllegalStateException if the queue was already started or run
+   */
+  public Runnable becomeOwner() {
+    return dispatcher.becomeOwner();
   }
 
   /**

@@ -57,7 +57,7 @@ final class QueueMetrics {
   private final Timer waitTimer;
   /** The attempt timer of each outcome, by {@link AttemptOutcome#ordinal()}. */
   private final Timer[] attemptTimers = new Timer[AttemptOutcome.values().length];
-  /** The rejection counter of each reason, by {@link Refusal#ordinal()}. */
+  /** The rejection counter of each reason, by {@link Refusal#ordinal()}; none for {@code INTERRUPTED}. */
   private final Counter[] rejected = new Counter[Refusal.values().length];
 
   QueueMetrics(MeterRegistry registry, QueueConfig config) {
@@ -85,12 +85,15 @@ final class QueueMetrics {
                   .register(registry));
     }
     for (Refusal refusal : Refusal.values()) {
+      if (refusal == Refusal.INTERRUPTED) {
+        continue; // a producer that gave up waiting for room was not refused: never counted
+      }
       rejected[refusal.ordinal()] =
           add(
               Counter.builder(REJECTED)
                   .description(
-                      "Submissions refused (shut_down, full, interrupted), and re-queued tasks left out"
-                          + " as duplicates")
+                      "Submissions refused (shut_down, full), and re-queued tasks left out as"
+                          + " duplicates")
                   .tags(tags)
                   .tag("reason", tagValue(refusal.name()))
                   .register(registry));

@@ -149,7 +149,10 @@ final class QueueState extends QueueBooks {
    * @param due when its first attempt is due by the queue's clock, or null if at once
    * @param delayNanos how long its first attempt must wait (not counted against capacity if > 0)
    * @param deadlineNanos when its deadline passes, from now; negative if it has none
-   * @return null if accepted, else why not (counted as rejected)
+   * @param countFull whether a {@code FULL} refusal counts as rejected (false: the caller waits for
+   *     room elsewhere, as a suspending enqueue does)
+   * @return null if accepted, else why not (counted as rejected, but for {@code INTERRUPTED},
+   *     {@code DUPLICATE} and an uncounted {@code FULL})
    * @throws IllegalStateException if the task was already enqueued or cancelled
    */
   @Nullable Refusal admit(
@@ -158,7 +161,8 @@ final class QueueState extends QueueBooks {
       @Nullable Instant due,
       long delayNanos,
       long deadlineNanos,
-      long waitNanos) {
+      long waitNanos,
+      boolean countFull) {
     lock.lock();
     try {
       t.checkEnqueueable();
@@ -172,7 +176,9 @@ final class QueueState extends QueueBooks {
           break;
         }
         if (nanos == 0) {
-          counts.add(Count.REJECTED);
+          if (countFull) {
+            counts.add(Count.REJECTED);
+          }
           return Refusal.FULL;
         }
         try {
@@ -182,8 +188,7 @@ final class QueueState extends QueueBooks {
             nanos = Math.max(roomAvailable.awaitNanos(nanos), 0); // at 0: one more look, then FULL
           }
         } catch (InterruptedException e) {
-          counts.add(Count.REJECTED);
-          return Refusal.INTERRUPTED;
+          return Refusal.INTERRUPTED; // the producer gave up waiting: not refused work, not counted
         }
       }
       String fixedId = t.fixedId();

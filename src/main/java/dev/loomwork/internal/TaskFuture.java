@@ -20,6 +20,11 @@ import org.jspecify.annotations.Nullable;
  * <p>A cancelled task completes it with a {@link CancellationException} that has no stack trace and
  * formats its message only if asked: a shutdown that cancels a million tasks from a deep stack must
  * not keep a million stack traces. {@code await} throws a fresh one, with the waiter's stack.
+ *
+ * <p>Only a cancelled task's future is cancelled: a task that failed with a {@code
+ * CancellationException} (its body threw one) completes it with a {@link CompletionException} around
+ * that error, so {@code isCancelled()} is false, {@code state()} is {@code FAILED}, {@code
+ * exceptionNow()} and {@code get()}'s cause are the error itself.
  */
 final class TaskFuture<T extends @Nullable Object> extends CompletableFuture<T> {
   private final TaskCore<T> task;
@@ -33,7 +38,13 @@ final class TaskFuture<T extends @Nullable Object> extends CompletableFuture<T> 
   void finish(TaskState state, @Nullable T result, @Nullable Throwable error) {
     switch (state) {
       case SUCCEEDED -> complete(result);
-      case FAILED -> completeExceptionally(Objects.requireNonNull(error));
+      // A CancellationException stored as it is would make the future look cancelled (isCancelled,
+      // state()): a failed task's future fails, wrapped so that get() still throws it as the cause.
+      case FAILED ->
+          completeExceptionally(
+              error instanceof CancellationException
+                  ? new CompletionException(error)
+                  : Objects.requireNonNull(error));
       default -> completeExceptionally(new Cancelled(task));
     }
   }
@@ -92,9 +103,13 @@ final class TaskFuture<T extends @Nullable Object> extends CompletableFuture<T> 
     return v;
   }
 
+  /** The failure the view completes with: a task's own error, but a failed task never looks cancelled. */
   private static Throwable unwrap(Throwable failure) {
-    return failure instanceof CompletionException && failure.getCause() != null
-        ? failure.getCause()
+    Throwable cause = failure.getCause();
+    return failure instanceof CompletionException
+            && cause != null
+            && !(cause instanceof CancellationException)
+        ? cause
         : failure;
   }
 

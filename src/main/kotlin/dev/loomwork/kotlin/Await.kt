@@ -23,7 +23,13 @@ import kotlinx.coroutines.suspendCancellableCoroutine
  *   `CancellationException` and leaves the task alone, unless [cancelTaskOnCancel] is true; then it
  *   also cancels the task, as `task.future().await()` would.
  *
- * Thread-safe; any number of coroutines may wait for one task.
+ * Thread-safe; any number of coroutines may wait for one task. From a coroutine, always call this,
+ * never the blocking [Task.await], which holds the dispatcher's thread until the task ends (Kotlin
+ * cannot mark that Java member, so nothing warns).
+ *
+ * Under `runTest`, a `withTimeout` around this fires at once in virtual time while the task runs in
+ * real time: put the timeout on a real dispatcher, `withContext(Dispatchers.Default) { withTimeout(d)
+ * { task.awaitSuspending() } }`.
  *
  * @param cancelTaskOnCancel whether cancelling the wait cancels the task too; false by default
  * @return the task's result

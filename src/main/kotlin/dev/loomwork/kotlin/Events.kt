@@ -71,6 +71,10 @@ public sealed interface QueueEvent {
  * after the flow completed and is then dropped: an [QueueEvent.Abandoned] that a shutdown reports
  * for a task whose attempt ended just as the shutdown gave up on it.
  *
+ * The events of one task arrive in the order they happened (see [WorkQueueListener]): `Enqueued`
+ * first, each attempt's start and end, a retry before the next attempt, the terminal event last; a
+ * collector may key its state on `Enqueued`. Events of different tasks interleave.
+ *
  * @return the queue's events, in the order the listener received them
  */
 public fun WorkQueue.Builder.events(): Flow<QueueEvent> {

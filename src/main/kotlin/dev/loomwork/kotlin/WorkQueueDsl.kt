@@ -35,8 +35,16 @@ public annotation class LoomworkDsl
  * }
  * ```
  *
- * [configure] runs exactly once, in place, so it may initialise a `val` declared outside, such as
- * the flow that [WorkQueueSpec.events] returns.
+ * [configure] runs exactly once, in place (the function is `inline`), so it may initialise a `val`
+ * declared outside, such as the flow that [WorkQueueSpec.events] returns, a local one or a class's
+ * property:
+ *
+ * ```kotlin
+ * class Outbox {
+ *   val events: Flow<QueueEvent>
+ *   val queue = workQueue("outbox") { events = events() }
+ * }
+ * ```
  *
  * @param name the queue's name, used in logs, thread names and metrics; not blank
  * @param configure sets the queue's settings; each setter validates its argument at once
@@ -44,7 +52,7 @@ public annotation class LoomworkDsl
  * @throws IllegalArgumentException if a setting is out of range, or two handlers share a name
  */
 @OptIn(ExperimentalContracts::class)
-public fun workQueue(name: String, configure: WorkQueueSpec.() -> Unit = {}): WorkQueue {
+public inline fun workQueue(name: String, configure: WorkQueueSpec.() -> Unit = {}): WorkQueue {
   contract { callsInPlace(configure, InvocationKind.EXACTLY_ONCE) }
   val spec = WorkQueueSpec(WorkQueue.builder(name))
   spec.configure()
@@ -57,7 +65,7 @@ public fun workQueue(name: String, configure: WorkQueueSpec.() -> Unit = {}): Wo
  * thread-safe: use it inside the [workQueue] block only.
  */
 @LoomworkDsl
-public class WorkQueueSpec internal constructor(internal val builder: WorkQueue.Builder) {
+public class WorkQueueSpec @PublishedApi internal constructor(@PublishedApi internal val builder: WorkQueue.Builder) {
   /** Attempts in flight at most; [WorkQueue.Builder.concurrency]. */
   public var concurrency: Int = WorkQueue.Builder.DEFAULT_CONCURRENCY
     set(value) {

@@ -145,6 +145,35 @@ class AwaitTest {
   }
 
   @Test
+  fun aTaskThatFailedWithACancellationExceptionHasAFailedFutureNotACancelledOne(): Unit = runBlocking {
+    // Issue 23, point 5: only a cancelled task's future is cancelled.
+    val queue = fx.queue("failed-future")
+    queue.start()
+    val error = CancellationException("gave up")
+    val blocking = queue.enqueue(Task.ofJob<Unit> { _ -> throw error }.retries(0))
+    val suspending = queue.enqueue(suspendingTask<Unit> { throw kotlinx.coroutines.CancellationException("gave up") }.retries(0))
+    for (task in listOf(blocking, suspending)) {
+      expect<TaskFailedException> { guarded { task.awaitSuspending() } }
+      assertEquals(TaskState.FAILED, task.state())
+      val future = task.future()
+      assertFalse(future.isCancelled, "a failed task's future is not cancelled")
+      assertTrue(future.isCompletedExceptionally)
+      assertEquals(java.util.concurrent.Future.State.FAILED, future.state())
+      assertSame(task.error(), future.exceptionNow(), "the future fails with the task's error")
+      val thrown = expect<java.util.concurrent.ExecutionException> { future.get() }
+      assertSame(task.error(), thrown.cause)
+      val awaited = expect<TaskFailedException> { task.await() } // the blocking await, from a test thread
+      assertSame(task.error(), awaited.cause)
+    }
+    assertSame(error, blocking.error())
+    // A cancelled task's future is still a cancelled one.
+    val cancelled = Task.of { _ -> }.delay(java.time.Duration.ofHours(1))
+    queue.enqueue(cancelled)
+    assertTrue(cancelled.cancel())
+    assertTrue(cancelled.future().isCancelled)
+  }
+
+  @Test
   fun manyWaitersOnOneTask(): Unit = runBlocking {
     val queue = fx.queue("await-many")
     queue.start()

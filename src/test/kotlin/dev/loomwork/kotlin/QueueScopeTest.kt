@@ -1,8 +1,10 @@
 package dev.loomwork.kotlin
 
 import dev.loomwork.Task
+import dev.loomwork.TestTimeouts
 import dev.loomwork.TaskState
 import dev.loomwork.WorkQueue
+import java.util.concurrent.CopyOnWriteArrayList
 import java.util.concurrent.Executors
 import java.util.concurrent.RejectedExecutionException
 import kotlin.time.Duration
@@ -131,6 +133,28 @@ class QueueScopeTest {
     guarded { job.join() }
     assertFalse(job.isCancelled, "the queue ended by its shutdown, not by a cancellation")
     assertEquals((0 until 10).toList(), tasks.map { it.awaitSuspending() })
+  }
+
+  @Test
+  fun aShutdownRightAfterLaunchInDrainsAndEndsTheJobNormally(): Unit = runBlocking {
+    // Issue 23, point 2: the shutdown used to start the queue on its own thread before launchIn's
+    // owner got there, which then failed the scope ("already started") and cut the drain short.
+    // Odd rounds shut down from the calling thread at once (Java's shutdown(timeout), which blocks),
+    // which reliably got there first; even rounds through shutdownSuspending, as in the issue.
+    repeat(200) { round ->
+      val queue = WorkQueue.builder("launch-then-shutdown-$round").build()
+      val task = queue.submit { }
+      val failures = CopyOnWriteArrayList<Throwable>()
+      val scope = CoroutineScope(Dispatchers.Default + Job() + CoroutineExceptionHandler { _, e -> failures.add(e) })
+      val job = queue.launchIn(scope)
+      val report =
+          if (round % 2 == 1) queue.shutdown(TestTimeouts.GENEROUS) else guarded { queue.shutdownSuspending() }
+      guarded { job.join() }
+      assertEquals(listOf<Throwable>(), failures, "round $round: the scope did not fail")
+      assertFalse(job.isCancelled, "round $round: the job ended normally")
+      assertTrue(report.drained(), "round $round: drained")
+      assertEquals(TaskState.SUCCEEDED, task.state(), "round $round: the ready task ran")
+    }
   }
 
   @Test
