@@ -13,6 +13,13 @@ public final class TestTimeouts {
   /** The generous timeout. */
   public static final Duration GENEROUS = Duration.ofSeconds(30);
 
+  /**
+   * The hang guard of what is not "at once": a child JVM starting, or thousands of durable tasks
+   * worked off by child processes. On a loaded 2-core machine a child JVM has taken more than 30 s
+   * to print its first line, and 10,000 durable tasks more than a minute.
+   */
+  public static final Duration PROCESS = Duration.ofMinutes(2);
+
   /** {@link #GENEROUS} in seconds, for the {@code (long, TimeUnit)} APIs. */
   public static final long GENEROUS_SECONDS = GENEROUS.toSeconds();
 

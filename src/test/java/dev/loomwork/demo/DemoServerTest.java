@@ -34,6 +34,11 @@ import org.junit.jupiter.api.Timeout;
 class DemoServerTest {
   private static final int READ_TIMEOUT_MILLIS = 20_000;
 
+  private static Socket startAndConnect(DemoServer server) throws Exception {
+    server.start();
+    return connect(server.apiAddress().getPort());
+  }
+
   private static DemoServer echo(int apiPort, int metricsPort, boolean reusePort) throws Exception {
     DemoServer server = new DemoServer(apiPort, metricsPort, reusePort,
         request -> new Response(200, Map.of("X-Method", request.method()), "api got " + request.bodyText()),
@@ -62,7 +67,18 @@ class DemoServerTest {
 
   @Test
   void keepsAConnectionAliveAndClosesItAfterItsNextAnswerOnceHandedOver() throws Exception {
-    try (DemoServer server = echo(0, 0, false); Socket socket = connect(server.apiAddress().getPort())) {
+    // The third request is held in its handler until the hand-over has begun, so that it is in
+    // flight then (sent but not yet read, it would be an idle connection's, which a hand-over closes).
+    CountDownLatch third = new CountDownLatch(1);
+    CompletableFuture<Void> handedOver = new CompletableFuture<>();
+    try (DemoServer server = new DemoServer(0, 0, false, request -> {
+          if (request.bodyText().equals("three")) {
+            third.countDown();
+            handedOver.join();
+          }
+          return new Response(200, Map.of("X-Method", request.method()), "api got " + request.bodyText());
+        }, request -> Response.of(200, "metrics " + request.target()));
+        Socket socket = startAndConnect(server)) {
       Client client = new Client(socket);
       Answer first = client.post("one");
       assertEquals("api got one", first.body());
@@ -72,7 +88,9 @@ class DemoServerTest {
 
       // A request is in flight on this connection when the hand-over begins: its answer is the last.
       client.send("three");
+      assertTrue(third.await(10, TimeUnit.SECONDS));
       DemoServer.HandOver handOver = server.handOver();
+      handedOver.complete(null);
       assertEquals(1, handOver.open(), "one connection open");
       Answer last = client.read();
       assertEquals(200, last.status());

@@ -1,6 +1,7 @@
 package dev.loomwork.postgres;
 
 import static dev.loomwork.TestTimeouts.GENEROUS;
+import static dev.loomwork.TestTimeouts.PROCESS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -89,7 +90,7 @@ class DurableProcessTest {
     enqueue("shared", n);
     Worker a = start("shared", 32, "noop");
     Worker b = start("shared", 32, "noop");
-    Sql.awaitTrue(ds, "SELECT count(*) = ? FROM loomwork_task WHERE state = 'succeeded'", (long) n);
+    Sql.awaitTrue(ds, PROCESS, "SELECT count(*) = ? FROM loomwork_task WHERE state = 'succeeded'", (long) n);
     a.drain();
     b.drain();
     Map<String, Integer> starts = countStarts(a, b);
@@ -107,10 +108,10 @@ class DurableProcessTest {
     enqueue("halfway", n);
     Worker a = start("halfway", concurrency, "noop");
     Worker b = start("halfway", concurrency, "noop");
-    Sql.awaitTrue(ds, "SELECT count(*) >= ? FROM loomwork_task WHERE state = 'succeeded'", (long) n / 2);
+    Sql.awaitTrue(ds, PROCESS, "SELECT count(*) >= ? FROM loomwork_task WHERE state = 'succeeded'", (long) n / 2);
     a.signal("KILL");
     a.process.waitFor();
-    Sql.awaitTrue(ds, "SELECT count(*) = ? FROM loomwork_task WHERE state = 'succeeded'", (long) n);
+    Sql.awaitTrue(ds, PROCESS, "SELECT count(*) = ? FROM loomwork_task WHERE state = 'succeeded'", (long) n);
     b.drain();
     Map<String, Integer> inA = countStarts(a);
     Map<String, Integer> inB = countStarts(b);
@@ -256,9 +257,9 @@ class DurableProcessTest {
       }
     }
 
-    /** Waits until a line matches; fails if the process's output ends first or after the generous timeout. */
+    /** Waits until a line matches; fails if the process's output ends first or after {@code PROCESS}. */
     void await(Predicate<String> match) throws InterruptedException {
-      long nanos = GENEROUS.toNanos();
+      long nanos = PROCESS.toNanos();
       lock.lock();
       try {
         int seen = 0;
@@ -272,7 +273,7 @@ class DurableProcessTest {
             throw new AssertionError("the worker's output ended without the line:\n" + String.join("\n", lines));
           }
           if (nanos <= 0) {
-            throw new AssertionError("no such line within " + GENEROUS + ":\n" + String.join("\n", lines));
+            throw new AssertionError("no such line within " + PROCESS + ":\n" + String.join("\n", lines));
           }
           nanos = grew.awaitNanos(nanos);
         }

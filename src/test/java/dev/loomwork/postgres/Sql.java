@@ -12,6 +12,7 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import javax.sql.DataSource;
@@ -89,11 +90,17 @@ final class Sql {
    * the server that nothing signals (a backend waiting for a lock, a lease running out).
    */
   static void awaitTrue(DataSource ds, String sql, @Nullable Object... args) throws SQLException {
-    long deadline = System.nanoTime() + GENEROUS.toNanos();
+    awaitTrue(ds, GENEROUS, sql, args);
+  }
+
+  /** {@link #awaitTrue(DataSource, String, Object...)}, up to {@code timeout}. */
+  static void awaitTrue(DataSource ds, Duration timeout, String sql, @Nullable Object... args)
+      throws SQLException {
+    long deadline = System.nanoTime() + timeout.toNanos();
     long pause = TimeUnit.MILLISECONDS.toNanos(1);
     while (!bool(ds, sql, args)) {
       if (System.nanoTime() > deadline) {
-        throw new AssertionError("not true within " + GENEROUS + ": " + sql);
+        throw new AssertionError("not true within " + timeout + ": " + sql);
       }
       LockSupport.parkNanos(pause);
       pause = Math.min(pause * 2, TimeUnit.MILLISECONDS.toNanos(50));
