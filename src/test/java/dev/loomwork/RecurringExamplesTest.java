@@ -13,8 +13,8 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * The Java examples of the recurring tasks' documentation (the section the lead moves into the
- * README or its page), compiled and run here. Keep them in step with that text.
+ * The Java example of docs/recurring.md, compiled and run here: the region between the README
+ * markers is what the page shows (ReadmeExamplesTest fails if they drift).
  */
 class RecurringExamplesTest {
   /** Stands for the application's session store. */
@@ -31,7 +31,7 @@ class RecurringExamplesTest {
   @Test
   void nightlyCleanUp() throws Exception {
     Sessions sessions = new Sessions();
-    // example: recurring-java
+    // README:recurring-java
     TaskType<Integer> cleanUp = TaskType.of("sessions.clean-up", new JacksonCodec<>(Integer.class));
 
     WorkQueue queue =
@@ -47,7 +47,7 @@ class RecurringExamplesTest {
     RecurringStatus status = queue.recurring().status("nightly-clean-up");
     System.out.println("next clean-up at " + status.nextRun());
     queue.recurring().triggerNow("nightly-clean-up"); // run one now, out of schedule
-    // end example
+    // README:end
     assertTrue(sessions.cleaned.await(GENEROUS.toSeconds(), TimeUnit.SECONDS));
     queue.shutdown();
     assertEquals(1, sessions.cutoffs.size());

@@ -25,13 +25,13 @@ import org.junit.jupiter.api.extension.RegisterExtension
 
 /**
  * Issue 23, points 6, 7 and 8: what a coroutine service trips on. Each test is also the compiled form
- * of an example of the Kotlin section's text (the `// example:` names).
+ * of an example of docs/kotlin.md (the `README:` regions, which ReadmeExamplesTest matches against the page).
  */
 class CoroutineUserTest {
   @RegisterExtension val fx = KotlinFixture()
 
-  // example: member-property
   /** A service that keeps its queue, and the queue's events, as members. */
+  // README:kotlin-member-property
   class Outbox {
     val events: Flow<QueueEvent>
     val queue: WorkQueue = workQueue("outbox") {
@@ -39,7 +39,7 @@ class CoroutineUserTest {
       events = events() // a member val, initialised in the block: workQueue is inline
     }
   }
-  // end example
+  // README:end
 
   @Test
   fun aMemberPropertyIsInitialisedInsideTheBuilder(): Unit = runBlocking {
@@ -74,9 +74,9 @@ class CoroutineUserTest {
     val gate = fx.gate()
     val task = queue.submitSuspending { gate.await(); "done" }
     launch(Dispatchers.Default) { gate.complete(Unit) }
-    // example: run-test-timeout
+    // README:kotlin-run-test-timeout
     val result = withContext(Dispatchers.Default) { withTimeout(30.seconds) { task.awaitSuspending() } }
-    // end example
+    // README:end
     assertEquals("done", result)
   }
 
@@ -84,12 +84,12 @@ class CoroutineUserTest {
   fun underRunTestAQueueRunsInTheBackgroundScope() = runTest {
     // Point 7: launchIn(this) would make runTest wait for the queue until its own timeout, as any
     // coroutine left running does; backgroundScope is cancelled when the test body ends.
-    // example: run-test-background
+    // README:kotlin-run-test-background
     val queue = workQueue("in-test")
     queue.launchIn(backgroundScope) // cancelled, and the queue with it, when the test body ends
     val task = queue.submitSuspending { "ran" }
     assertEquals("ran", task.awaitSuspending())
-    // end example
+    // README:end
     fx.track(queue)
   }
 
@@ -105,18 +105,18 @@ class CoroutineUserTest {
     assertTrue(job.isCompleted && !job.isCancelled)
   }
 
-  // example: codec
+  // README:kotlin-codec
   data class Welcome(val address: String)
 
   val WELCOME: TaskType<Welcome> =
       TaskType.of("welcome", taskCodec({ "\"${it.address}\"" }, { Welcome(it.removeSurrounding("\"")) }))
-  // end example
+  // README:end
 
   @Test
   fun typedTasksWithALambdaCodecAndASuspendingSubmit(): Unit = runBlocking {
     // Point 8: a codec of one lambda pair, submitSuspending(type, payload), useSuspending.
     val sent = CopyOnWriteArrayList<String>()
-    // example: use-suspending
+    // README:kotlin-use-suspending
     val result =
         workQueue("welcomes") { handleSuspending(WELCOME) { _, welcome -> sent.add(welcome.address) } }
             .useSuspending { queue ->
@@ -124,7 +124,7 @@ class CoroutineUserTest {
               queue.submitSuspending(WELCOME, Welcome("ada@example.com")).awaitSuspending()
               "welcomed"
             } // drained and terminated here, without blocking a thread
-    // end example
+    // README:end
     assertEquals("welcomed", result)
     assertEquals(listOf("ada@example.com"), sent)
   }

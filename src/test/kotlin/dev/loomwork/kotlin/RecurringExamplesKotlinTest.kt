@@ -15,13 +15,13 @@ import org.junit.jupiter.api.Assertions.assertNotNull
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 
-/** The Kotlin example of the recurring tasks' documentation, compiled and run. */
+/** The Kotlin example of docs/recurring.md, compiled and run: the page shows the README region below. */
 class RecurringExamplesKotlinTest {
   @Test
   fun hourlyReport() {
     val sent = CountDownLatch(1)
     var scheduled: Instant? = null
-    // example: recurring-kotlin
+    // README:recurring-kotlin
     val report = TaskType.of("report.hourly", JacksonCodec(String::class.java))
 
     val queue = WorkQueue.builder("reports")
@@ -38,7 +38,7 @@ class RecurringExamplesKotlinTest {
     queue.start()
     queue.recurring().list().forEach { println("${it.name}: next ${it.nextRun}, last ${it.lastRun}") }
     queue.recurring().triggerNow("hourly-report")
-    // end example
+    // README:end
     assertTrue(sent.await(30, TimeUnit.SECONDS))
     queue.shutdown()
     assertNotNull(scheduled)
