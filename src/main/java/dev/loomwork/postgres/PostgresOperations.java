@@ -90,7 +90,8 @@ abstract class PostgresOperations {
     return new SQLException(
         "loomwork's tables are missing from this database (" + message.strip() + "): apply the schema"
             + " first, with PostgresStore.migrate() (or PostgresSchema.migrate(dataSource), or the SQL"
-            + " of PostgresSchema.script(1) in your own migrations), before enqueueing or starting a"
+            + " of PostgresSchema.script(1) to script(" + PostgresSchema.VERSION + ") in your own"
+            + " migrations), before enqueueing or starting a"
             + " queue on the store",
         UNDEFINED_TABLE,
         e);
