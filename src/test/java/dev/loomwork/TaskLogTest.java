@@ -126,6 +126,10 @@ class TaskLogTest {
       awaitFailed(List.of(second));
 
       for (Task<?> task : List.of(first, second)) {
+        // The task's end can come before attempt 1's retry line: with no listener, its attempts'
+        // events are not held in order, and with no backoff attempt 2 runs at once. Wait for both.
+        log.await(2, m -> m.contains("task '" + task.name() + "' attempt ") && m.contains("; retry at "),
+            TestTimeouts.GENEROUS);
         List<ILoggingEvent> retries = events(log, e -> e.getLevel() == Level.DEBUG
             && task.name().equals(fields(e).get("taskName")) && "retry".equals(fields(e).get("outcome")));
         // Sorted: with no backoff, attempt 2 can end and log before attempt 1's retry line is logged.
