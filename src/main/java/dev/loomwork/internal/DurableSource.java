@@ -235,6 +235,11 @@ final class DurableSource implements TaskStore {
   }
 
   @Override
+  public java.util.Map<String, Long> unclaimable() {
+    return housekeeping.unclaimable();
+  }
+
+  @Override
   public int unwritten(Fate fate) {
     return switch (fate) {
       case SUCCEEDED -> books.unwritten(Ending.SUCCEEDED);

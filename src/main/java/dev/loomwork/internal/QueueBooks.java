@@ -315,7 +315,8 @@ abstract sealed class QueueBooks permits QueueState {
           running.size(),
           capacity,
           concurrency,
-          Duration.ofNanos(store.oldestReadyNanos()));
+          Duration.ofNanos(store.oldestReadyNanos()),
+          store.unclaimable());
     } finally {
       lock.unlock();
     }

@@ -78,6 +78,15 @@ interface TaskStore {
     return 0;
   }
 
+  /**
+   * The queue's ready tasks that no live worker claims (their handler is registered nowhere), by
+   * handler, as the store last read them; empty for a store in memory, whose tasks all have a
+   * handler here. Never blocks.
+   */
+  default java.util.Map<String, Long> unclaimable() {
+    return java.util.Map.of();
+  }
+
   // ---- the end of an attempt, and of a pending task ----
 
   /**
