@@ -177,7 +177,7 @@ final class Claimer extends StoreLoop {
   }
 
   private long register(long gen) throws Exception {
-    long w = backend.register(queue.name());
+    long w = backend.register(queue.name(), handlerNames);
     lock.lock();
     try {
       if (!closed() && books.registered(w, gen)) {

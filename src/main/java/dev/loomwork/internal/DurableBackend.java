@@ -21,8 +21,11 @@ public interface DurableBackend {
   /** The store's settings. */
   Settings settings();
 
-  /** Registers a worker for {@code queue} with a fresh lease; returns its id. */
-  long register(String queue) throws Exception;
+  /**
+   * Registers a worker for {@code queue} with a fresh lease, recording the handlers it claims tasks
+   * of; returns its id.
+   */
+  long register(String queue, Collection<String> handlers) throws Exception;
 
   /** Renews the lease; false if the worker's row is gone (its lease was lost). */
   boolean heartbeat(long worker) throws Exception;
@@ -70,6 +73,12 @@ public interface DurableBackend {
    * never per scrape.
    */
   Counts counts(String queue) throws Exception;
+
+  /**
+   * The due ready tasks of {@code queue} whose handler no live worker of the queue registered, by
+   * handler (absent when none). Reads the queue's ready tasks: call it on a timer.
+   */
+  java.util.Map<String, Long> unclaimable(String queue) throws Exception;
 
   /** Deletes old ended tasks, if no other process does it now. */
   void prune() throws Exception;

@@ -58,8 +58,8 @@ final class PostgresBackend implements DurableBackend {
   }
 
   @Override
-  public long register(String queue) throws SQLException {
-    return leases.register(queue, settings.lease());
+  public long register(String queue, Collection<String> handlers) throws SQLException {
+    return leases.register(queue, settings.lease(), handlers);
   }
 
   @Override
@@ -170,6 +170,11 @@ final class PostgresBackend implements DurableBackend {
   @Override
   public Counts counts(String queue) throws SQLException {
     return maintenance.counts(queue);
+  }
+
+  @Override
+  public java.util.Map<String, Long> unclaimable(String queue) throws SQLException {
+    return maintenance.unclaimable(queue);
   }
 
   @Override

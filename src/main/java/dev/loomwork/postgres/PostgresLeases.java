@@ -10,9 +10,11 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Worker leases and the rescuer: registering a worker, renewing and ending its lease, the cancels
@@ -37,16 +39,32 @@ final class PostgresLeases extends PostgresOperations {
    * @return the worker's id, the owner of the tasks it claims
    */
   long register(String queue, Duration lease) throws SQLException {
+    return register(queue, lease, null);
+  }
+
+  /**
+   * Registers a worker that claims tasks of {@code handlers}, recorded on its row so that the store
+   * can tell which ready tasks no live worker claims.
+   *
+   * @param handlers the handlers it registered; null records none (taken to claim any handler)
+   * @return the worker's id
+   */
+  long register(String queue, Duration lease, @Nullable Collection<String> handlers) throws SQLException {
     requireText(queue, "queue");
     requirePositive(lease, "lease");
     return autoCommitted(
         c -> {
           try (PreparedStatement s =
               c.prepareStatement(
-                  "INSERT INTO loomwork_worker (queue, expires_at)"
-                      + " VALUES (?, now() + ?::bigint * interval '1 microsecond') RETURNING id")) {
+                  "INSERT INTO loomwork_worker (queue, expires_at, handlers)"
+                      + " VALUES (?, now() + ?::bigint * interval '1 microsecond', ?) RETURNING id")) {
             s.setString(1, queue);
             s.setLong(2, micros(lease));
+            if (handlers == null) {
+              s.setNull(3, java.sql.Types.ARRAY);
+            } else {
+              s.setArray(3, c.createArrayOf("text", handlers.toArray()));
+            }
             try (ResultSet r = s.executeQuery()) {
               r.next();
               return r.getLong(1);
