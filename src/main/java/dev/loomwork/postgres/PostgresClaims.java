@@ -38,22 +38,23 @@ final class PostgresClaims extends PostgresOperations {
    * A worker whose lease is gone or expired claims nothing.
    *
    * The handlers come as two parallel arrays, names and the newest payload version this worker
-   * reads of each, joined to the rows: a row whose version is newer than its handler's here stays
-   * ready for a worker that reads it (a rolling deploy's new processes), and is never claimed and
-   * failed by an old codec. FOR UPDATE OF t: the lock is the task row's, never the unnested list's.
+   * reads of each: a row whose version is newer than its handler's here stays ready for a worker
+   * that reads it (a rolling deploy's new processes), and is never claimed and failed by an old
+   * codec. The version is a filter on the row, an array lookup, not a join: the plan stays the
+   * ready index's scan in (run_at, id) order that stops at the LIMIT, where a join to the unnested
+   * arrays may hash and sort the whole backlog at every claim.
    */
   private static final String CLAIM =
       "WITH lease AS ("
           + " SELECT id FROM loomwork_worker WHERE id = ? AND expires_at > now()"
           + "), due AS MATERIALIZED ("
           + " SELECT t.id FROM loomwork_task t"
-          + " JOIN unnest(?::text[], ?::integer[]) AS h (handler, version)"
-          + "   ON t.handler = h.handler AND t.version <= h.version"
-          + " WHERE t.state = 'ready' AND t.queue = ? AND t.run_at <= now()"
+          + " WHERE t.state = 'ready' AND t.queue = ? AND t.run_at <= now() AND t.handler = ANY (?)"
+          + " AND t.version <= (?::integer[])[array_position(?::text[], t.handler)]"
           + " AND EXISTS (SELECT 1 FROM lease)"
           + " ORDER BY t.run_at, t.id"
           + " LIMIT ?"
-          + " FOR UPDATE OF t SKIP LOCKED"
+          + " FOR UPDATE SKIP LOCKED"
           + "), claimed AS ("
           + " UPDATE loomwork_task t"
           + " SET state = 'running', owner = ?, attempt = t.attempt + 1, attempted_at = now(), updated_at = now()"
@@ -91,11 +92,12 @@ final class PostgresClaims extends PostgresOperations {
         c -> {
           try (PreparedStatement s = c.prepareStatement(CLAIM)) {
             s.setLong(1, workerId);
-            s.setArray(2, c.createArrayOf("text", names));
-            s.setArray(3, c.createArrayOf("int4", versions));
-            s.setString(4, queue);
-            s.setInt(5, n);
-            s.setLong(6, workerId);
+            s.setString(2, queue);
+            s.setArray(3, c.createArrayOf("text", names));
+            s.setArray(4, c.createArrayOf("int4", versions));
+            s.setArray(5, c.createArrayOf("text", names));
+            s.setInt(6, n);
+            s.setLong(7, workerId);
             List<Claimed> tasks = new ArrayList<>();
             boolean live = false;
             try (ResultSet r = s.executeQuery()) {
@@ -160,12 +162,12 @@ final class PostgresClaims extends PostgresOperations {
               c.prepareStatement(
                   "SELECT (extract(epoch FROM min(t.run_at) - now()) * 1000000)::bigint"
                       + " FROM loomwork_task t"
-                      + " JOIN unnest(?::text[], ?::integer[]) AS h (handler, version)"
-                      + "   ON t.handler = h.handler AND t.version <= h.version"
-                      + " WHERE t.state = 'ready' AND t.queue = ?")) {
-            s.setArray(1, c.createArrayOf("text", names));
-            s.setArray(2, c.createArrayOf("int4", versions));
-            s.setString(3, queue);
+                      + " WHERE t.state = 'ready' AND t.queue = ? AND t.handler = ANY (?)"
+                      + " AND t.version <= (?::integer[])[array_position(?::text[], t.handler)]")) {
+            s.setString(1, queue);
+            s.setArray(2, c.createArrayOf("text", names));
+            s.setArray(3, c.createArrayOf("int4", versions));
+            s.setArray(4, c.createArrayOf("text", names));
             try (ResultSet r = s.executeQuery()) {
               r.next();
               long micros = r.getLong(1);
