@@ -10,11 +10,10 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import javax.sql.DataSource;
-import org.jspecify.annotations.Nullable;
 
 /**
  * Worker leases and the rescuer: registering a worker, renewing and ending its lease, the cancels
@@ -34,37 +33,30 @@ final class PostgresLeases extends PostgresOperations {
 
   /**
    * Registers a running queue instance: a worker row whose lease expires {@code lease} after the
-   * database's now().
+   * database's now(), and which records the handlers it claims and the newest payload version of
+   * each (as a JSON object, name to version).
    *
+   * @param handlers the handlers the worker claims, each with the newest payload version it reads
    * @return the worker's id, the owner of the tasks it claims
    */
-  long register(String queue, Duration lease) throws SQLException {
-    return register(queue, lease, null);
-  }
-
-  /**
-   * Registers a worker that claims tasks of {@code handlers}, recorded on its row so that the store
-   * can tell which ready tasks no live worker claims.
-   *
-   * @param handlers the handlers it registered; null records none (taken to claim any handler)
-   * @return the worker's id
-   */
-  long register(String queue, Duration lease, @Nullable Collection<String> handlers) throws SQLException {
+  long register(String queue, Map<String, Integer> handlers, Duration lease) throws SQLException {
     requireText(queue, "queue");
     requirePositive(lease, "lease");
+    String[] names = PostgresClaims.names(handlers);
+    Integer[] versions = PostgresClaims.versions(handlers, names);
     return autoCommitted(
         c -> {
           try (PreparedStatement s =
               c.prepareStatement(
                   "INSERT INTO loomwork_worker (queue, expires_at, handlers)"
-                      + " VALUES (?, now() + ?::bigint * interval '1 microsecond', ?) RETURNING id")) {
+                      + " SELECT ?, now() + ?::bigint * interval '1 microsecond',"
+                      + " coalesce(jsonb_object_agg(h.handler, h.version), '{}'::jsonb)"
+                      + " FROM unnest(?::text[], ?::integer[]) AS h (handler, version)"
+                      + " RETURNING id")) {
             s.setString(1, queue);
             s.setLong(2, micros(lease));
-            if (handlers == null) {
-              s.setNull(3, java.sql.Types.ARRAY);
-            } else {
-              s.setArray(3, c.createArrayOf("text", handlers.toArray()));
-            }
+            s.setArray(3, c.createArrayOf("text", names));
+            s.setArray(4, c.createArrayOf("int4", versions));
             try (ResultSet r = s.executeQuery()) {
               r.next();
               return r.getLong(1);

@@ -25,7 +25,7 @@ import javax.sql.DataSource;
 public final class PostgresSchema {
 
   /** The schema version this library needs. */
-  public static final int VERSION = 4;
+  public static final int VERSION = 3;
 
   /** The class-path resource of version 1 of the schema. */
   public static final String V1_RESOURCE = "dev/loomwork/postgres/V1__loomwork.sql";
@@ -33,11 +33,11 @@ public final class PostgresSchema {
   /** The class-path resource of version 2 of the schema: recurring tasks. */
   public static final String V2_RESOURCE = "dev/loomwork/postgres/V2__loomwork_schedule.sql";
 
-  /** The resource of version 3: reserved for the worker row's handlers and versions. */
-  public static final String V3_RESOURCE = "dev/loomwork/postgres/V3__loomwork_reserved.sql";
-
-  /** The resource of version 4: the handlers each worker registered, on its row. */
-  public static final String V4_RESOURCE = "dev/loomwork/postgres/V4__loomwork_worker_handlers.sql";
+  /**
+   * The class-path resource of version 3 of the schema: payload versions, which workers claim by
+   * during a rolling deploy.
+   */
+  public static final String V3_RESOURCE = "dev/loomwork/postgres/V3__loomwork_versions.sql";
 
   /**
    * The key of the transaction-scoped advisory lock that serialises migrations: the ASCII bytes of
@@ -118,7 +118,6 @@ public final class PostgresSchema {
           case 1 -> V1_RESOURCE;
           case 2 -> V2_RESOURCE;
           case 3 -> V3_RESOURCE;
-          case 4 -> V4_RESOURCE;
           default ->
               throw new IllegalArgumentException(
                   "version: " + version + " (expected: 1 to " + VERSION + ")");
