@@ -105,6 +105,23 @@ class UnclaimableTest {
     }
   }
 
+  @Test
+  void aPayloadNewerThanEveryLiveWorkerReadsIsUnclaimable() throws Exception {
+    // During a rolling deploy: a new process enqueued version 2, and only version-1 workers live.
+    PostgresStore store =
+        PostgresStore.builder(ds).rescueInterval(Duration.ofMillis(100)).pollInterval(Duration.ofMillis(100)).build();
+    try (LogCapture log = new LogCapture();
+        WorkQueue q = WorkQueue.builder("unclaimed").store(store).handle(ORPHAN, (ctx, p) -> {}).build()) {
+      q.start();
+      store.enqueue("unclaimed", Task.of(ORPHAN.withVersion(2), 7));
+
+      log.await(1, m -> m.contains("handler 'orphan'") && m.contains("no live worker"),
+          Duration.ofSeconds(GENEROUS_SECONDS));
+      assertEquals(Map.of("orphan", 1L), q.health().unclaimable(), "the version-1 worker cannot claim it");
+      assertEquals(1, Sql.count(ds, "SELECT count(*) FROM loomwork_task WHERE state = 'ready'"), "and it waits");
+    }
+  }
+
   private static double gauge(SimpleMeterRegistry registry) {
     Gauge g = registry.find("loomwork.store.unclaimable").tag("queue", "unclaimed").tag("handler", "orphan").gauge();
     assertTrue(g != null, "the gauge is registered");
