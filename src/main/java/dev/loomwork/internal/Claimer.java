@@ -43,6 +43,7 @@ final class Claimer extends StoreLoop {
   /** In saturation, claim only this many permits at once (or whatever is free once nothing is ready). */
   final int batch;
   private @Nullable LeaseKeeper keeper;
+  private @Nullable Flusher flusher;
   /** Whether the last claim took all it asked for: the store may have more, so a freed permit wakes us. */
   private volatile boolean saturated;
 
@@ -76,6 +77,11 @@ final class Claimer extends StoreLoop {
   /** Set once, before the loops start (the two know each other). */
   void keeper(LeaseKeeper keeper) {
     this.keeper = keeper;
+  }
+
+  /** Set once, before the loops start: a claim waits for the flusher's retry events (see there). */
+  void flusher(Flusher flusher) {
+    this.flusher = flusher;
   }
 
   boolean saturated() {
@@ -148,6 +154,10 @@ final class Claimer extends StoreLoop {
       return 0;
     }
     meters.claimed(got.size(), System.nanoTime() - began);
+    Flusher f = flusher;
+    if (f != null) {
+      f.awaitPublished(got); // a retry claimed again: its onRetryScheduled first
+    }
     file(got, worker, gen);
     saturated = got.size() == room;
     if (saturated) {

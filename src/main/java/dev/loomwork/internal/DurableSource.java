@@ -94,6 +94,7 @@ final class DurableSource implements TaskStore {
     this.flusher = new Flusher(engine, backend, books, lock, claimer, outage, meters);
     this.keeper = new LeaseKeeper(engine, backend, books, lock, claimer, outage, meters);
     claimer.keeper(keeper);
+    claimer.flusher(flusher);
     this.housekeeping = new StoreHousekeeping(queue, backend, claimer, outage, meters);
     this.listener = settings.pollOnly() ? null : new WakeListener(queue, backend, claimer, outage, meters);
     this.loops =

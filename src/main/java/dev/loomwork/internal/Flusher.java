@@ -1,5 +1,6 @@
 package dev.loomwork.internal;
 
+import dev.loomwork.internal.DurableBackend.Claimed;
 import dev.loomwork.internal.DurableBackend.Ending;
 import dev.loomwork.internal.DurableBackend.Outcome;
 import dev.loomwork.internal.DurableBooks.Batch;
@@ -9,6 +10,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
@@ -32,6 +34,17 @@ final class Flusher extends StoreLoop {
   private final ReentrantLock lock;
   private final Claimer claimer;
   private final StoreMeters meters;
+
+  /**
+   * The store ids of the retries this flusher is writing and has not yet published. A retry with no
+   * backoff left is claimable from the moment its write commits, so this process's claimer can
+   * claim it again before the flusher has published its {@code onRetryScheduled}; the claimer checks
+   * this set (see {@link #awaitPublished}). Filled before the write, emptied after the publication.
+   */
+  private final Set<Long> retrying = ConcurrentHashMap.newKeySet();
+
+  /** Held by the flusher from before a write that holds retries until their events are published. */
+  private final ReentrantLock publishing = new ReentrantLock();
 
   Flusher(
       QueueEngine queue,
@@ -111,16 +124,53 @@ final class Flusher extends StoreLoop {
     for (Pending p : b.outcomes) {
       batch.add(p.outcome());
     }
-    long began = System.nanoTime();
-    List<Long> fenced = backend.complete(w, batch);
-    count(batch, fenced.size(), System.nanoTime() - began);
-    if (!fenced.isEmpty()) {
-      log.warn(
-          "queue '{}': {} outcome(s) were fenced out (their tasks were rescued meanwhile, since"
-              + " this worker's lease had expired) and change nothing: task ids {}",
-          queue.name(), fenced.size(), fenced);
+    List<Long> retries = new ArrayList<>();
+    for (Outcome o : batch) {
+      if (o.ending() == Ending.RETRY) {
+        retries.add(o.id());
+      }
     }
-    publish(b.outcomes, fenced);
+    if (!retries.isEmpty()) {
+      publishing.lock();
+      retrying.addAll(retries);
+    }
+    try {
+      long began = System.nanoTime();
+      List<Long> fenced = backend.complete(w, batch);
+      count(batch, fenced.size(), System.nanoTime() - began);
+      if (!fenced.isEmpty()) {
+        log.warn(
+            "queue '{}': {} outcome(s) were fenced out (their tasks were rescued meanwhile, since"
+                + " this worker's lease had expired) and change nothing: task ids {}",
+            queue.name(), fenced.size(), fenced);
+      }
+      publish(b.outcomes, fenced);
+    } finally {
+      if (!retries.isEmpty()) {
+        retrying.removeAll(retries);
+        publishing.unlock();
+      }
+    }
+  }
+
+  /**
+   * Called by the claimer with what it just claimed, before it files the tasks: if one of them is a
+   * retry that this flusher wrote and has not published yet, waits until it has, so that a task's
+   * {@code onRetryScheduled} always comes before the {@code onEnqueued} of its next claim here. The
+   * wait is one write and its publication at most, and only for such a task: the flusher never
+   * waits for the claimer.
+   */
+  void awaitPublished(List<Claimed> claimed) {
+    if (retrying.isEmpty()) {
+      return;
+    }
+    for (Claimed c : claimed) {
+      if (retrying.contains(c.id())) {
+        publishing.lock(); // the flusher holds it until the retry's event is out
+        publishing.unlock();
+        return;
+      }
+    }
   }
 
   private void count(List<Outcome> batch, int fenced, long nanos) {
