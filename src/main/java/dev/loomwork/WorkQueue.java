@@ -731,7 +731,8 @@ public final class WorkQueue implements AutoCloseable {
       Objects.requireNonNull(task, "task");
       if (recurring.containsKey(task.name())) {
         throw new IllegalArgumentException(
-            "task: a recurring task named '" + task.name() + "' is declared already on queue '" + name + "'");
+            "task: '" + task.name() + "' is declared twice on queue '" + name
+                + "' (expected: one recurring task per name)");
       }
       recurring.put(task.name(), task);
       return this;

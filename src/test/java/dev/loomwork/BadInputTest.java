@@ -41,6 +41,7 @@ class BadInputTest {
   private static final String ISE = "IllegalStateException";
   private static final String REE = "RejectedExecutionException";
   private static final String UOE = "UnsupportedOperationException";
+  private static final String TCE = "TaskCodecException";
 
   /** One row: the call, the bad input, the exception's simple name and message, and the call itself. */
   record Case(String call, String input, String type, String message, Executable run) {
@@ -170,6 +171,134 @@ class BadInputTest {
         () -> WorkQueue.builder("bad").store(store).handle(TYPE, (ctx, p) -> {}).build().submit(TYPE, "p")));
   }
 
+  /** A schedule every minute, for the recurring cases whose schedule is not what they test. */
+  private static final Schedule MINUTELY = Schedule.fixedRate(Duration.ofMinutes(1));
+
+  /** Runs {@code body} against a never-started queue named {@code bad} with a recurring task {@code r}. */
+  private static Executable withRecurring(ThrowingConsumer<WorkQueue> body) {
+    return () -> {
+      WorkQueue q =
+          WorkQueue.builder("bad")
+              .handle(TYPE, (ctx, p) -> {})
+              .recurring(RecurringTask.of("r", MINUTELY, TYPE, "p"))
+              .build();
+      try {
+        body.accept(q);
+      } finally {
+        q.shutdownNow();
+      }
+    };
+  }
+
+  /** The recurring tasks' cases, in the table's order: schedules, declarations, the builder, by name. */
+  private static void recurring(List<Case> cases) {
+    String cron = "Schedule.cron(expression, zone)";
+    cases.add(c(cron, "null expression", NPE, "expression", () -> Schedule.cron(null, "UTC")));
+    cases.add(c(cron, "null zone", NPE, "zone", () -> Schedule.cron("* * * * *", (String) null)));
+    cases.add(c(cron, "null ZoneId", NPE, "zone", () -> Schedule.cron("* * * * *", (java.time.ZoneId) null)));
+    cases.add(c(cron, "zone \"Europe/Berlim\"", IAE,
+        "zone \"Europe/Berlim\": unknown time zone (expected a region ID such as \"Europe/Berlin\", \"UTC\","
+            + " or an offset such as \"+02:00\")",
+        () -> Schedule.cron("* * * * *", "Europe/Berlim")));
+    cases.add(c(cron, "\"\"", IAE,
+        "cron \"\": 0 fields (expected 5, minute hour day-of-month month day-of-week; 6, with a second first;"
+            + " or a macro such as @daily)",
+        () -> Schedule.cron("", "UTC")));
+    cases.add(c(cron, "\"0 0 * *\"", IAE,
+        "cron \"0 0 * *\": 4 fields (expected 5, minute hour day-of-month month day-of-week; 6, with a second"
+            + " first; or a macro such as @daily)",
+        () -> Schedule.cron("0 0 * *", "UTC")));
+    cases.add(c(cron, "\"61 0 * * *\"", IAE, "cron \"61 0 * * *\": minute field \"61\" out of range 0-59",
+        () -> Schedule.cron("61 0 * * *", "UTC")));
+    cases.add(c(cron, "\"0 0 * * MOO\"", IAE,
+        "cron \"0 0 * * MOO\": day-of-week field \"MOO\" has value \"MOO\" (expected a number 0-7 or a name"
+            + " SUN-SAT)",
+        () -> Schedule.cron("0 0 * * MOO", "UTC")));
+    cases.add(c(cron, "\"*/0 * * * *\"", IAE, "cron \"*/0 * * * *\": minute field \"*/0\" step \"0\" out of range 1-60",
+        () -> Schedule.cron("*/0 * * * *", "UTC")));
+    cases.add(c(cron, "\"0 0 L * *\"", IAE,
+        "cron \"0 0 L * *\": day-of-month field \"L\" uses \"L\": L, W and # are not supported",
+        () -> Schedule.cron("0 0 L * *", "UTC")));
+    cases.add(c(cron, "\"@fortnightly\"", IAE,
+        "cron \"@fortnightly\": unknown macro \"@fortnightly\" (expected one of @yearly, @annually, @monthly,"
+            + " @weekly, @daily, @midnight, @hourly)",
+        () -> Schedule.cron("@fortnightly", "UTC")));
+    cases.add(c(cron, "\"0 0 30 2 *\"", IAE,
+        "cron \"0 0 30 2 *\": never fires (no date has that day-of-month in those months)",
+        () -> Schedule.cron("0 0 30 2 *", "UTC")));
+    cases.add(c("Schedule.fixedRate(period)", "null", NPE, "period", () -> Schedule.fixedRate(null)));
+    cases.add(c("Schedule.fixedRate(period)", "Duration.ZERO", IAE, "period: PT0S (expected: >= 1 ms)",
+        () -> Schedule.fixedRate(Duration.ZERO)));
+    cases.add(c("Schedule.fixedRate(period)", "Duration.ofSeconds(-1)", IAE, "period: PT-1S (expected: >= 1 ms)",
+        () -> Schedule.fixedRate(MINUS_1_S)));
+    cases.add(c("Schedule.fixedRate(period)", "Duration.ofNanos(999_999)", IAE,
+        "period: PT0.000999999S (expected: >= 1 ms)", () -> Schedule.fixedRate(Duration.ofNanos(999_999))));
+    cases.add(c("Schedule.fixedDelay(delay)", "null", NPE, "delay", () -> Schedule.fixedDelay(null)));
+    cases.add(c("Schedule.fixedDelay(delay)", "Duration.ZERO", IAE, "delay: PT0S (expected: >= 1 ms)",
+        () -> Schedule.fixedDelay(Duration.ZERO)));
+    cases.add(c("Schedule.next(after)", "null", NPE, "after", () -> MINUTELY.next(null)));
+
+    String of = "RecurringTask.of(name, schedule, type, payload)";
+    String nameRule = " (expected: not blank, at most 200 characters, no control characters)";
+    cases.add(c(of, "null name", NPE, "name", () -> RecurringTask.of(null, MINUTELY, TYPE, "p")));
+    cases.add(c(of, "name \" \"", IAE, "name: ' '" + nameRule, () -> RecurringTask.of(" ", MINUTELY, TYPE, "p")));
+    cases.add(c(of, "null schedule", NPE, "schedule", () -> RecurringTask.of("r", null, TYPE, "p")));
+    cases.add(c(of, "null type", NPE, "type", () -> RecurringTask.of("r", MINUTELY, null, "p")));
+    TaskType<String> refusing = TaskType.of("x", new TaskCodec<String>() {
+      @Override
+      public String encode(String payload) throws Exception {
+        throw new java.io.IOException("no");
+      }
+
+      @Override
+      public String decode(String json) {
+        return json;
+      }
+    });
+    cases.add(c(of, "a payload its codec cannot encode (name r, handler x)", TCE,
+        "recurring task 'r': handler 'x': the codec could not encode the payload",
+        () -> RecurringTask.of("r", MINUTELY, refusing, "p")));
+    RecurringTask<String> r = RecurringTask.of("r", MINUTELY, TYPE, "p");
+    cases.add(c("RecurringTask.missedTicks(policy)", "null", NPE, "policy", () -> r.missedTicks(null)));
+    cases.add(c("RecurringTask.lateTolerance(tolerance)", "null", NPE, "tolerance", () -> r.lateTolerance(null)));
+    cases.add(c("RecurringTask.lateTolerance(tolerance)", "Duration.ZERO", IAE, "tolerance: PT0S (expected: > 0)",
+        () -> r.lateTolerance(Duration.ZERO)));
+    cases.add(c("RecurringTask.lateTolerance(tolerance)", "Duration.ofSeconds(-1)", IAE,
+        "tolerance: PT-1S (expected: > 0)", () -> r.lateTolerance(MINUS_1_S)));
+    cases.add(c("MissedTicks.runEach(atMost)", "0", IAE, "atMost: 0 (expected: 1 to 10000)", () -> MissedTicks.runEach(0)));
+    cases.add(c("MissedTicks.runEach(atMost)", "10001", IAE, "atMost: 10001 (expected: 1 to 10000)",
+        () -> MissedTicks.runEach(10_001)));
+
+    cases.add(c("Builder.recurring(task)", "null", NPE, "task", () -> WorkQueue.builder("bad").recurring(null)));
+    cases.add(c("Builder.recurring(task)", "a second recurring task named r (queue bad)", IAE,
+        "task: 'r' is declared twice on queue 'bad' (expected: one recurring task per name)",
+        () -> WorkQueue.builder("bad").recurring(r).recurring(RecurringTask.of("r", Schedule.fixedRate(ONE_S), TYPE, "q"))));
+    cases.add(c("Builder.build()", "a recurring task r whose type x has no handler (queue bad)", IAE,
+        "recurring task 'r': queue 'bad' has no handler for 'x' (register one with WorkQueue.Builder.handle)",
+        () -> WorkQueue.builder("bad").recurring(r).build()));
+    cases.add(c("Builder.build()", "a fixed delay r on a durable queue bad", IAE,
+        "recurring task 'r': fixedDelay(PT1S) runs on queues in memory only (a durable queue's ticks need a time"
+            + " every process agrees on: use fixedRate or cron)",
+        () -> WorkQueue.builder("bad")
+            .store(PostgresStore.builder(NO_DATABASE).build())
+            .handle(TYPE, (ctx, p) -> {})
+            .recurring(RecurringTask.of("r", Schedule.fixedDelay(ONE_S), TYPE, "p"))
+            .build()));
+    String known = "name: 'nope' (expected: a recurring task of queue 'bad': [r])";
+    cases.add(c("RecurringTasks.status(name)", "null", NPE, "name", withRecurring(q -> q.recurring().status(null))));
+    cases.add(c("RecurringTasks.status(name)", "\"nope\" (queue bad, with r)", IAE, known,
+        withRecurring(q -> q.recurring().status("nope"))));
+    cases.add(c("RecurringTasks.status(name)", "\"nope\" (queue bad, with none)", IAE,
+        "name: 'nope' (expected: a recurring task of queue 'bad': [])", withQueue(q -> q.recurring().status("nope"))));
+    cases.add(c("RecurringTasks.pause(name)", "\"nope\" (queue bad, with r)", IAE, known,
+        withRecurring(q -> q.recurring().pause("nope"))));
+    cases.add(c("RecurringTasks.resume(name)", "\"nope\" (queue bad, with r)", IAE, known,
+        withRecurring(q -> q.recurring().resume("nope"))));
+    cases.add(c("RecurringTasks.triggerNow(name)", "null", NPE, "name", withRecurring(q -> q.recurring().triggerNow(null))));
+    cases.add(c("RecurringTasks.triggerNow(name)", "\"nope\" (queue bad, with r)", IAE, known,
+        withRecurring(q -> q.recurring().triggerNow("nope"))));
+  }
+
   static List<Case> cases() {
     List<Case> cases = new ArrayList<>();
     WorkQueue.Builder b = WorkQueue.builder("bad");
@@ -272,6 +401,7 @@ class BadInputTest {
     cases.add(c("WorkQueue.submitJob(job)", "null", NPE, "job", withQueue(q -> q.submitJob(null))));
     typedTasks(cases);
     durable(cases);
+    recurring(cases);
     cases.add(c("WorkQueue.shutdown(timeout)", "null", NPE, "timeout", withQueue(q -> q.shutdown(null))));
     cases.add(c("WorkQueue.start()", "a second call (queue bad)", ISE,
         "queue 'bad' was already started: start() or run() may be called once",
@@ -359,6 +489,7 @@ class BadInputTest {
       case ISE -> IllegalStateException.class;
       case REE -> RejectedExecutionException.class;
       case UOE -> UnsupportedOperationException.class;
+      case TCE -> TaskCodecException.class;
       default -> throw new AssertionError(simpleName);
     };
   }

@@ -306,7 +306,7 @@ class RecurringTaskTest {
     WorkQueue.Builder b =
         queue("dup", clock).recurring(RecurringTask.of("r", Schedule.cron("@daily", "UTC"), NOTE, "x"));
     assertEquals(
-        "task: a recurring task named 'r' is declared already on queue 'dup'",
+        "task: 'r' is declared twice on queue 'dup' (expected: one recurring task per name)",
         assertThrows(
                 IllegalArgumentException.class,
                 () -> b.recurring(RecurringTask.of("r", Schedule.cron("@hourly", "UTC"), NOTE, "y")))

@@ -5,52 +5,36 @@ import dev.loomwork.RecurringTask;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.Future;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.ToIntFunction;
 import org.jspecify.annotations.Nullable;
-import org.slf4j.Logger;
 
 /**
  * The recurring tasks of a durable queue: the rows of the store's schedule table ({@link
- * ScheduleStore}), which every process of the queue declares and fires.
- *
- * <p><b>Threads.</b> As in memory ({@link Recurrences}), a timer on the queue's scheduler thread waits
- * for the earliest next tick the table holds, at most {@link Recurrences#MAX_WAIT} (a pause, resume
- * or trigger written by another process is seen within that span), and starts a virtual thread, the
- * firer, which does the I/O: first the declarations (until they are written), then firing the due
- * rows in batches of {@link #BATCH} until fewer are due. The scheduler thread never touches the
- * database. At most one firer runs at a time ({@code firing}, {@code again}, guarded by {@link
- * #lock}); every process runs one, and the rows' locks make each tick one task whatever their number.
+ * ScheduleStore}), which every process of the queue declares and fires. The timer and the firer are
+ * {@link RecurringRunner}'s; a pass does the I/O: first the declarations (until they are written),
+ * then firing the due rows in batches of {@link #BATCH} until fewer are due, then it waits until the
+ * earliest next tick the table holds. Every process runs its firer; the rows' locks make each tick
+ * one task whatever their number.
  */
-public final class DurableRecurrences implements RecurringRunner {
-  private static final Logger log = Log.LOG;
+public final class DurableRecurrences extends RecurringRunner {
+  /**
+   * How many due rows one transaction fires. Each batch costs three round trips (select, write,
+   * commit), whose latency on a loaded machine outweighs the rows' own cost: 10,000 due rows take
+   * five batches.
+   */
+  static final int BATCH = 2_000;
 
-  /** How many due rows one transaction fires. */
-  static final int BATCH = 500;
-
-  private final QueueEngine engine;
-  private final String queue;
-  private final InstantSource clock;
   private final ScheduleStore store;
-  private final TickMeter meter;
   private final ToIntFunction<String> maxAttempts;
   private final Map<String, RecurringTask<?>> declared = new LinkedHashMap<>();
 
-  private final ReentrantLock lock = new ReentrantLock();
-  // ---- guarded by lock ----
-  private boolean started;
-  private boolean stopped;
-  private boolean firing;
-  private boolean again;
+  /** Whether this process's declarations are written; only the firer reads or writes it. */
   private boolean declaredAll;
-  private @Nullable Future<?> timer;
 
   public DurableRecurrences(
       QueueEngine engine,
@@ -58,11 +42,8 @@ public final class DurableRecurrences implements RecurringRunner {
       List<RecurringTask<?>> tasks,
       TickMeter meter,
       ToIntFunction<String> maxAttempts) {
-    this.engine = engine;
-    this.queue = engine.name();
-    this.clock = engine.clock;
+    super(engine, meter);
     this.store = store;
-    this.meter = meter;
     this.maxAttempts = maxAttempts;
     for (RecurringTask<?> t : tasks) {
       declared.put(t.name(), t);
@@ -70,156 +51,41 @@ public final class DurableRecurrences implements RecurringRunner {
   }
 
   @Override
-  public void begin() {
-    lock.lock();
+  @Nullable Duration pass() {
     try {
-      if (started || stopped) {
-        return;
+      Instant now = clock.instant();
+      if (!declaredAll) {
+        for (RecurringTask<?> t : declared.values()) {
+          store.declare(queue, t, now);
+        }
+        declaredAll = true;
       }
-      started = true;
-      firing = true;
-    } finally {
-      lock.unlock();
-    }
-    Thread.ofVirtual().name("loomwork-" + queue + "-recurring").start(this::fire);
-  }
-
-  @Override
-  public void stop() {
-    Future<?> t;
-    lock.lock();
-    try {
-      stopped = true;
-      t = timer;
-      timer = null;
-    } finally {
-      lock.unlock();
-    }
-    if (t != null) {
-      t.cancel(false);
-    }
-  }
-
-  /**
-   * Sets a timer on the queue's scheduler thread, or none if that has stopped (the queue
-   * terminated: its owner shut the scheduler down, so no tick is to come).
-   */
-  private @Nullable Future<?> later(long delayNanos) {
-    try {
-      return engine.timers.schedule(this::wake, delayNanos);
-    } catch (java.util.concurrent.RejectedExecutionException e) {
-      stopped = true; // caller holds the lock
-      return null;
-    }
-  }
-
-  /** The scheduler thread: starts a firer, or tells the running one to go round again. */
-  private void wake() {
-    lock.lock();
-    try {
-      timer = null;
-      if (stopped) {
-        return;
-      }
-      if (firing) {
-        again = true;
-        return;
-      }
-      firing = true;
-    } finally {
-      lock.unlock();
-    }
-    Thread.ofVirtual().name("loomwork-" + queue + "-recurring").start(this::fire);
-  }
-
-  private void fire() {
-    while (true) {
-      Instant earliest = null;
-      Instant now = null;
-      try {
+      boolean first = true;
+      int fired;
+      do {
+        // Triggers with the first batch only: one written meanwhile pokes, or waits for the next look.
+        List<ScheduleStore.Fired> batch = store.fire(queue, now, BATCH, first, maxAttempts);
+        first = false;
+        fired = batch.size();
+        report(batch, now);
         now = clock.instant();
-        if (declareAll(now)) {
-          int fired;
-          do {
-            List<ScheduleStore.Fired> batch = store.fire(queue, now, BATCH, maxAttempts);
-            fired = batch.size();
-            report(batch, now);
-            now = clock.instant();
-          } while (fired == BATCH && !isStopped());
-          earliest = store.earliest(queue);
-        }
-      } catch (SQLException | RuntimeException e) {
-        log.warn("queue '{}': firing recurring tasks failed; trying again shortly", queue, e);
-      }
-      lock.lock();
-      try {
-        if (again && !stopped) {
-          again = false;
-          continue;
-        }
-        firing = false;
-        if (!stopped) {
-          Duration wait = Recurrences.MAX_WAIT;
-          if (earliest != null && now != null && Duration.between(now, earliest).compareTo(wait) < 0) {
-            wait = Duration.between(now, earliest);
-          }
-          timer = later(Timers.nanos(wait));
-        }
-        return;
-      } finally {
-        lock.unlock();
-      }
+      } while (fired >= BATCH && !stopped());
+      Instant earliest = store.earliest(queue);
+      return earliest == null ? MAX_WAIT : Duration.between(now, earliest);
+    } catch (SQLException | RuntimeException e) {
+      log.warn("queue '{}': firing recurring tasks failed; trying again shortly", queue, e);
+      return MAX_WAIT;
     }
-  }
-
-  private boolean isStopped() {
-    lock.lock();
-    try {
-      return stopped;
-    } finally {
-      lock.unlock();
-    }
-  }
-
-  /** Writes this process's declarations once; false if that failed and is still to do. */
-  private boolean declareAll(Instant now) throws SQLException {
-    lock.lock();
-    try {
-      if (declaredAll) {
-        return true;
-      }
-    } finally {
-      lock.unlock();
-    }
-    for (RecurringTask<?> t : declared.values()) {
-      store.declare(queue, t, now);
-    }
-    lock.lock();
-    try {
-      declaredAll = true;
-    } finally {
-      lock.unlock();
-    }
-    return true;
   }
 
   private void report(List<ScheduleStore.Fired> batch, Instant now) {
     for (ScheduleStore.Fired f : batch) {
-      meter.count(f.name(), "enqueued", f.run().size());
-      meter.count(f.name(), "skipped", f.skipped());
-      if (f.missed() > 0) {
-        log.warn(
-            "queue '{}': recurring task '{}' missed {} tick(s), the latest at {}, now {}"
-                + " (tolerance {}): {} run, {} skipped",
-            queue, f.name(), f.missed(), f.last(), now, f.lateTolerance(), f.missed() - f.skipped(),
-            f.skipped());
-      }
-      for (Instant t : f.run()) {
-        Duration late = Duration.between(t, now);
-        if (late.compareTo(f.lateTolerance()) > 0) {
-          log.warn(
-              "queue '{}': recurring task '{}': the tick of {} runs {} late (tolerance {})",
-              queue, f.name(), t, late, f.lateTolerance());
+      meter.count(f.name(), "enqueued", f.enqueued());
+      Ticks.Due due = f.due();
+      if (due != null) {
+        skipped(f.name(), due, now, f.lateTolerance(), f.policy());
+        for (Instant t : due.run()) {
+          warnIfLate(f.name(), t, now, f.lateTolerance());
         }
       }
     }
@@ -228,9 +94,7 @@ public final class DurableRecurrences implements RecurringRunner {
   // ---- RecurringTasks: on the store, so they hold for every process ----
 
   private IllegalArgumentException unknown(String name) {
-    return new IllegalArgumentException(
-        "name: '" + name + "' (expected: a recurring task of queue '" + queue + "': "
-            + declared.keySet() + ")");
+    return unknown(queue, name, declared.keySet());
   }
 
   private IllegalStateException failed(String what, String name, SQLException e) {
@@ -323,28 +187,6 @@ public final class DurableRecurrences implements RecurringRunner {
       poke();
     } catch (SQLException e) {
       throw failed("trigger", name, e);
-    }
-  }
-
-  /** Fires soon in this process too, rather than at its next look. */
-  private void poke() {
-    Future<?> old;
-    lock.lock();
-    try {
-      if (!started || stopped) {
-        return;
-      }
-      if (firing) {
-        again = true;
-        return;
-      }
-      old = timer;
-      timer = later(0);
-    } finally {
-      lock.unlock();
-    }
-    if (old != null) {
-      old.cancel(false);
     }
   }
 }

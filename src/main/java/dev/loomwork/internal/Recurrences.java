@@ -7,54 +7,27 @@ import dev.loomwork.Task;
 import dev.loomwork.TaskType;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.locks.ReentrantLock;
 import org.jspecify.annotations.Nullable;
-import org.slf4j.Logger;
 
 /**
- * The recurring tasks of a queue in memory.
+ * The recurring tasks of a queue in memory: a pass decides under {@link #lock} which ticks run and
+ * enqueues their tasks outside it. The timer and the firer are {@link RecurringRunner}'s.
  *
- * <p><b>Threads.</b> One timer on the queue's scheduler thread ({@link Timers}) waits for the
- * earliest next tick of all the schedules, at most {@link #MAX_WAIT} of the injected clock's time,
- * so that a clock that jumps (or a test's clock that is moved) is noticed within that span. The
- * timer only starts a virtual thread, the firer, which reads the clock, decides under {@link #lock}
- * which ticks run, and enqueues their tasks outside it: the scheduler thread never runs user code
- * (codecs, listeners, the clock), and no thread waits per schedule. At most one firer runs at a
- * time ({@code firing}); a wake-up while it runs sets {@code again}, and the firer loops.
- *
- * <p><b>State.</b> Each entry's {@code next} is its first tick not yet handled: computed at {@link
- * #begin()} as the first tick after the start, then advanced past every tick the firer handles
- * ({@link Ticks#due}); null for a fixed delay while its tick's task runs (its after-callback sets it)
- * or for an expression with no further tick. A paused entry keeps no {@code next}; resuming computes
- * it from now, so the ticks of the pause are neither run nor missed. Triggers wait in {@code
- * triggers} for the firer.
+ * <p><b>State</b>, guarded by {@link #lock}. Each entry's {@code next} is its first tick not yet
+ * handled: computed as the queue starts as the first tick after the start, then advanced past every
+ * tick a pass handles ({@link Ticks#due}); null for a fixed delay while its tick's task runs (its
+ * after-callback sets it) or for an expression with no further tick. A paused entry keeps no {@code
+ * next}; resuming computes it from now, so the ticks of the pause are neither run nor missed.
+ * Triggers wait in {@code triggers} for the next pass.
  */
-public final class Recurrences implements RecurringRunner {
-  private static final Logger log = Log.LOG;
-
-  /** The longest the timer waits before the firer looks at the clock again. */
-  static final Duration MAX_WAIT = Duration.ofSeconds(1);
-
-  private final QueueEngine engine;
-  private final InstantSource clock;
-  private final TickMeter meter;
+public final class Recurrences extends RecurringRunner {
   private final Map<String, Entry> entries = new LinkedHashMap<>();
-
-  private final ReentrantLock lock = new ReentrantLock();
-  // ---- guarded by lock ----
-  private boolean started;
-  private boolean stopped;
-  private boolean firing;
-  private boolean again;
-  private @Nullable Future<?> timer;
 
   private static final class Entry {
     final RecurringTask<?> declared;
@@ -69,51 +42,21 @@ public final class Recurrences implements RecurringRunner {
     }
   }
 
-  /** One tick to enqueue, decided under the lock. */
-  private record Tick(Entry entry, Instant at, boolean late) {}
+  /** One tick to enqueue, decided under the lock; a trigger's is never late. */
+  private record Tick(Entry entry, Instant at, boolean trigger) {}
 
   public Recurrences(QueueEngine engine, List<RecurringTask<?>> declared, TickMeter meter) {
-    this.engine = engine;
-    this.clock = engine.clock;
-    this.meter = meter;
+    super(engine, meter);
     for (RecurringTask<?> r : declared) {
       entries.put(r.name(), new Entry(r));
     }
   }
 
-  /** Starts ticking: the first tick of each schedule is its first after now. Idempotent. */
+  /** The first tick of each schedule is its first after the start (a fixed delay's: the start). */
   @Override
-  public void begin() {
-    Instant now = clock.instant();
-    lock.lock();
-    try {
-      if (started || stopped) {
-        return;
-      }
-      started = true;
-      for (Entry e : entries.values()) {
-        e.next = first(e.declared.schedule(), now);
-      }
-      arm(now);
-    } finally {
-      lock.unlock();
-    }
-  }
-
-  /** Stops ticking, for good; a firer running now finishes its enqueues. */
-  @Override
-  public void stop() {
-    Future<?> t;
-    lock.lock();
-    try {
-      stopped = true;
-      t = timer;
-      timer = null;
-    } finally {
-      lock.unlock();
-    }
-    if (t != null) {
-      t.cancel(false);
+  void starting(Instant now) {
+    for (Entry e : entries.values()) {
+      e.next = first(e.declared.schedule(), now);
     }
   }
 
@@ -121,116 +64,51 @@ public final class Recurrences implements RecurringRunner {
     return s.kind() == Schedule.Kind.FIXED_DELAY ? now : s.next(now);
   }
 
-  /** Under the lock: sets the timer for the earliest next tick, or the next look at the clock. */
-  private void arm(Instant now) {
-    if (stopped || !started || firing) {
-      return;
-    }
-    Instant earliest = null;
-    for (Entry e : entries.values()) {
-      if (!e.triggers.isEmpty()) {
-        earliest = now;
-      } else if (!e.paused && e.next != null && (earliest == null || e.next.isBefore(earliest))) {
-        earliest = e.next;
-      }
-    }
-    if (earliest == null) {
-      return; // nothing to wait for; a resume, trigger or fixed delay's end arms again
-    }
-    Duration wait = Duration.between(now, earliest);
-    if (wait.compareTo(MAX_WAIT) > 0) {
-      wait = MAX_WAIT;
-    }
-    Future<?> old = timer;
-    if (old != null) {
-      old.cancel(false);
-    }
-    timer = later(Timers.nanos(wait));
-  }
-
-  /**
-   * Sets a timer on the queue's scheduler thread, or none if that has stopped (the queue
-   * terminated: its owner shut the scheduler down, so no tick is to come).
-   */
-  private @Nullable Future<?> later(long delayNanos) {
+  @Override
+  @Nullable Duration pass() {
+    Instant now;
     try {
-      return engine.timers.schedule(this::wake, delayNanos);
-    } catch (java.util.concurrent.RejectedExecutionException e) {
-      stopped = true; // caller holds the lock
-      return null;
+      now = clock.instant();
+    } catch (RuntimeException e) {
+      log.error("queue '{}': the clock failed; recurring tasks look again shortly", queue, e);
+      return MAX_WAIT;
     }
-  }
-
-  /** The scheduler thread: hands the work to a firer, never doing it here. */
-  private void wake() {
+    List<Tick> ticks = new ArrayList<>();
+    Map<Entry, Ticks.Due> dues = new LinkedHashMap<>();
     lock.lock();
     try {
-      timer = null;
-      if (stopped) {
-        return;
+      if (!stopped()) {
+        decide(now, ticks, dues);
       }
-      if (firing) {
-        again = true;
-        return;
-      }
-      firing = true;
     } finally {
       lock.unlock();
     }
+    for (Map.Entry<Entry, Ticks.Due> m : dues.entrySet()) {
+      RecurringTask<?> r = m.getKey().declared;
+      skipped(r.name(), m.getValue(), now, r.lateTolerance(), r.missedTicks());
+    }
+    enqueue(ticks, now);
+    lock.lock();
     try {
-      Thread.ofVirtual().name("loomwork-" + engine.name() + "-recurring").start(this::fire);
-    } catch (RuntimeException | Error e) {
-      lock.lock();
-      try {
-        firing = false;
-      } finally {
-        lock.unlock();
-      }
-      throw e;
+      return wait(now);
+    } finally {
+      lock.unlock();
     }
   }
 
-  /** The firer: decides under the lock, enqueues outside it, and loops while woken meanwhile. */
-  private void fire() {
-    while (true) {
-      Instant now;
-      List<Tick> ticks = new ArrayList<>();
-      Map<Entry, Ticks.Due> dues = new LinkedHashMap<>();
-      try {
-        now = clock.instant();
-      } catch (RuntimeException e) {
-        log.error("queue '{}': the clock failed; recurring tasks look again shortly", engine.name(), e);
-        now = null;
+  /** Under the lock: the wait until the earliest next tick, or null if no entry waits for one. */
+  private @Nullable Duration wait(Instant now) {
+    Instant earliest = null;
+    for (Entry e : entries.values()) {
+      if (!e.triggers.isEmpty()) {
+        return Duration.ZERO;
       }
-      lock.lock();
-      try {
-        if (now != null && !stopped) {
-          decide(now, ticks, dues);
-        }
-      } finally {
-        lock.unlock();
-      }
-      if (now != null) {
-        report(now, dues);
-        enqueue(ticks, now);
-      }
-      lock.lock();
-      try {
-        if (again && !stopped) {
-          again = false;
-          continue;
-        }
-        firing = false;
-        if (now != null) {
-          arm(now);
-        } else if (!stopped) {
-          timer = later(Timers.nanos(MAX_WAIT));
-        }
-        return;
-      } finally {
-        lock.unlock();
+      if (!e.paused && e.next != null && (earliest == null || e.next.isBefore(earliest))) {
+        earliest = e.next;
       }
     }
+    // None: a resume, a trigger or a fixed delay's end pokes.
+    return earliest == null ? null : Duration.between(now, earliest);
   }
 
   /** Under the lock: the ticks due at {@code now}, each entry advanced past them. */
@@ -241,15 +119,14 @@ public final class Recurrences implements RecurringRunner {
         continue;
       }
       if (r.schedule().kind() == Schedule.Kind.FIXED_DELAY) {
-        boolean late = Duration.between(e.next, now).compareTo(r.lateTolerance()) > 0;
-        ticks.add(new Tick(e, e.next, late));
+        ticks.add(new Tick(e, e.next, false));
         e.last = e.next;
         e.next = null; // until the tick's task ends
         continue;
       }
       Ticks.Due d = Ticks.due(r.schedule(), e.next, now, r.missedTicks(), r.lateTolerance());
       for (Instant t : d.run()) {
-        ticks.add(new Tick(e, t, Duration.between(t, now).compareTo(r.lateTolerance()) > 0));
+        ticks.add(new Tick(e, t, false));
       }
       e.next = d.next();
       e.last = d.last();
@@ -258,34 +135,17 @@ public final class Recurrences implements RecurringRunner {
     // Triggers last: a trigger's task is enqueued after every scheduled tick of the same pass.
     for (Entry e : entries.values()) {
       for (Instant t : e.triggers) {
-        ticks.add(new Tick(e, t, false));
+        ticks.add(new Tick(e, t, true));
       }
       e.triggers.clear();
-    }
-  }
-
-  private void report(Instant now, Map<Entry, Ticks.Due> dues) {
-    for (Map.Entry<Entry, Ticks.Due> m : dues.entrySet()) {
-      Ticks.Due d = m.getValue();
-      RecurringTask<?> r = m.getKey().declared;
-      meter.count(r.name(), "skipped", d.skipped());
-      if (d.missed() > 0) {
-        log.warn(
-            "queue '{}': recurring task '{}' missed {} tick(s), the latest at {}, now {}"
-                + " (tolerance {}); policy {}: {} run, {} skipped",
-            engine.name(), r.name(), d.missed(), d.last(), now, r.lateTolerance(), r.missedTicks(),
-            d.missed() - d.skipped(), d.skipped());
-      }
     }
   }
 
   private void enqueue(List<Tick> ticks, Instant now) {
     for (Tick t : ticks) {
       RecurringTask<?> r = t.entry().declared;
-      if (t.late()) {
-        log.warn(
-            "queue '{}': recurring task '{}': the tick of {} runs {} late (tolerance {})",
-            engine.name(), r.name(), t.at(), Duration.between(t.at(), now), r.lateTolerance());
+      if (!t.trigger()) {
+        warnIfLate(r.name(), t.at(), now, r.lateTolerance());
       }
       Task<?> task = task(r, t.at());
       try {
@@ -295,12 +155,12 @@ public final class Recurrences implements RecurringRunner {
         }
         log.warn(
             "queue '{}': recurring task '{}': the queue is full, the tick of {} is dropped",
-            engine.name(), r.name(), t.at());
+            queue, r.name(), t.at());
       } catch (RejectedExecutionException e) {
         stop(); // shut down: no tick runs again
-        log.debug("queue '{}': recurring task '{}': the tick of {} was rejected", engine.name(), r.name(), t.at());
+        log.debug("queue '{}': recurring task '{}': the tick of {} was rejected", queue, r.name(), t.at());
       } catch (RuntimeException e) {
-        log.warn("queue '{}': recurring task '{}': the tick of {} failed to enqueue", engine.name(), r.name(), t.at(), e);
+        log.warn("queue '{}': recurring task '{}': the tick of {} failed to enqueue", queue, r.name(), t.at(), e);
       }
       meter.count(r.name(), "rejected", 1);
       delayEnded(t.entry());
@@ -329,10 +189,10 @@ public final class Recurrences implements RecurringRunner {
       if (!e.paused && e.next == null) {
         e.next = e.declared.schedule().next(now);
       }
-      arm(now);
     } finally {
       lock.unlock();
     }
+    poke();
   }
 
   // ---- RecurringTasks ----
@@ -341,9 +201,7 @@ public final class Recurrences implements RecurringRunner {
     Objects.requireNonNull(name, "name");
     Entry e = entries.get(name);
     if (e == null) {
-      throw new IllegalArgumentException(
-          "name: '" + name + "' (expected: a recurring task of queue '" + engine.name() + "': "
-              + entries.keySet() + ")");
+      throw unknown(queue, name, entries.keySet());
     }
     return e;
   }
@@ -404,12 +262,12 @@ public final class Recurrences implements RecurringRunner {
         return false;
       }
       e.paused = false;
-      e.next = started ? first(e.declared.schedule(), now) : null;
-      arm(now);
-      return true;
+      e.next = started() ? first(e.declared.schedule(), now) : null;
     } finally {
       lock.unlock();
     }
+    poke();
+    return true;
   }
 
   @Override
@@ -419,14 +277,10 @@ public final class Recurrences implements RecurringRunner {
     lock.lock();
     try {
       e.triggers.add(now);
-      if (firing) {
-        again = true;
-      } else {
-        arm(now);
-      }
     } finally {
       lock.unlock();
     }
+    poke();
   }
 
   /** No recurring tasks: what a queue without any declared answers. */
@@ -459,8 +313,7 @@ public final class Recurrences implements RecurringRunner {
 
       private IllegalArgumentException unknown(String name) {
         Objects.requireNonNull(name, "name");
-        return new IllegalArgumentException(
-            "name: '" + name + "' (expected: a recurring task of queue '" + queue + "': [])");
+        return RecurringRunner.unknown(queue, name, List.of());
       }
     };
   }

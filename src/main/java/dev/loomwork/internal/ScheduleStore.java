@@ -1,8 +1,10 @@
 package dev.loomwork.internal;
 
+import dev.loomwork.MissedTicks;
 import dev.loomwork.RecurringStatus;
 import dev.loomwork.RecurringTask;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
@@ -21,15 +23,19 @@ public interface ScheduleStore {
    * What one firing did to one recurring task.
    *
    * @param name the recurring task
-   * @param run the ticks whose tasks were inserted (or found inserted), oldest first
-   * @param skipped due ticks its policy dropped
-   * @param missed due ticks older than its tolerance
-   * @param last the latest due tick, or null
+   * @param due its due ticks and what its policy made of them, or null if only a trigger was due
+   * @param trigger the time of a trigger whose task was inserted, or null
+   * @param policy its missed-tick policy, for the WARN of missed ticks
    * @param lateTolerance its tolerance, for the WARN of a late tick
    */
   record Fired(
-      String name, List<Instant> run, long skipped, long missed, @Nullable Instant last,
-      java.time.Duration lateTolerance) {}
+      String name, Ticks.@Nullable Due due, @Nullable Instant trigger, MissedTicks policy,
+      Duration lateTolerance) {
+    /** How many tasks were inserted (or found inserted): the due ticks that run, and the trigger. */
+    public int enqueued() {
+      return (due == null ? 0 : due.run().size()) + (trigger == null ? 0 : 1);
+    }
+  }
 
   /**
    * Writes a declaration of this process: inserts it, or replaces a different stored one. A changed
@@ -39,13 +45,18 @@ public interface ScheduleStore {
   void declare(String queue, RecurringTask<?> task, Instant now) throws SQLException;
 
   /**
-   * In one transaction: locks up to {@code limit} due rows of the queue that no other process holds,
-   * inserts each due tick's task (and each trigger's), advances the rows, and commits.
+   * In one transaction: locks up to {@code limit} due rows of the queue that no other process holds
+   * (and, with {@code triggers}, every row with a trigger that none holds), inserts each due tick's
+   * task and each trigger's, advances the rows, and commits.
    *
+   * @param limit how many due rows at most, triggers aside
+   * @param triggers whether to fire the rows with a trigger too
    * @param maxAttempts the attempts of a handler's tasks
-   * @return what was done, one entry per row fired
+   * @return what was done, one entry per row fired; fewer than {@code limit} due rows (triggers
+   *     aside) means none was left due that another process did not hold
    */
-  List<Fired> fire(String queue, Instant now, int limit, ToIntFunction<String> maxAttempts)
+  List<Fired> fire(
+      String queue, Instant now, int limit, boolean triggers, ToIntFunction<String> maxAttempts)
       throws SQLException;
 
   /** The earliest next tick or pending trigger of the queue's unpaused rows, or null. */

@@ -6,6 +6,7 @@ import dev.loomwork.RecurringTask;
 import dev.loomwork.Schedule;
 import dev.loomwork.internal.ScheduleStore;
 import dev.loomwork.internal.Ticks;
+import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -14,7 +15,9 @@ import java.sql.Types;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.function.ToIntFunction;
 import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
@@ -60,24 +63,42 @@ final class PostgresSchedules extends PostgresOperations implements ScheduleStor
           + " next_run_at = ?, declared_at = now(), updated_at = now()"
           + " WHERE queue = ? AND name = ?";
 
+  /**
+   * The due rows, by the partial index {@code loomwork_schedule_due}: one index range, read in tick
+   * order, so each batch reads only its own rows (a condition on {@code trigger_at} in the same
+   * query would make it read and sort every row of the queue, for every batch).
+   */
   private static final String DUE =
       "SELECT " + COLUMNS + " FROM loomwork_schedule"
-          + " WHERE queue = ? AND ((NOT paused AND next_run_at <= ?) OR trigger_at IS NOT NULL)"
+          + " WHERE queue = ? AND NOT paused AND next_run_at <= ?"
           + " ORDER BY next_run_at LIMIT ? FOR UPDATE SKIP LOCKED";
 
-  private static final String INSERT_TICKS =
-      "INSERT INTO loomwork_task (queue, handler, payload, name, max_attempts, unique_key)"
+  /** The rows with a trigger (rare, and without an index: once per pass, not per batch). */
+  private static final String TRIGGERED =
+      "SELECT " + COLUMNS + " FROM loomwork_schedule"
+          + " WHERE queue = ? AND trigger_at IS NOT NULL FOR UPDATE SKIP LOCKED";
+
+  /**
+   * Writes a fired batch in one statement, one round trip: inserts the ticks' tasks (from arrays:
+   * handlers, payloads, names, attempts, unique keys), advances the rows (names, next ticks, last
+   * ticks; the rows are found by the primary key, not by a scan of the queue's rows, which would cost
+   * every batch the whole table), and, if a task was inserted, wakes the queue's workers: the
+   * notification is delivered at the commit, with the rest.
+   */
+  private static final String WRITE =
+      "WITH ticks AS ("
+          + "INSERT INTO loomwork_task (queue, handler, payload, name, max_attempts, unique_key)"
           + " SELECT ?, u.h, u.p::jsonb, u.n, u.m, u.k"
           + " FROM unnest(?::text[], ?::text[], ?::text[], ?::int[], ?::text[]) AS u (h, p, n, m, k)"
           + " ON CONFLICT (queue, unique_key)"
-          + " WHERE state IN ('ready', 'running') AND unique_key IS NOT NULL DO NOTHING";
-
-  private static final String ADVANCE =
-      "UPDATE loomwork_schedule s SET next_run_at = u.nx::timestamptz,"
+          + " WHERE state IN ('ready', 'running') AND unique_key IS NOT NULL DO NOTHING"
+          + "), advanced AS ("
+          + "UPDATE loomwork_schedule s SET next_run_at = u.nx::timestamptz,"
           + " last_run_at = coalesce(u.l::timestamptz, s.last_run_at), trigger_at = NULL,"
           + " updated_at = now()"
           + " FROM unnest(?::text[], ?::text[], ?::text[]) AS u (name, nx, l)"
-          + " WHERE s.queue = ? AND s.name = u.name";
+          + " WHERE s.queue = ? AND s.name = ANY (?::text[]) AND s.name = u.name"
+          + ") SELECT pg_notify(?, ?) WHERE ?";
 
   PostgresSchedules(DataSource dataSource) {
     super(dataSource);
@@ -223,7 +244,8 @@ final class PostgresSchedules extends PostgresOperations implements ScheduleStor
   // ---- firing ----
 
   @Override
-  public List<Fired> fire(String queue, Instant now, int limit, ToIntFunction<String> maxAttempts)
+  public List<Fired> fire(
+      String queue, Instant now, int limit, boolean triggers, ToIntFunction<String> maxAttempts)
       throws SQLException {
     return inTransaction(
         c -> {
@@ -235,6 +257,22 @@ final class PostgresSchedules extends PostgresOperations implements ScheduleStor
             try (ResultSet r = s.executeQuery()) {
               while (r.next()) {
                 rows.add(row(r));
+              }
+            }
+          }
+          if (triggers) {
+            Set<String> taken = new HashSet<>();
+            for (Row row : rows) {
+              taken.add(row.name);
+            }
+            try (PreparedStatement s = c.prepareStatement(TRIGGERED)) {
+              s.setString(1, queue);
+              try (ResultSet r = s.executeQuery()) {
+                while (r.next()) {
+                  if (!taken.contains(r.getString(1))) {
+                    rows.add(row(r)); // locked by this transaction already if taken: no second entry
+                  }
+                }
               }
             }
           }
@@ -252,52 +290,42 @@ final class PostgresSchedules extends PostgresOperations implements ScheduleStor
           String[] lasts = new String[rows.size()];
           int k = 0;
           for (Row row : rows) {
-            List<Instant> run = new ArrayList<>();
             Ticks.Due due = null;
             Instant next = row.next;
             if (!row.paused && row.next != null && !row.next.isAfter(now)) {
               due = Ticks.due(row.schedule, row.next, now, row.missed, row.tolerance);
               next = due.next();
               for (Instant t : due.run()) {
-                run.add(t);
                 add(row, t, false, handlers, payloads, names, attempts, keys, maxAttempts);
               }
             }
             if (row.trigger != null) {
-              run.add(row.trigger);
               add(row, row.trigger, true, handlers, payloads, names, attempts, keys, maxAttempts);
             }
             rowNames[k] = row.name;
             nexts[k] = next == null ? null : next.toString();
             lasts[k] = due == null || due.last() == null ? null : due.last().toString();
             k++;
-            fired.add(
-                new Fired(
-                    row.name,
-                    run,
-                    due == null ? 0 : due.skipped(),
-                    due == null ? 0 : due.missed(),
-                    due == null ? null : due.last(),
-                    row.tolerance));
+            fired.add(new Fired(row.name, due, row.trigger, row.missed, row.tolerance));
           }
-          if (!keys.isEmpty()) {
-            try (PreparedStatement s = c.prepareStatement(INSERT_TICKS)) {
-              s.setString(1, queue);
-              s.setArray(2, c.createArrayOf("text", handlers.toArray()));
-              s.setArray(3, c.createArrayOf("text", payloads.toArray()));
-              s.setArray(4, c.createArrayOf("text", names.toArray()));
-              s.setArray(5, c.createArrayOf("int4", attempts.toArray()));
-              s.setArray(6, c.createArrayOf("text", keys.toArray()));
-              s.executeUpdate();
-            }
-            PostgresNotifications.notifyQueue(c, queue); // delivered at commit
-          }
-          try (PreparedStatement s = c.prepareStatement(ADVANCE)) {
-            s.setArray(1, c.createArrayOf("text", rowNames));
-            s.setArray(2, c.createArrayOf("text", nexts));
-            s.setArray(3, c.createArrayOf("text", lasts));
-            s.setString(4, queue);
-            s.executeUpdate();
+          try (PreparedStatement s = c.prepareStatement(WRITE)) {
+            int i = 1;
+            s.setString(i++, queue);
+            s.setArray(i++, c.createArrayOf("text", handlers.toArray()));
+            s.setArray(i++, c.createArrayOf("text", payloads.toArray()));
+            s.setArray(i++, c.createArrayOf("text", names.toArray()));
+            s.setArray(i++, c.createArrayOf("int4", attempts.toArray()));
+            s.setArray(i++, c.createArrayOf("text", keys.toArray()));
+            Array rowNameArray = c.createArrayOf("text", rowNames);
+            s.setArray(i++, rowNameArray);
+            s.setArray(i++, c.createArrayOf("text", nexts));
+            s.setArray(i++, c.createArrayOf("text", lasts));
+            s.setString(i++, queue);
+            s.setArray(i++, rowNameArray);
+            s.setString(i++, PostgresNotifications.channel(queue));
+            s.setString(i++, queue);
+            s.setBoolean(i, !keys.isEmpty());
+            s.execute();
           }
           return fired;
         });

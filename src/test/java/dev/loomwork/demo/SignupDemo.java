@@ -7,8 +7,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loomwork.Backoff;
 import dev.loomwork.QueueHealth;
 import dev.loomwork.QueueStats;
+import dev.loomwork.RecurringTask;
 import dev.loomwork.RequeueResult;
 import dev.loomwork.RetryPolicy;
+import dev.loomwork.Schedule;
 import dev.loomwork.ShutdownReport;
 import dev.loomwork.Task;
 import dev.loomwork.TaskCodec;
@@ -119,6 +121,9 @@ public final class SignupDemo {
   /** The webhook delivery; its handler posts the event to the receiver. */
   static final TaskType<SignupEvent> WEBHOOK = TaskType.of("demo.webhook.signup", json(SignupEvent.class));
 
+  /** The digest of the signups so far, a recurring task: its payload is the address it goes to. */
+  static final TaskType<String> DIGEST = TaskType.of("demo.email.digest", json(String.class));
+
   /** The queues' names: in PostgreSQL, the {@code queue} of their tasks' rows. */
   static final String EMAIL_QUEUE = "email";
   static final String WEBHOOK_QUEUE = "webhooks";
@@ -135,6 +140,11 @@ public final class SignupDemo {
   private final @Nullable DemoStore store;
   private final WorkQueue email;
   private final WorkQueue webhooks;
+  /**
+   * A queue in memory, in every mode, for the digest every minute: a recurring task of its own, so
+   * that the email and webhook queues hold one task per signup.
+   */
+  private final WorkQueue digest;
   /** The API's and the metrics and health port's server (Jetty). */
   private final DemoServer http;
   /**
@@ -197,6 +207,11 @@ public final class SignupDemo {
     }
     email = emailQueue.build();
     webhooks = webhookQueue.build();
+    digest = WorkQueue.builder("digest")
+        .handle(DIGEST, (ctx, to) -> out.println("digest: to " + to + " for " + ctx.scheduledAt() + ": "
+            + (long) signups.count() + " signups, " + emailSink.sends() + " emails sent"))
+        .recurring(RecurringTask.of("signups-digest", Schedule.cron("* * * * *", "UTC"), DIGEST, "ops@example.com"))
+        .build();
 
     http = new DemoServer(options.port, options.metricsPort, options.reusePort, this::api, this::operations);
   }
@@ -333,6 +348,7 @@ public final class SignupDemo {
     }
     email.start();
     webhooks.start();
+    digest.start();
     if (options.requeue != null) {
       requeue(options.requeue, report); // before the first signup, after start: a full queue drains
     }
@@ -421,6 +437,7 @@ public final class SignupDemo {
     } else if (status != 0) {
       writeReport(reports);
     }
+    digest.shutdownNow(); // a digest being written is cut: the next demo writes the next one
     out.println(counts("final:"));
     if (status == 0 && options.finalScrapeWait.isPositive()) {
       lastScrape();

@@ -131,7 +131,11 @@ class RecurringProcessTest {
     for (long id : Sql.longs(ds, "SELECT id FROM loomwork_task WHERE last_error ->> 'type' LIKE '%WorkerLost'")) {
       rescued.add(Long.toString(id));
     }
-    assertEquals(ticks.size(), starts.size(), "every tick's task started");
+    List<String> unstarted = ticks.stream().map(Instant::toString).filter(t -> !starts.containsKey(t)).toList();
+    assertEquals(
+        ticks.size(),
+        starts.size(),
+        () -> "every tick's task started; none in " + unstarted + "; starts by tick " + starts);
     starts.forEach(
         (tick, n) ->
             assertTrue(n == 1 || (n == 2 && inA.containsKey(tick) && !rescued.isEmpty()), tick + " started " + n + " times"));
