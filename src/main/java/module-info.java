@@ -21,6 +21,7 @@ module dev.loomwork {
   requires static kotlinx.coroutines.core;
 
   exports dev.loomwork;
+  exports dev.loomwork.admin;
   exports dev.loomwork.kotlin;
   exports dev.loomwork.postgres;
 }

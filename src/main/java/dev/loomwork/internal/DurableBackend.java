@@ -24,6 +24,12 @@ public interface DurableBackend {
   /** Registers a worker for {@code queue} with a fresh lease; returns its id. */
   long register(String queue) throws Exception;
 
+  /**
+   * Records, for an operator's list of workers, what describes a worker just registered: its
+   * process and its concurrency. Called once after each {@link #register}, on the claimer's thread.
+   */
+  default void describe(long worker, int concurrency) throws Exception {}
+
   /** Renews the lease; false if the worker's row is gone (its lease was lost). */
   boolean heartbeat(long worker) throws Exception;
 

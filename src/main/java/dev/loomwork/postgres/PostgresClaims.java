@@ -34,7 +34,9 @@ final class PostgresClaims extends PostgresOperations {
    * LOCKED) may be re-run by the planner and claim more than n). SKIP LOCKED passes over rows
    * another claim holds; in READ COMMITTED, a row another claim updated and committed after this
    * statement's snapshot is re-checked against the WHERE clause when locked, and skipped as running.
-   * A worker whose lease is gone or expired claims nothing.
+   * A worker whose lease is gone or expired claims nothing, and so does a worker of a paused queue
+   * (one primary-key probe of loomwork_paused_queue): a pause takes effect at every process's next
+   * claim, while the attempts running go on.
    */
   private static final String CLAIM =
       "WITH lease AS ("
@@ -43,6 +45,7 @@ final class PostgresClaims extends PostgresOperations {
           + " SELECT t.id FROM loomwork_task t"
           + " WHERE t.state = 'ready' AND t.queue = ? AND t.run_at <= now() AND t.handler = ANY (?)"
           + " AND EXISTS (SELECT 1 FROM lease)"
+          + " AND NOT EXISTS (SELECT 1 FROM loomwork_paused_queue p WHERE p.queue = t.queue)"
           + " ORDER BY t.run_at, t.id"
           + " LIMIT ?"
           + " FOR UPDATE SKIP LOCKED"
@@ -111,8 +114,10 @@ final class PostgresClaims extends PostgresOperations {
 
   /**
    * How long until the next ready task of a queue, among {@code handlers}, is due, by the database's
-   * clock: zero if one is due now, empty if none is ready. For the one timer that wakes a claim when
-   * a not-before time or a retry's backoff runs out. One query on the ready index.
+   * clock: zero if one is due now, empty if none is ready or the queue is paused (so that a paused
+   * queue's worker waits for its poll, or the resume's notification, instead of claiming again at
+   * once). For the one timer that wakes a claim when a not-before time or a retry's backoff runs
+   * out. One query on the ready index.
    */
   Optional<Duration> nextDue(String queue, Collection<String> handlers) throws SQLException {
     if (handlers.isEmpty()) {
@@ -123,9 +128,11 @@ final class PostgresClaims extends PostgresOperations {
           try (PreparedStatement s =
               c.prepareStatement(
                   "SELECT (extract(epoch FROM min(run_at) - now()) * 1000000)::bigint"
-                      + " FROM loomwork_task WHERE state = 'ready' AND queue = ? AND handler = ANY (?)")) {
+                      + " FROM loomwork_task WHERE state = 'ready' AND queue = ? AND handler = ANY (?)"
+                      + " AND NOT EXISTS (SELECT 1 FROM loomwork_paused_queue p WHERE p.queue = ?)")) {
             s.setString(1, queue);
             s.setArray(2, c.createArrayOf("text", handlers.toArray()));
+            s.setString(3, queue);
             try (ResultSet r = s.executeQuery()) {
               r.next();
               long micros = r.getLong(1);
@@ -143,6 +150,8 @@ final class PostgresClaims extends PostgresOperations {
    * partial index loomwork_task_running, whose entries of tasks completed since the last vacuum are
    * all dead, and a batch then costs as much as the backlog already worked off; without it each row
    * is found by its primary key. A cancel requested while the attempt ran wins over its outcome.
+   * The attempt joins the task's history (attempts) in the same statement: the SET expressions read
+   * the row as it was, so the entry has the attempt's start (attempted_at) and worker (owner).
    */
   private static final String COMPLETE =
       "UPDATE loomwork_task t SET"
@@ -152,6 +161,9 @@ final class PostgresClaims extends PostgresOperations {
           + "   THEN now() + o.delay * interval '1 microsecond' ELSE t.run_at END,"
           + " finished_at = CASE WHEN o.state = 'ready' AND NOT t.cancel_requested THEN NULL ELSE now() END,"
           + " last_error = coalesce(o.error::jsonb, t.last_error),"
+          + " attempts = " + PostgresAttempts.append(
+              "t", "CASE WHEN t.cancel_requested THEN 'cancelled' WHEN o.state = 'ready' THEN 'retried'"
+                  + " ELSE o.state END", "o.error::jsonb") + ","
           + " updated_at = now()"
           + " FROM unnest(?::bigint[], ?::integer[], ?::text[], ?::bigint[], ?::text[])"
           + "   AS o (id, attempt, state, delay, error)"
@@ -229,6 +241,8 @@ final class PostgresClaims extends PostgresOperations {
           + " owner = NULL,"
           + " attempt = CASE WHEN cancel_requested THEN attempt ELSE attempt - 1 END,"
           + " finished_at = CASE WHEN cancel_requested THEN now() END,"
+          + " attempts = " + PostgresAttempts.append(
+              "loomwork_task", "CASE WHEN cancel_requested THEN 'cancelled' ELSE 'released' END", "NULL") + ","
           + " updated_at = now()"
           + " WHERE id = ANY (?) AND owner = ?"
           + " RETURNING id, state";

@@ -25,13 +25,25 @@ import javax.sql.DataSource;
 public final class PostgresSchema {
 
   /** The schema version this library needs. */
-  public static final int VERSION = 2;
+  public static final int VERSION = 5;
 
   /** The class-path resource of version 1 of the schema. */
   public static final String V1_RESOURCE = "dev/loomwork/postgres/V1__loomwork.sql";
 
   /** The class-path resource of version 2 of the schema: recurring tasks. */
   public static final String V2_RESOURCE = "dev/loomwork/postgres/V2__loomwork_schedule.sql";
+
+  /** The resource of version 3: reserved for the worker row's handlers and versions. */
+  public static final String V3_RESOURCE = "dev/loomwork/postgres/V3__loomwork_reserved.sql";
+
+  /** The resource of version 4: the handlers each worker registered, on its row. */
+  public static final String V4_RESOURCE = "dev/loomwork/postgres/V4__loomwork_reserved.sql";
+
+  /**
+   * The class-path resource of version 5 of the schema: each task's attempt history, paused
+   * queues, the workers' host, process id and concurrency, and the index of the admin's lists.
+   */
+  public static final String V5_RESOURCE = "dev/loomwork/postgres/V5__loomwork_admin.sql";
 
   /**
    * The key of the transaction-scoped advisory lock that serialises migrations: the ASCII bytes of
@@ -111,6 +123,9 @@ public final class PostgresSchema {
         switch (version) {
           case 1 -> V1_RESOURCE;
           case 2 -> V2_RESOURCE;
+          case 3 -> V3_RESOURCE;
+          case 4 -> V4_RESOURCE;
+          case 5 -> V5_RESOURCE;
           default ->
               throw new IllegalArgumentException(
                   "version: " + version + " (expected: 1 to " + VERSION + ")");
