@@ -1,7 +1,7 @@
 package dev.loomwork.postgres;
 
 /**
- * A task's attempt history, the {@code attempts} column (schema version 5): the SQL that appends
+ * A task's attempt history, the {@code attempts} column (schema version 4): the SQL that appends
  * an attempt's entry in the statement that writes its outcome, and the SQL that reads the entries
  * back as rows.
  *
@@ -40,7 +40,7 @@ final class PostgresAttempts {
         + " 'ended', " + micros("now()") + ","
         + " 'worker', " + row + ".owner,"
         + " 'outcome', " + outcome + ","
-        + " 'error', (" + error + ") - 'attempt' - 'worker')))";
+        + " 'error', (" + error + ")::jsonb - 'attempt' - 'worker')))";
   }
 
   private static String micros(String timestamp) {

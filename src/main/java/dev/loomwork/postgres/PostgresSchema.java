@@ -25,7 +25,7 @@ import javax.sql.DataSource;
 public final class PostgresSchema {
 
   /** The schema version this library needs. */
-  public static final int VERSION = 5;
+  public static final int VERSION = 4;
 
   /** The class-path resource of version 1 of the schema. */
   public static final String V1_RESOURCE = "dev/loomwork/postgres/V1__loomwork.sql";
@@ -33,17 +33,17 @@ public final class PostgresSchema {
   /** The class-path resource of version 2 of the schema: recurring tasks. */
   public static final String V2_RESOURCE = "dev/loomwork/postgres/V2__loomwork_schedule.sql";
 
-  /** The resource of version 3: reserved for the worker row's handlers and versions. */
-  public static final String V3_RESOURCE = "dev/loomwork/postgres/V3__loomwork_reserved.sql";
-
-  /** The resource of version 4: the handlers each worker registered, on its row. */
-  public static final String V4_RESOURCE = "dev/loomwork/postgres/V4__loomwork_reserved.sql";
+  /**
+   * The class-path resource of version 3 of the schema: payload versions, which workers claim by
+   * during a rolling deploy.
+   */
+  public static final String V3_RESOURCE = "dev/loomwork/postgres/V3__loomwork_versions.sql";
 
   /**
-   * The class-path resource of version 5 of the schema: each task's attempt history, paused
+   * The class-path resource of version 4 of the schema: each task's attempt history, paused
    * queues, the workers' host, process id and concurrency, and the index of the admin's lists.
    */
-  public static final String V5_RESOURCE = "dev/loomwork/postgres/V5__loomwork_admin.sql";
+  public static final String V4_RESOURCE = "dev/loomwork/postgres/V4__loomwork_admin.sql";
 
   /**
    * The key of the transaction-scoped advisory lock that serialises migrations: the ASCII bytes of
@@ -125,7 +125,6 @@ public final class PostgresSchema {
           case 2 -> V2_RESOURCE;
           case 3 -> V3_RESOURCE;
           case 4 -> V4_RESOURCE;
-          case 5 -> V5_RESOURCE;
           default ->
               throw new IllegalArgumentException(
                   "version: " + version + " (expected: 1 to " + VERSION + ")");

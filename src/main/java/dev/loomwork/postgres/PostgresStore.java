@@ -208,6 +208,7 @@ public final class PostgresStore {
     return new NewTask(
         queue,
         s.handler(),
+        s.version(),
         s.payloadJson(),
         s.name(),
         s.notBefore(),

@@ -44,6 +44,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /** The durable store's admin: lists, filters, pages, counts, a task's attempts, and the actions. */
 @ExtendWith(PostgresExtension.class)
 class StoreAdminTest {
+  static final Map<String, Integer> JOB_V1 = Map.of("job", 1);
   static final TaskType<Integer> OTHER = TaskType.of("other", DurableQueueTest.NUMBER);
 
   final DataSource ds;
@@ -335,25 +336,74 @@ class StoreAdminTest {
   void aPausedQueueClaimsNothingUntilResumed() throws Exception {
     PostgresClaims claims = new PostgresClaims(ds);
     PostgresLeases leases = new PostgresLeases(ds);
-    long worker = leases.register("p", Duration.ofSeconds(30));
+    long worker = leases.register("p", JOB_V1, Duration.ofSeconds(30));
     long id = store.enqueue("p", Task.of(DurableQueueTest.JOB, 1));
     assertTrue(admin.pause("p"));
     assertFalse(admin.pause("p"), "already paused");
     assertEquals(List.of("p"), admin.pausedQueues());
-    PostgresTypes.Claim paused = claims.claim("p", List.of("job"), worker, 10);
+    PostgresTypes.Claim paused = claims.claim("p", JOB_V1, worker, 10);
     assertTrue(paused.leaseLive());
     assertEquals(List.of(), paused.tasks(), "a paused queue's claim takes nothing");
-    assertTrue(claims.nextDue("p", List.of("job")).isEmpty(), "and its timer waits for the poll");
+    assertTrue(claims.nextDue("p", JOB_V1).isEmpty(), "and its timer waits for the poll");
     long other = store.enqueue("other", Task.of(DurableQueueTest.JOB, 2));
-    long otherWorker = leases.register("other", Duration.ofSeconds(30));
+    long otherWorker = leases.register("other", JOB_V1, Duration.ofSeconds(30));
     assertEquals(
         List.of(other),
-        claims.claim("other", List.of("job"), otherWorker, 10).tasks().stream().map(t -> t.id()).toList(),
+        claims.claim("other", JOB_V1, otherWorker, 10).tasks().stream().map(t -> t.id()).toList(),
         "other queues are not paused");
     assertTrue(admin.resume("p"));
     assertFalse(admin.resume("p"), "not paused any more");
     assertEquals(List.of(), admin.pausedQueues());
-    assertEquals(List.of(id), claims.claim("p", List.of("job"), worker, 10).tasks().stream().map(t -> t.id()).toList());
+    assertEquals(List.of(id), claims.claim("p", JOB_V1, worker, 10).tasks().stream().map(t -> t.id()).toList());
+  }
+
+  @Test
+  void releasedAndLostAttemptsJoinTheHistory() throws Exception {
+    PostgresClaims claims = new PostgresClaims(ds);
+    PostgresLeases leases = new PostgresLeases(ds);
+    long id = store.enqueue("h", Task.of(DurableQueueTest.JOB, 1).retries(3));
+    long first = leases.register("h", JOB_V1, Duration.ofSeconds(30));
+    assertEquals(1, claims.claim("h", JOB_V1, first, 1).tasks().size());
+    claims.release(first, List.of(id));
+    long second = leases.register("h", JOB_V1, Duration.ofSeconds(30));
+    assertEquals(1, claims.claim("h", JOB_V1, second, 1).tasks().size());
+    Sql.exec(ds, "UPDATE loomwork_worker SET expires_at = now() - interval '1 second' WHERE id = ?", second);
+    assertTrue(leases.rescue().isPresent());
+    List<AttemptRecord> attempts = admin.task(id).orElseThrow().attempts();
+    assertEquals(
+        List.of(AttemptOutcome.RELEASED, AttemptOutcome.LOST),
+        attempts.stream().map(AttemptRecord::outcome).toList());
+    assertEquals(List.of(1, 1), attempts.stream().map(AttemptRecord::attempt).toList(), "a released attempt is given back");
+    assertEquals(first, attempts.get(0).worker());
+    assertNull(attempts.get(0).errorType());
+    assertEquals(second, attempts.get(1).worker());
+    assertEquals(PostgresLeases.WORKER_LOST, attempts.get(1).errorType());
+    assertEquals("worker " + second + " lost its lease during attempt 1", attempts.get(1).errorMessage());
+  }
+
+  @Test
+  void theHistoryKeepsTheLast32AttemptsAndBoundsEachError() throws Exception {
+    long id = store.enqueue("bound", Task.of(DurableQueueTest.JOB, 1).retries(50));
+    PostgresClaims claims = new PostgresClaims(ds);
+    long worker = new PostgresLeases(ds).register("bound", JOB_V1, Duration.ofSeconds(30));
+    RuntimeException huge = new RuntimeException("m".repeat(5_000));
+    for (int attempt = 1; attempt <= PostgresAttempts.KEPT + 3; attempt++) {
+      assertEquals(1, claims.claim("bound", JOB_V1, worker, 1).tasks().size());
+      claims.complete(
+          worker,
+          List.of(new dev.loomwork.internal.DurableBackend.Outcome(
+              id, attempt, dev.loomwork.internal.DurableBackend.Ending.RETRY, Duration.ZERO, huge)));
+    }
+    List<AttemptRecord> attempts = admin.task(id).orElseThrow().attempts();
+    assertEquals(PostgresAttempts.KEPT, attempts.size());
+    assertEquals(4, attempts.getFirst().attempt(), "the oldest three were dropped");
+    assertEquals(PostgresAttempts.KEPT + 3, attempts.getLast().attempt());
+    for (AttemptRecord a : attempts) {
+      assertEquals(AttemptOutcome.RETRIED, a.outcome());
+      assertEquals(AttemptRecord.MAX_MESSAGE, a.errorMessage().length());
+      assertTrue(a.errorMessage().endsWith("\u2026"));
+      assertTrue(a.stackTrace().length() <= AttemptRecord.MAX_STACK);
+    }
   }
 
   @Test
@@ -383,6 +433,7 @@ class StoreAdminTest {
       assertEquals(ProcessHandle.current().pid(), w.pid());
       assertEquals(ProcessFacts.host(), w.host());
       assertEquals(3, w.concurrency());
+      assertEquals(List.of("job"), w.handlers());
       assertEquals(1, w.claimed());
       assertTrue(w.expiresAt().isAfter(w.heartbeatAt()));
       assertFalse(w.heartbeatAt().isBefore(w.startedAt()));

@@ -1,4 +1,4 @@
--- loomwork's PostgreSQL store, schema version 5: what operators need (PostgreSQL 12 or newer).
+-- loomwork's PostgreSQL store, schema version 4: what operators need (PostgreSQL 12 or newer).
 --
 -- Attempt history. Each task keeps its attempts in a bounded jsonb array on its own row, appended
 -- by the statement that writes the attempt's outcome (a batch completion, a release, a rescue), so
@@ -36,4 +36,4 @@ ALTER TABLE loomwork_worker
 COMMENT ON COLUMN loomwork_task.attempts IS 'the last 32 attempts: [{attempt, started, ended, worker, outcome, error}], appended with each outcome';
 COMMENT ON TABLE loomwork_paused_queue IS 'loomwork queues paused by an operator: no worker claims their tasks';
 
-INSERT INTO loomwork_schema (version) VALUES (5);
+INSERT INTO loomwork_schema (version) VALUES (4);
