@@ -25,6 +25,7 @@ module dev.loomwork {
   requires static jdk.httpserver;
 
   exports dev.loomwork;
+  exports dev.loomwork.admin;
   exports dev.loomwork.kotlin;
   exports dev.loomwork.postgres;
   exports dev.loomwork.console;
