@@ -98,6 +98,14 @@ final class ConsoleFixture implements AutoCloseable {
         })
         .build();
     emails.start();
+    // One task that ended, so that the queue has a row (with its Pause form, and so the CSRF token)
+    // on the queues page however fast a test reads it.
+    try {
+      awaitState(enqueue("warm-up@example.com", "warm-up"), TaskState.SUCCEEDED);
+    } catch (Exception e) {
+      emails.close();
+      throw new IllegalStateException("the fixture's first task did not succeed", e);
+    }
   }
 
   long enqueue(String payload, @Nullable String name) throws SQLException {
