@@ -275,6 +275,43 @@ class ConsoleHttpTest {
   }
 
   @Test
+  void theActionsRetryEveryMatchingTaskCancelAndDelete() throws Exception {
+    URI base = writable().uri();
+    String token = token(get(base).body());
+    fixture.failure.set("421 try again later");
+    long first = fixture.enqueue("a@example.com", null);
+    long second = fixture.enqueue("b@example.com", null);
+    fixture.awaitState(first, TaskState.FAILED);
+    fixture.awaitState(second, TaskState.FAILED);
+    long later = fixture.store.enqueue(QUEUE, dev.loomwork.Task.of(ConsoleFixture.SEND, "c@example.com")
+        .delay(java.time.Duration.ofHours(1)));
+
+    fixture.failure.set(null);
+    HttpResponse<String> retried = post(base.resolve("actions/retry-matching"),
+        "src=0&queue=" + QUEUE + "&state=FAILED&error=421&return=%2Ftasks%3Fqueue%3D" + QUEUE + "&csrf=" + token);
+    assertEquals(303, retried.statusCode(), retried.body());
+    String back = retried.headers().firstValue("Location").orElseThrow();
+    assertTrue(back.startsWith("/tasks?queue=" + QUEUE + "&notice="), back);
+    assertTrue(get(base.resolve(back.substring(1))).body().contains("2 task(s) retried."));
+    fixture.awaitState(first, TaskState.SUCCEEDED);
+    fixture.awaitState(second, TaskState.SUCCEEDED);
+
+    assertEquals(303, post(base.resolve("actions/cancel"), "src=0&queue=" + QUEUE + "&id=" + later + "&csrf=" + token)
+        .statusCode());
+    assertEquals(TaskState.CANCELLED, fixture.admin.task(later).orElseThrow().summary().state());
+    assertEquals(303, post(base.resolve("actions/delete"), "src=0&queue=" + QUEUE + "&id=" + later + "&csrf=" + token)
+        .statusCode());
+    assertTrue(fixture.admin.task(later).isEmpty());
+    assertEquals(404, get(base.resolve("task?src=0&queue=" + QUEUE + "&id=" + later)).statusCode());
+
+    // Bad input: named in a 400, nothing done.
+    HttpResponse<String> bad = post(base.resolve("actions/retry"), "src=0&queue=" + QUEUE + "&id=x1&csrf=" + token);
+    assertEquals(400, bad.statusCode());
+    assertTrue(bad.body().contains("id: x1 (expected: a durable task's id, a number)"), bad.body());
+    assertEquals(400, post(base.resolve("actions/pause"), "src=7&queue=" + QUEUE + "&csrf=" + token).statusCode());
+  }
+
+  @Test
   void aNoticeShowsOnlyWhatTheConsoleItselfWrote() throws Exception {
     URI base = writable().uri();
     String page = get(base.resolve("?notice=Your%20session%20expired")).body();
