@@ -6,7 +6,8 @@ import org.jspecify.annotations.NullMarked;
  * <p>{@code dev.loomwork} is the API; {@code dev.loomwork.kotlin} is its Kotlin API, which needs
  * kotlin-stdlib and kotlinx-coroutines-core (optional: {@code requires static}, so a Java application
  * resolves neither). {@code dev.loomwork.postgres} is the PostgreSQL store: it needs the PostgreSQL
- * JDBC driver, also optional. The engine lives in {@code dev.loomwork.internal}, not exported.
+ * JDBC driver, also optional. {@code dev.loomwork.console} is the web console, served by the JDK's
+ * {@code jdk.httpserver} (optional too). The engine lives in {@code dev.loomwork.internal}, not exported.
  */
 @NullMarked
 module dev.loomwork {
@@ -19,8 +20,13 @@ module dev.loomwork {
   requires static org.postgresql.jdbc;
   requires static kotlin.stdlib;
   requires static kotlinx.coroutines.core;
+  // The console (dev.loomwork.console) is served by the JDK's own HTTP server. Optional: an
+  // application on the module path that uses the console requires jdk.httpserver itself.
+  requires static jdk.httpserver;
 
   exports dev.loomwork;
+  exports dev.loomwork.admin;
   exports dev.loomwork.kotlin;
   exports dev.loomwork.postgres;
+  exports dev.loomwork.console;
 }

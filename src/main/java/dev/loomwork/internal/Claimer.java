@@ -42,6 +42,8 @@ final class Claimer extends StoreLoop {
   private final long pollNanos;
   /** In saturation, claim only this many permits at once (or whatever is free once nothing is ready). */
   final int batch;
+  /** The queue's concurrency, recorded on each worker row for an operator's list. */
+  private final int concurrency;
   private @Nullable LeaseKeeper keeper;
   private @Nullable Flusher flusher;
   /** Whether the last claim took all it asked for: the store may have more, so a freed permit wakes us. */
@@ -72,6 +74,7 @@ final class Claimer extends StoreLoop {
     this.handlerVersions = restored.handlerVersions();
     this.pollNanos = backend.settings().pollInterval().toNanos();
     this.batch = Math.max(1, Math.min(concurrency, 100) / 2);
+    this.concurrency = concurrency;
   }
 
   /** Set once, before the loops start (the two know each other). */
@@ -190,6 +193,12 @@ final class Claimer extends StoreLoop {
 
   private long register(long gen) throws Exception {
     long w = backend.register(queue.name(), handlerVersions);
+    try {
+      backend.describe(w, concurrency);
+    } catch (Exception e) {
+      // Only an operator's list of workers reads it: a worker whose description failed still works,
+      // and shows no host, pid or concurrency. The next claim meets any real outage.
+    }
     lock.lock();
     try {
       if (!closed() && books.registered(w, gen)) {

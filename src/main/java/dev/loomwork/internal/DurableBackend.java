@@ -28,6 +28,12 @@ public interface DurableBackend {
    */
   long register(String queue, Map<String, Integer> handlers) throws Exception;
 
+  /**
+   * Records, for an operator's list of workers, what describes a worker just registered: its
+   * process and its concurrency. Called once after each {@link #register}, on the claimer's thread.
+   */
+  default void describe(long worker, int concurrency) throws Exception {}
+
   /** Renews the lease; false if the worker's row is gone (its lease was lost). */
   boolean heartbeat(long worker) throws Exception;
 

@@ -161,6 +161,11 @@ final class DurableSource implements TaskStore {
   }
 
   @Override
+  public void forEachPending(Consumer<TaskCore<?>> visit) {
+    ready.forEachPending(visit);
+  }
+
+  @Override
   public void removeAll(Consumer<TaskCore<?>> ended) {
     ready.removeAll(ended);
   }

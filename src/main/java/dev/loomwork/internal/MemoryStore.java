@@ -147,6 +147,19 @@ final class MemoryStore implements TaskStore {
   }
 
   @Override
+  public void forEachPending(Consumer<TaskCore<?>> visit) {
+    assert lock.isHeldByCurrentThread();
+    for (TaskCore<?> t : ready) {
+      if (t.state() == TaskState.READY) { // a stale entry's task left early
+        visit.accept(t);
+      }
+    }
+    for (int i = 0; i < waitingCount; i++) {
+      visit.accept(heap[i]);
+    }
+  }
+
+  @Override
   public void removeAll(Consumer<TaskCore<?>> ended) {
     assert lock.isHeldByCurrentThread();
     for (TaskCore<?> t : ready) {

@@ -180,6 +180,36 @@ abstract sealed class QueueBooks permits QueueState {
   }
 
   /**
+   * Takes the lock; up to {@code limit} of the tasks not yet ended: the running ones first, then the
+   * ready ones in their order, then the waiting ones. The first call turns on the stamping of tasks
+   * as they become ready (as {@link #health()} does), so that a ready task's age is known; a task
+   * already ready then counts from that call. Costs one hold of the lock for at most {@code limit}
+   * tasks plus the stale entries of the ready deque.
+   */
+  final List<LiveTask> liveTasks(int limit) {
+    lock.lock();
+    try {
+      store.oldestReadyNanos(); // turns stamping on: every ready task has a stamp from here on
+      long now = System.nanoTime(); // the ready stamps' scale (MemoryStore.fileReady)
+      List<LiveTask> tasks = new ArrayList<>(Math.min(limit, outstanding()));
+      for (TaskCore<?> t = running.head; t != null && tasks.size() < limit; t = t.nextRunning) {
+        tasks.add(new LiveTask(snapshot(t, TaskState.RUNNING), -1));
+      }
+      store.forEachPending(
+          t -> {
+            if (tasks.size() < limit) {
+              TaskState state = t.state();
+              long ready = state == TaskState.READY ? Math.max(0, now - t.readyAtNanos) : -1;
+              tasks.add(new LiveTask(snapshot(t, state), ready));
+            }
+          });
+      return tasks;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
    * Takes the lock; waits until the owner terminates, for at most {@code nanos}.
    *
    * @return true if it terminated

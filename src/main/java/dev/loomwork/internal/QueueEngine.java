@@ -12,6 +12,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
+import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.RejectedExecutionException;
@@ -349,6 +350,11 @@ public final class QueueEngine {
 
   public QueueHealth health() {
     return state.health();
+  }
+
+  /** Up to {@code limit} tasks not yet ended, running ones first (see {@link QueueBooks#liveTasks}). */
+  public List<LiveTask> liveTasks(int limit) {
+    return state.liveTasks(limit);
   }
 
   @Override

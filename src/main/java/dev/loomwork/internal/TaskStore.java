@@ -51,6 +51,12 @@ interface TaskStore {
   /** Removes every pending task, in order (ready ones first), handing each to {@code ended}. */
   void removeAll(Consumer<TaskCore<?>> ended);
 
+  /**
+   * Visits the pending tasks, the ready ones first in their order, then the waiting ones in no
+   * order; for an operator's view ({@code MemoryAdmin}), called seldom.
+   */
+  void forEachPending(Consumer<TaskCore<?>> visit);
+
   /** Tasks ready to run. */
   int readyCount();
 

@@ -63,6 +63,11 @@ final class PostgresBackend implements DurableBackend {
   }
 
   @Override
+  public void describe(long worker, int concurrency) throws SQLException {
+    leases.describe(worker, ProcessFacts.host(), ProcessFacts.PID, concurrency);
+  }
+
+  @Override
   public boolean heartbeat(long worker) throws SQLException {
     return leases.heartbeat(worker, settings.lease());
   }

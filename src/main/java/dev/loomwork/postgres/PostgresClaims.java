@@ -35,7 +35,9 @@ final class PostgresClaims extends PostgresOperations {
    * LOCKED) may be re-run by the planner and claim more than n). SKIP LOCKED passes over rows
    * another claim holds; in READ COMMITTED, a row another claim updated and committed after this
    * statement's snapshot is re-checked against the WHERE clause when locked, and skipped as running.
-   * A worker whose lease is gone or expired claims nothing.
+   * A worker whose lease is gone or expired claims nothing, and so does a worker of a paused queue
+   * (one primary-key probe of loomwork_paused_queue): a pause takes effect at every process's next
+   * claim, while the attempts running go on.
    *
    * The handlers come as two parallel arrays, names and the newest payload version this worker
    * reads of each: a row whose version is newer than its handler's here stays ready for a worker
@@ -52,6 +54,7 @@ final class PostgresClaims extends PostgresOperations {
           + " WHERE t.state = 'ready' AND t.queue = ? AND t.run_at <= now() AND t.handler = ANY (?)"
           + " AND t.version <= (?::integer[])[array_position(?::text[], t.handler)]"
           + " AND EXISTS (SELECT 1 FROM lease)"
+          + " AND NOT EXISTS (SELECT 1 FROM loomwork_paused_queue p WHERE p.queue = t.queue)"
           + " ORDER BY t.run_at, t.id"
           + " LIMIT ?"
           + " FOR UPDATE SKIP LOCKED"
@@ -145,7 +148,8 @@ final class PostgresClaims extends PostgresOperations {
 
   /**
    * How long until the next ready task of a queue that {@link #claim} would take with {@code
-   * handlers} is due, by the database's clock: zero if one is due now, empty if none is ready. For
+   * handlers} is due, by the database's clock: zero if one is due now, empty if none is ready or the queue is
+   * paused (a paused queue's worker waits for its poll, or the resume's notification). For
    * the one timer that wakes a claim when a not-before time or a retry's backoff runs out. A payload
    * newer than this worker reads is not waited for (else an old worker would claim again at once,
    * take nothing, and spin). One query on the ready index.
@@ -163,7 +167,8 @@ final class PostgresClaims extends PostgresOperations {
                   "SELECT (extract(epoch FROM min(t.run_at) - now()) * 1000000)::bigint"
                       + " FROM loomwork_task t"
                       + " WHERE t.state = 'ready' AND t.queue = ? AND t.handler = ANY (?)"
-                      + " AND t.version <= (?::integer[])[array_position(?::text[], t.handler)]")) {
+                      + " AND t.version <= (?::integer[])[array_position(?::text[], t.handler)]"
+                      + " AND NOT EXISTS (SELECT 1 FROM loomwork_paused_queue p WHERE p.queue = t.queue)")) {
             s.setString(1, queue);
             s.setArray(2, c.createArrayOf("text", names));
             s.setArray(3, c.createArrayOf("int4", versions));
@@ -185,6 +190,8 @@ final class PostgresClaims extends PostgresOperations {
    * partial index loomwork_task_running, whose entries of tasks completed since the last vacuum are
    * all dead, and a batch then costs as much as the backlog already worked off; without it each row
    * is found by its primary key. A cancel requested while the attempt ran wins over its outcome.
+   * The attempt joins the task's history (attempts) in the same statement: the SET expressions read
+   * the row as it was, so the entry has the attempt's start (attempted_at) and worker (owner).
    */
   private static final String COMPLETE =
       "UPDATE loomwork_task t SET"
@@ -194,6 +201,9 @@ final class PostgresClaims extends PostgresOperations {
           + "   THEN now() + o.delay * interval '1 microsecond' ELSE t.run_at END,"
           + " finished_at = CASE WHEN o.state = 'ready' AND NOT t.cancel_requested THEN NULL ELSE now() END,"
           + " last_error = coalesce(o.error::jsonb, t.last_error),"
+          + " attempts = " + PostgresAttempts.append(
+              "t", "CASE WHEN t.cancel_requested THEN 'cancelled' WHEN o.state = 'ready' THEN 'retried'"
+                  + " ELSE o.state END", "o.error::jsonb") + ","
           + " updated_at = now()"
           + " FROM unnest(?::bigint[], ?::integer[], ?::text[], ?::bigint[], ?::text[])"
           + "   AS o (id, attempt, state, delay, error)"
@@ -271,6 +281,8 @@ final class PostgresClaims extends PostgresOperations {
           + " owner = NULL,"
           + " attempt = CASE WHEN cancel_requested THEN attempt ELSE attempt - 1 END,"
           + " finished_at = CASE WHEN cancel_requested THEN now() END,"
+          + " attempts = " + PostgresAttempts.append(
+              "loomwork_task", "CASE WHEN cancel_requested THEN 'cancelled' ELSE 'released' END", "NULL") + ","
           + " updated_at = now()"
           + " WHERE id = ANY (?) AND owner = ?"
           + " RETURNING id, state";

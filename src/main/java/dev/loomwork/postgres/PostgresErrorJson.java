@@ -9,14 +9,33 @@ final class PostgresErrorJson {
   /** Stack frames kept in a task's {@code last_error}. */
   static final int STACK_FRAMES = 20;
 
+  /** The longest message kept, in characters ({@code AttemptRecord.MAX_MESSAGE}). */
+  static final int MAX_MESSAGE = dev.loomwork.admin.AttemptRecord.MAX_MESSAGE;
+
+  /** The longest stack trace kept, in characters ({@code AttemptRecord.MAX_STACK}). */
+  static final int MAX_STACK = dev.loomwork.admin.AttemptRecord.MAX_STACK;
+
   private PostgresErrorJson() {}
 
   /**
    * The {@code last_error} JSON of an attempt that failed with {@code e}, its stack trace cut to
-   * {@value #STACK_FRAMES} frames.
+   * {@value #STACK_FRAMES} frames and {@value #MAX_STACK} characters, its message to {@value
+   * #MAX_MESSAGE}.
    */
   static String errorJson(Throwable e, int attempt, long worker) {
-    return errorJson(e.getClass().getName(), e.getMessage(), stack(e), attempt, worker);
+    return errorJson(e.getClass().getName(), cut(e.getMessage(), MAX_MESSAGE), cut(stack(e), MAX_STACK), attempt, worker);
+  }
+
+  /** The text cut to {@code max} characters, the last of them an ellipsis; never a lone surrogate. */
+  static @Nullable String cut(@Nullable String text, int max) {
+    if (text == null || text.length() <= max) {
+      return text;
+    }
+    int end = max - 1;
+    if (Character.isHighSurrogate(text.charAt(end - 1))) {
+      end--;
+    }
+    return text.substring(0, end) + "\u2026";
   }
 
   private static String stack(Throwable e) {

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Worker leases and the rescuer: registering a worker, renewing and ending its lease, the cancels
@@ -26,6 +27,12 @@ final class PostgresLeases extends PostgresOperations {
 
   /** The error type the rescuer records for an attempt whose worker lost its lease. */
   static final String WORKER_LOST = "dev.loomwork.postgres.WorkerLost";
+
+  /**
+   * The SQL of a worker row's ({@code w}) handlers, as a sorted {@code text[]}: the keys of its
+   * {@code handlers} object (handler name to newest payload version, schema version 3).
+   */
+  static final String WORKER_HANDLERS = "ARRAY(SELECT jsonb_object_keys(w.handlers) ORDER BY 1)";
 
   PostgresLeases(DataSource dataSource) {
     super(dataSource);
@@ -61,6 +68,26 @@ final class PostgresLeases extends PostgresOperations {
               r.next();
               return r.getLong(1);
             }
+          }
+        });
+  }
+
+  /**
+   * Records what an operator's list of workers shows of a worker: its process's host name and id,
+   * and its concurrency.
+   *
+   * @return false if the worker's row is gone
+   */
+  boolean describe(long workerId, @Nullable String host, long pid, int concurrency) throws SQLException {
+    return autoCommitted(
+        c -> {
+          try (PreparedStatement s =
+              c.prepareStatement("UPDATE loomwork_worker SET host = ?, pid = ?, concurrency = ? WHERE id = ?")) {
+            s.setString(1, host);
+            s.setLong(2, pid);
+            s.setInt(3, concurrency);
+            s.setLong(4, workerId);
+            return s.executeUpdate() == 1;
           }
         });
   }
@@ -160,6 +187,10 @@ final class PostgresLeases extends PostgresOperations {
           + " last_error = jsonb_build_object('type', '" + WORKER_LOST + "',"
           + "   'message', 'worker ' || t.owner || ' lost its lease during attempt ' || t.attempt,"
           + "   'attempt', t.attempt, 'worker', t.owner),"
+          + " attempts = " + PostgresAttempts.append(
+              "t", "CASE WHEN t.cancel_requested THEN 'cancelled' ELSE 'lost' END",
+              "jsonb_build_object('type', '" + WORKER_LOST + "',"
+                  + " 'message', 'worker ' || t.owner || ' lost its lease during attempt ' || t.attempt)") + ","
           + " updated_at = now()"
           + " WHERE t.state = 'running'"
           + " AND (t.owner IN (SELECT id FROM expired)"

@@ -25,7 +25,7 @@ import javax.sql.DataSource;
 public final class PostgresSchema {
 
   /** The schema version this library needs. */
-  public static final int VERSION = 3;
+  public static final int VERSION = 4;
 
   /** The class-path resource of version 1 of the schema. */
   public static final String V1_RESOURCE = "dev/loomwork/postgres/V1__loomwork.sql";
@@ -38,6 +38,12 @@ public final class PostgresSchema {
    * during a rolling deploy.
    */
   public static final String V3_RESOURCE = "dev/loomwork/postgres/V3__loomwork_versions.sql";
+
+  /**
+   * The class-path resource of version 4 of the schema: each task's attempt history, paused
+   * queues, the workers' host, process id and concurrency, and the index of the admin's lists.
+   */
+  public static final String V4_RESOURCE = "dev/loomwork/postgres/V4__loomwork_admin.sql";
 
   /**
    * The key of the transaction-scoped advisory lock that serialises migrations: the ASCII bytes of
@@ -118,6 +124,7 @@ public final class PostgresSchema {
           case 1 -> V1_RESOURCE;
           case 2 -> V2_RESOURCE;
           case 3 -> V3_RESOURCE;
+          case 4 -> V4_RESOURCE;
           default ->
               throw new IllegalArgumentException(
                   "version: " + version + " (expected: 1 to " + VERSION + ")");

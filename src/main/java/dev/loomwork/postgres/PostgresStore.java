@@ -3,6 +3,7 @@ package dev.loomwork.postgres;
 import dev.loomwork.RetryPolicy;
 import dev.loomwork.Task;
 import dev.loomwork.TaskState;
+import dev.loomwork.admin.StoreAdmin;
 import dev.loomwork.internal.Access;
 import dev.loomwork.internal.DurableBackend;
 import dev.loomwork.internal.DurableSpec;
@@ -65,6 +66,8 @@ public final class PostgresStore {
   private final Debouncer notifications;
   /** The schedule table of durable recurring tasks. */
   private final PostgresSchedules schedules;
+  /** The operators' view of the store. */
+  private final PostgresAdmin admin;
 
   private PostgresStore(Builder b) {
     this.dataSource = b.dataSource;
@@ -72,6 +75,7 @@ public final class PostgresStore {
     this.rows = new PostgresTaskRows(b.dataSource);
     this.notifications = new Debouncer(new PostgresNotifications(b.dataSource), b.notifyWindow);
     this.schedules = new PostgresSchedules(b.dataSource);
+    this.admin = new PostgresAdmin(b.dataSource, this);
     this.backend =
         new PostgresBackend(
             b.dataSource,
@@ -226,6 +230,17 @@ public final class PostgresStore {
   }
 
   /**
+   * The admin of this store: lists and searches its tasks, reads one with its attempts, retries,
+   * cancels and deletes tasks, pauses and resumes queues for every process, and lists the live
+   * workers. See {@link StoreAdmin}.
+   *
+   * @return the admin, the same object at every call
+   */
+  public StoreAdmin admin() {
+    return admin;
+  }
+
+  /**
    * Cancels a task: one that waits ends cancelled at once; a running one is cut by its worker at its
    * next heartbeat, and ends cancelled.
    *
@@ -241,7 +256,7 @@ public final class PostgresStore {
     return state.isPresent();
   }
 
-  private static PostgresTask view(StoredTask t) {
+  static PostgresTask view(StoredTask t) {
     TaskState state =
         switch (t.state()) {
           case READY -> t.runAt().isAfter(Instant.now()) ? TaskState.WAITING : TaskState.READY;

@@ -2,6 +2,7 @@ package dev.loomwork.postgres;
 
 import dev.loomwork.postgres.PostgresTypes.State;
 import dev.loomwork.postgres.PostgresTypes.StoredTask;
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -45,8 +46,11 @@ final class PostgresTaskRows extends PostgresOperations {
 
   /** Reads a task's row. */
   Optional<StoredTask> find(long id) throws SQLException {
-    return autoCommitted(
-        c -> {
+    return autoCommitted(c -> find(c, id));
+  }
+
+  /** Reads a task's row on the caller's connection. */
+  static Optional<StoredTask> find(Connection c, long id) throws SQLException {
           try (PreparedStatement s =
               c.prepareStatement(
                   "SELECT id, queue, handler, payload::text, name, state, run_at, attempt, max_attempts,"
@@ -82,6 +86,5 @@ final class PostgresTaskRows extends PostgresOperations {
                       r.getString(18)));
             }
           }
-        });
   }
 }

@@ -17,6 +17,9 @@ import dev.loomwork.TaskCodec;
 import dev.loomwork.TaskContext;
 import dev.loomwork.TaskType;
 import dev.loomwork.WorkQueue;
+import dev.loomwork.admin.MemoryAdmin;
+import dev.loomwork.console.Console;
+import dev.loomwork.console.ConsoleAuthorizer;
 import dev.loomwork.demo.DemoServer.Request;
 import dev.loomwork.demo.DemoServer.Response;
 import io.micrometer.core.instrument.Counter;
@@ -147,6 +150,8 @@ public final class SignupDemo {
   private final WorkQueue digest;
   /** The API's and the metrics and health port's server (Jetty). */
   private final DemoServer http;
+  /** The web console of both queues (the store's admin, or the queues in memory), on 127.0.0.1. */
+  private final Console console;
   /**
    * Set at the first signal (with --reuse-port, once the hand-over is done): signups are answered
    * 503 with Retry-After, and the health endpoint says the demo is draining.
@@ -214,6 +219,12 @@ public final class SignupDemo {
         .build();
 
     http = new DemoServer(options.port, options.metricsPort, options.reusePort, this::api, this::operations);
+    // The console on 127.0.0.1 only, so its actions (retry, cancel, delete, pause) are this machine's.
+    console = Console.builder()
+        .admin(store != null ? store.store().admin() : MemoryAdmin.of(email, webhooks))
+        .authorizer(ConsoleAuthorizer.allowAll())
+        .port(options.consolePort)
+        .build();
   }
 
   public static void main(String[] args) throws Exception {
@@ -366,6 +377,8 @@ public final class SignupDemo {
             + http.metricsAddress().getPort() + ")"
         : ""));
     out.println("demo: health       " + url("/health/ready") + "  (JSON; 200 while taking signups, 503 draining)");
+    console.start();
+    out.println("demo: console      " + console.uri() + "  (queues, tasks, workers; actions enabled, 127.0.0.1 only)");
     DemoStore s = store;
     if (s != null) {
       out.println("demo: store        PostgreSQL " + DemoStore.redacted(s.url()) + (s.embedded()
@@ -443,6 +456,7 @@ public final class SignupDemo {
       lastScrape();
     }
     http.close();
+    console.close();
     if (receiver != null) {
       receiver.close();
     }
@@ -870,6 +884,7 @@ public final class SignupDemo {
                                     accepting, finish the open connections' requests, then drain
           --metrics-port N          the port of /metrics and /health/ready (default 0: any free port)
           --receiver-port N         the demo's webhook receiver's port (default 0: any free port)
+          --console-port N          the web console's port on 127.0.0.1 (default 0: any free port)
           --requeue FILE            at start, re-queue the tasks of a shutdown report (--report-file)
                                     before taking signups (not with --store postgres)
           --store memory|postgres   where the email and webhook queues keep their tasks (default
@@ -922,6 +937,7 @@ public final class SignupDemo {
     int port;
     int metricsPort;
     int receiverPort;
+    int consolePort;
     boolean reusePort;
     boolean stopAfterLoad;
     boolean help;
@@ -985,6 +1001,7 @@ public final class SignupDemo {
             case "--final-scrape-wait" -> o.finalScrapeWait = duration(value);
             case "--port" -> o.port = port(arg, value);
             case "--metrics-port" -> o.metricsPort = port(arg, value);
+            case "--console-port" -> o.consolePort = port(arg, value);
             case "--receiver-port" -> {
               o.receiverOption = arg;
               o.receiverPort = port(arg, value);

@@ -123,7 +123,7 @@ class PostgresSchemaTest {
         types.add(r.getString(1));
       }
     }
-    assertEquals(15, types.size(), types::toString); // 10 of version 1, 5 of the schedule table
+    assertEquals(16, types.size(), types::toString); // 10 of version 1, 5 of the schedule table, 1 of pauses
     for (String t : types) {
       assertTrue(t.endsWith("timestamp with time zone"), t);
     }
