@@ -13,6 +13,9 @@ module dev.loomwork {
   requires org.slf4j;
   // Micrometer is optional: only a queue given a MeterRegistry uses it.
   requires static micrometer.core;
+  // So is Micrometer Observation: only a queue or store given an ObservationRegistry uses it.
+  requires static micrometer.observation;
+  requires static micrometer.commons;
   requires static transitive org.jspecify;
   // The PostgreSQL store's public signatures use javax.sql.DataSource.
   requires transitive java.sql;
