@@ -22,8 +22,16 @@ module dev.loomwork {
   requires static org.postgresql.jdbc;
   requires static kotlin.stdlib;
   requires static kotlinx.coroutines.core;
+  // The Spring Boot auto-configuration (dev.loomwork.spring): loaded by Spring Boot only.
+  requires static spring.core;
+  requires static spring.beans;
+  requires static spring.context;
+  requires static spring.boot;
+  requires static spring.boot.autoconfigure;
+  requires static spring.boot.health;
 
   exports dev.loomwork;
   exports dev.loomwork.kotlin;
   exports dev.loomwork.postgres;
+  exports dev.loomwork.spring;
 }

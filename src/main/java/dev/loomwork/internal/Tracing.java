@@ -165,12 +165,14 @@ public final class Tracing {
             .lowCardinalityKeyValue(KeyValue.of("loomwork.queue", queue))
             .lowCardinalityKeyValue(KeyValue.of("loomwork.handler", handler))
             .start();
-    try (Observation.Scope ignored = o.openScope()) {
+    Observation.Scope scope = o.openScope();
+    try {
       return insert.insert(TraceContext.of(headers));
     } catch (Exception | Error e) {
       o.error(e);
       throw e;
     } finally {
+      scope.close();
       o.stop();
     }
   }
