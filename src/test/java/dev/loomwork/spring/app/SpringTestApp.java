@@ -76,10 +76,38 @@ public class SpringTestApp {
     }
   }
 
-  @Bean
-  QueueHandler<String> welcome() {
-    return QueueHandler.of("email", WELCOME, (ctx, name) -> ran("email:" + name));
+  /** Stands in for a mail client. */
+  public static final class Mailer {
+    void send(String template, String to) {
+      ran(template + ":" + to);
+    }
   }
+
+  @Bean
+  Mailer mailer() {
+    return new Mailer();
+  }
+
+  // README:spring-java
+  @Bean
+  QueueHandler<String> welcome(Mailer mailer) {
+    return QueueHandler.of("email", WELCOME, (ctx, name) -> mailer.send("email", name));
+  }
+
+  @RestController
+  static class Hooks {
+    private final PostgresStore store;
+
+    Hooks(PostgresStore store) { // the auto-configured store, on the application's DataSource
+      this.store = store;
+    }
+
+    @PostMapping("/hooks")
+    String enqueue(@RequestParam("what") String what) throws SQLException {
+      return Long.toString(store.enqueue("hooks", Task.of(HOOK, what)));
+    }
+  }
+  // README:end
 
   @Bean
   QueueHandler<String> hook() {
@@ -94,21 +122,6 @@ public class SpringTestApp {
           ran("hook:" + what);
           System.out.println("loomwork-test: hook " + what + " ended");
         });
-  }
-
-  /** Enqueues a durable hook: what a request of a real service does. */
-  @RestController
-  static class Hooks {
-    private final PostgresStore store;
-
-    Hooks(PostgresStore store) {
-      this.store = store;
-    }
-
-    @PostMapping("/hooks")
-    String enqueue(@RequestParam("what") String what) throws SQLException {
-      return Long.toString(store.enqueue("hooks", Task.of(HOOK, what)));
-    }
   }
 
   public static void main(String[] args) {
