@@ -14,6 +14,9 @@ module dev.loomwork {
   requires org.slf4j;
   // Micrometer is optional: only a queue given a MeterRegistry uses it.
   requires static micrometer.core;
+  // So is Micrometer Observation: only a queue or store given an ObservationRegistry uses it.
+  requires static micrometer.observation;
+  requires static micrometer.commons;
   requires static transitive org.jspecify;
   // The PostgreSQL store's public signatures use javax.sql.DataSource.
   requires transitive java.sql;
@@ -23,10 +26,18 @@ module dev.loomwork {
   // The console (dev.loomwork.console) is served by the JDK's own HTTP server. Optional: an
   // application on the module path that uses the console requires jdk.httpserver itself.
   requires static jdk.httpserver;
+  // The Spring Boot auto-configuration (dev.loomwork.spring): loaded by Spring Boot only.
+  requires static spring.core;
+  requires static spring.beans;
+  requires static spring.context;
+  requires static spring.boot;
+  requires static spring.boot.autoconfigure;
+  requires static spring.boot.health;
 
   exports dev.loomwork;
   exports dev.loomwork.admin;
   exports dev.loomwork.kotlin;
   exports dev.loomwork.postgres;
   exports dev.loomwork.console;
+  exports dev.loomwork.spring;
 }

@@ -12,6 +12,7 @@ import dev.loomwork.internal.ScheduleStore;
 import dev.loomwork.internal.TickMeter;
 import dev.loomwork.postgres.PostgresStore;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.observation.ObservationRegistry;
 import java.io.IOException;
 import java.io.Reader;
 import java.time.Duration;
@@ -468,6 +469,8 @@ public final class WorkQueue implements AutoCloseable {
     private @Nullable PostgresStore store;
     private List<Duration> timerBuckets = DEFAULT_TIMER_BUCKETS;
     private final Map<String, RecurringTask<?>> recurring = new LinkedHashMap<>();
+    private @Nullable ObservationRegistry observationRegistry;
+    private boolean carryMdc;
 
     private Builder(String name) {
       Objects.requireNonNull(name, "name");
@@ -631,6 +634,42 @@ public final class WorkQueue implements AutoCloseable {
     }
 
     /**
+     * Observes every attempt with Micrometer Observation: each attempt is a {@code loomwork.attempt}
+     * observation, in scope while its body runs (on the body's thread), whose parent is the
+     * observation that was current where the task was enqueued: the submitter's for a task of this
+     * process's memory, captured at acceptance; for a durable task, the trace context its row keeps
+     * from its enqueue ({@link PostgresStore.Builder#observationRegistry}), so an attempt in another
+     * process continues the enqueueing request's trace. A retry is another attempt observation in the
+     * same trace. Keys, all of low cardinality: {@code loomwork.queue}, {@code loomwork.handler} (a
+     * typed task's handler name, or {@code closure}) and {@code loomwork.outcome} (how the attempt
+     * ended, as {@link WorkQueueListener.AttemptOutcome}, lower case). With Micrometer Tracing's
+     * handlers on the registry each observation is a span. If the registry fails, the queue logs it
+     * and runs the attempt unobserved. Default: none, and no attempt allocates anything for it.
+     *
+     * @param registry the registry, for example Spring Boot's {@code ObservationRegistry} bean
+     * @return this builder
+     * @throws NullPointerException if {@code registry} is null
+     */
+    public Builder observationRegistry(ObservationRegistry registry) {
+      this.observationRegistry = Objects.requireNonNull(registry, "registry");
+      return this;
+    }
+
+    /**
+     * Carries the submitter's MDC (slf4j's mapped diagnostic context) to the attempts of the tasks it
+     * enqueues on this queue: a copy is taken at acceptance and is the MDC of the body's thread while
+     * each attempt runs, so its log lines carry the request's keys. Tasks of this process's memory
+     * only: a durable task's attempts may run in another process, and its row keeps no MDC. Default:
+     * off, and nothing is copied.
+     *
+     * @return this builder
+     */
+    public Builder carryMdc() {
+      this.carryMdc = true;
+      return this;
+    }
+
+    /**
      * Sets the histogram buckets (Micrometer's service-level objectives) of the two timers, {@code
      * loomwork.tasks.wait} and {@code loomwork.attempts.duration}: each becomes a {@code le} bucket in
      * Prometheus. Only used with a {@link #meterRegistry(MeterRegistry) registry}. Default {@link
@@ -783,7 +822,9 @@ public final class WorkQueue implements AutoCloseable {
                   List.copyOf(handlers),
                   attemptScope,
                   timerBuckets,
-                  store == null ? null : Access.backend(store))),
+                  store == null ? null : Access.backend(store),
+                  observationRegistry,
+                  carryMdc)),
           List.copyOf(recurring.values()),
           meterRegistry,
           store,

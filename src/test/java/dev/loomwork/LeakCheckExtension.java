@@ -79,8 +79,20 @@ public final class LeakCheckExtension implements BeforeAllCallback, AfterEachCal
     install();
   }
 
+  /**
+   * Marks a test class whose queues live as long as the class, not a test: a Spring application
+   * context that the class's tests share, closed after them ({@code @DirtiesContext}). Its threads are
+   * checked after the class only.
+   */
+  @java.lang.annotation.Retention(java.lang.annotation.RetentionPolicy.RUNTIME)
+  @java.lang.annotation.Target(java.lang.annotation.ElementType.TYPE)
+  public @interface QueuesLiveForTheClass {}
+
   @Override
   public void afterEach(ExtensionContext context) {
+    if (context.getTestClass().map(c -> c.isAnnotationPresent(QueuesLiveForTheClass.class)).orElse(false)) {
+      return;
+    }
     check(context.getDisplayName());
   }
 

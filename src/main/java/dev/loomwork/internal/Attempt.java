@@ -5,6 +5,8 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.time.Instant;
+import dev.loomwork.Job;
+import java.util.Objects;
 import java.util.concurrent.Future;
 import org.jspecify.annotations.Nullable;
 
@@ -65,6 +67,7 @@ final class Attempt implements Runnable {
     boolean ran = false;
     Object result = null;
     Throwable failure = null;
+    Object observation = null; // the attempt's observation, only on a queue that traces
     if (begin()) {
       Future<?> timer = null;
       try {
@@ -79,7 +82,11 @@ final class Attempt implements Runnable {
           if (timeout != null) {
             timer = queue.timers.schedule(() -> cutAndInterrupt(Cut.TIMEOUT), Timers.nanos(timeout));
           }
-          result = call(task);
+          Tracing tracing = queue.tracing;
+          if (tracing != null) {
+            observation = tracing.start(task);
+          }
+          result = call(task, observation);
         }
       } catch (Throwable e) {
         failure = e;
@@ -91,7 +98,7 @@ final class Attempt implements Runnable {
     }
     Cut c = settle();
     try {
-      end(ran, result, failure, c, System.nanoTime() - start);
+      end(ran, result, failure, c, System.nanoTime() - start, observation);
     } catch (Throwable e) {
       Log.LOG.error("task '{}': the queue failed to end attempt {}", task.name(), number, e);
     }
@@ -105,21 +112,28 @@ final class Attempt implements Runnable {
     task.attempts = number;
     queue.publisher.started(task, number, System.nanoTime());
     Cut c = CUT.compareAndSet(this, null, Cut.DONE) ? null : cut; // no thread to clear
-    end(true, null, e, c, 0);
+    end(true, null, e, c, 0, null);
   }
 
-  private <T extends @Nullable Object> T call(TaskCore<T> t) throws Exception {
+  private <T extends @Nullable Object> T call(TaskCore<T> t, @Nullable Object observation)
+      throws Exception {
     AttemptContext context = new AttemptContext(queue, t, this);
     ScopedValue.Carrier bound = ScopedValue.where(AttemptContext.CURRENT, context);
+    // Nothing to carry is the common case, and costs nothing: no wrapper is made.
+    Job<T> job = observation == null && t.mdc == null ? t.job : Carried.job(t.job, observation, t.mdc);
     if (queue.nestedScopes) {
-      return bound.call(() -> queue.runner.runAttempt(queue.threadFactory, () -> t.job.call(context)));
+      return bound.call(() -> queue.runner.runAttempt(queue.threadFactory, () -> job.call(context)));
     }
-    return bound.call(() -> t.job.call(context)); // the attempt's thread is the body's
-
+    return bound.call(() -> job.call(context)); // the attempt's thread is the body's
   }
 
   private void end(
-      boolean ran, @Nullable Object result, @Nullable Throwable failure, @Nullable Cut c, long nanos) {
+      boolean ran,
+      @Nullable Object result,
+      @Nullable Throwable failure,
+      @Nullable Cut c,
+      long nanos,
+      @Nullable Object observation) {
     TaskCore<?> t = task;
     Verdict v =
         ran && failure == null && c == null
@@ -127,6 +141,10 @@ final class Attempt implements Runnable {
             : Verdict.of(
                 ran, failure, c, t.resolvedPolicy(), number, t.name(), t.deadline(), t.error(),
                 queue.clock, queue.random);
+    if (observation != null) {
+      // Before the end is published: whoever sees the task end finds its attempt's span ended.
+      Objects.requireNonNull(queue.tracing).stop(observation, v.outcome(), v.error());
+    }
     Publisher publisher = queue.publisher;
     publisher.hold(t); // this attempt's end (and retry) before the next attempt's start
     try {

@@ -139,6 +139,8 @@ public interface DurableBackend {
    * @param attempt the attempt now starting, from 1
    * @param deadline the task's deadline, computed by the database at insert, or null
    * @param uniqueKey the task's unique key, or null (a recurring task's tick has one)
+   * @param traceparent the W3C trace context of its enqueue, or null
+   * @param tracestate the W3C trace state of its enqueue, or null
    */
   record Claimed(
       long id,
@@ -148,7 +150,9 @@ public interface DurableBackend {
       int attempt,
       int maxAttempts,
       @Nullable Instant deadline,
-      @Nullable String uniqueKey) {}
+      @Nullable String uniqueKey,
+      @Nullable String traceparent,
+      @Nullable String tracestate) {}
 
   /** How an attempt ended, as written to the store. */
   enum Ending {

@@ -29,6 +29,8 @@ import org.jspecify.annotations.Nullable;
  * @param attemptScope how attempts sit in the queue's scope (structured runner)
  * @param timerBuckets the histogram buckets of the wait and attempt timers, ascending
  * @param store the durable store's I/O, or null for a queue in memory
+ * @param observationRegistry where attempts are observed (an {@code ObservationRegistry}), or null
+ * @param carryMdc whether a task of this process's memory carries its submitter's MDC to its attempts
  */
 public record QueueConfig(
     String name,
@@ -45,4 +47,6 @@ public record QueueConfig(
     List<Handlers.Registration> handlers,
     AttemptScope attemptScope,
     List<Duration> timerBuckets,
-    @Nullable DurableBackend store) {}
+    @Nullable DurableBackend store,
+    @Nullable Object observationRegistry,
+    boolean carryMdc) {}

@@ -60,6 +60,10 @@ public final class QueueEngine {
   /** Where the queue's tasks come from and their ends go: {@link MemoryStore} or a durable store. */
   final TaskStore store;
   private final Shutdown shutdown;
+  /** The attempts' observations, or null: then no Micrometer class is loaded for them. */
+  final @Nullable Tracing tracing;
+  /** Whether a task of this process's memory carries its submitter's MDC to its attempts. */
+  private final boolean carryMdc;
 
   /**
    * Creates the engine and registers its meters, if it has a registry; nothing runs until {@link
@@ -124,6 +128,9 @@ public final class QueueEngine {
     this.store = state.store();
     this.dispatcher = new Dispatcher(this);
     this.shutdown = new Shutdown(this, config.abandonAfter(), config.progressInterval());
+    Object observations = config.observationRegistry();
+    this.tracing = observations == null ? null : new Tracing(observations, name);
+    this.carryMdc = config.carryMdc();
   }
 
   public String name() {
@@ -191,6 +198,13 @@ public final class QueueEngine {
       t.checkEnqueueable();
       typed.encode(t.name());
       handlers.bind(t, name);
+    }
+    Tracing tr = tracing;
+    if (tr != null) {
+      t.trace = tr.capture(); // the submitter's observation: the parent of the task's attempts
+    }
+    if (carryMdc) {
+      t.mdc = org.slf4j.MDC.getCopyOfContextMap();
     }
     Instant now = t.needsClock() ? clock.instant() : null;
     t.resolve(defaultPolicy, now);

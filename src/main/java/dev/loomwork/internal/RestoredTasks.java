@@ -42,6 +42,7 @@ final class RestoredTasks {
     t.storeAttempt = c.attempt();
     t.scheduledAt = ScheduleStore.scheduledAt(c.uniqueKey()); // a recurring task's tick, or null
     t.attempts = c.attempt() - 1;
+    t.trace = Tracing.TraceContext.of(c.traceparent(), c.tracestate());
     return t;
   }
 }

@@ -59,6 +59,17 @@ public final class TaskCore<T extends @Nullable Object> {
   /** A recurring task's tick: its scheduled time, or null. Written before the task is enqueued. */
   public @Nullable Instant scheduledAt;
 
+  // ---- carried from the submitter to the attempts (written before the freeze or the filing) ----
+  /**
+   * The trace its attempts continue, or null: the submitter's current observation (a task of this
+   * process's memory, captured at acceptance by a queue with an observation registry), or a {@link
+   * Tracing.TraceContext} (read from a durable task's row). Typed {@code Object} so that this class
+   * names no Micrometer type.
+   */
+  @Nullable Object trace;
+  /** The submitter's MDC, captured at acceptance by a queue that carries it ({@code carryMdc}); or null. */
+  java.util.@Nullable Map<String, String> mdc;
+
   // ---- fixed at acceptance: resolved by the enqueuing thread, published by the freeze ----
   /** Written before the freezing compare-and-set publishes it (see {@link #cancel()}). */
   @Nullable QueueEngine queue;

@@ -63,7 +63,7 @@ final class PostgresClaims extends PostgresOperations {
           + " SET state = 'running', owner = ?, attempt = t.attempt + 1, attempted_at = now(), updated_at = now()"
           + " FROM due WHERE t.id = due.id"
           + " RETURNING t.id, t.handler, t.payload::text AS payload, t.name, t.attempt, t.max_attempts,"
-          + " t.run_at, t.deadline, t.unique_key"
+          + " t.run_at, t.deadline, t.unique_key, t.traceparent, t.tracestate"
           + ")"
           + " SELECT EXISTS (SELECT 1 FROM lease), c.*"
           + " FROM (VALUES (1)) AS one (x) LEFT JOIN claimed c ON true"
@@ -119,7 +119,9 @@ final class PostgresClaims extends PostgresOperations {
                         r.getInt(6),
                         r.getInt(7),
                         nullableInstant(r, 9),
-                        r.getString(10)));
+                        r.getString(10),
+                        r.getString(11),
+                        r.getString(12)));
               }
             }
             return new Claim(live, List.copyOf(tasks));

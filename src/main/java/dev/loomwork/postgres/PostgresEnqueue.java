@@ -24,10 +24,10 @@ final class PostgresEnqueue extends PostgresOperations {
 
   private static final String INSERT_COLUMNS =
       "INSERT INTO loomwork_task (queue, handler, version, payload, name, run_at, max_attempts, deadline,"
-          + " unique_key)"
+          + " unique_key, traceparent, tracestate)"
           + " VALUES (?, ?, ?, ?::jsonb, ?,"
           + " greatest(coalesce(?::timestamptz, '-infinity'), now() + ?::bigint * interval '1 microsecond'),"
-          + " ?, now() + ?::bigint * interval '1 microsecond', ?)";
+          + " ?, now() + ?::bigint * interval '1 microsecond', ?, ?, ?)";
 
   private static final String ENQUEUE = INSERT_COLUMNS + " RETURNING id";
 
@@ -128,6 +128,8 @@ final class PostgresEnqueue extends PostgresOperations {
       s.setLong(i++, micros(t.within()));
     }
     s.setString(i++, t.uniqueKey());
+    s.setString(i++, t.traceparent());
+    s.setString(i++, t.tracestate());
     return i;
   }
 }

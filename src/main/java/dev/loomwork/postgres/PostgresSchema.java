@@ -25,7 +25,7 @@ import javax.sql.DataSource;
 public final class PostgresSchema {
 
   /** The schema version this library needs. */
-  public static final int VERSION = 4;
+  public static final int VERSION = 5;
 
   /** The class-path resource of version 1 of the schema. */
   public static final String V1_RESOURCE = "dev/loomwork/postgres/V1__loomwork.sql";
@@ -44,6 +44,9 @@ public final class PostgresSchema {
    * queues, the workers' host, process id and concurrency, and the index of the admin's lists.
    */
   public static final String V4_RESOURCE = "dev/loomwork/postgres/V4__loomwork_admin.sql";
+
+  /** The class-path resource of version 5 of the schema: the trace context of a task. */
+  public static final String V5_RESOURCE = "dev/loomwork/postgres/V5__loomwork_trace.sql";
 
   /**
    * The key of the transaction-scoped advisory lock that serialises migrations: the ASCII bytes of
@@ -125,6 +128,7 @@ public final class PostgresSchema {
           case 2 -> V2_RESOURCE;
           case 3 -> V3_RESOURCE;
           case 4 -> V4_RESOURCE;
+          case 5 -> V5_RESOURCE;
           default ->
               throw new IllegalArgumentException(
                   "version: " + version + " (expected: 1 to " + VERSION + ")");

@@ -8,8 +8,10 @@ import dev.loomwork.internal.Access;
 import dev.loomwork.internal.DurableBackend;
 import dev.loomwork.internal.DurableSpec;
 import dev.loomwork.internal.ScheduleStore;
+import dev.loomwork.internal.Tracing;
 import dev.loomwork.postgres.PostgresTypes.NewTask;
 import dev.loomwork.postgres.PostgresTypes.StoredTask;
+import io.micrometer.observation.ObservationRegistry;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -68,9 +70,12 @@ public final class PostgresStore {
   private final PostgresSchedules schedules;
   /** The operators' view of the store. */
   private final PostgresAdmin admin;
+  /** Where enqueues are observed (an {@code ObservationRegistry}), or null: no trace context kept. */
+  private final @Nullable Object observationRegistry;
 
   private PostgresStore(Builder b) {
     this.dataSource = b.dataSource;
+    this.observationRegistry = b.observationRegistry;
     this.enqueue = new PostgresEnqueue(b.dataSource);
     this.rows = new PostgresTaskRows(b.dataSource);
     this.notifications = new Debouncer(new PostgresNotifications(b.dataSource), b.notifyWindow);
@@ -154,7 +159,7 @@ public final class PostgresStore {
    */
   public long enqueue(String queue, Task<?> task, @Nullable String uniqueKey) throws SQLException {
     NewTask t = newTask(queue, task, uniqueKey);
-    long id = enqueue.enqueue(t).id();
+    long id = traced(t, traced -> enqueue.enqueue(traced).id());
     notifications.afterCommit(queue);
     return id;
   }
@@ -193,9 +198,38 @@ public final class PostgresStore {
       throws SQLException {
     Objects.requireNonNull(connection, "connection");
     NewTask t = newTask(queue, task, uniqueKey);
-    long id = PostgresEnqueue.enqueue(connection, t).id();
+    long id = traced(t, traced -> PostgresEnqueue.enqueue(connection, traced).id());
     notifications.inTransaction(connection, queue);
     return id;
+  }
+
+  /** An insert of a task, as {@link #traced} runs it. */
+  @FunctionalInterface
+  private interface Insert {
+    long insert(NewTask task) throws SQLException;
+  }
+
+  /**
+   * Runs {@code insert}: as a traced enqueue if the store has a registry (the task keeps the trace
+   * context of its {@code loomwork.enqueue} observation), else as it is.
+   */
+  private long traced(NewTask t, Insert insert) throws SQLException {
+    Object registry = observationRegistry;
+    if (registry == null) {
+      return insert.insert(t);
+    }
+    try {
+      return Tracing.enqueue(
+          registry,
+          t.queue(),
+          t.handler(),
+          trace ->
+              insert.insert(trace == null ? t : t.traced(trace.traceparent(), trace.tracestate())));
+    } catch (SQLException | RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IllegalStateException(e); // Insert throws nothing else
+    }
   }
 
   private static NewTask newTask(String queue, Task<?> task, @Nullable String uniqueKey) {
@@ -215,7 +249,9 @@ public final class PostgresStore {
         s.delay() == null ? Duration.ZERO : s.delay(),
         s.maxAttempts(),
         s.within(),
-        uniqueKey);
+        uniqueKey,
+        null,
+        null);
   }
 
   /**
@@ -285,6 +321,7 @@ public final class PostgresStore {
     private Duration keepSucceeded = DEFAULT_KEEP_SUCCEEDED;
     private Duration keepEnded = DEFAULT_KEEP_ENDED;
     private Duration notifyWindow = Duration.ofMillis(Debouncer.WINDOW_MILLIS);
+    private @Nullable ObservationRegistry observationRegistry;
 
     private Builder(DataSource dataSource) {
       this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
@@ -352,6 +389,25 @@ public final class PostgresStore {
     public Builder retention(Duration succeeded, Duration ended) {
       this.keepSucceeded = atLeast(succeeded, Duration.ZERO, "succeeded");
       this.keepEnded = atLeast(ended, Duration.ZERO, "ended");
+      return this;
+    }
+
+    /**
+     * Observes every enqueue as a {@code loomwork.enqueue} observation (of kind producer, child of
+     * the caller's current observation), and stores the W3C trace context ({@code traceparent},
+     * {@code tracestate}) that the registry's tracing handler gives it in the task's row: each
+     * attempt of the task, in whichever process, is then a {@code loomwork.attempt} observation
+     * that continues that trace. Queues that run the tasks need a registry of their own ({@link
+     * dev.loomwork.WorkQueue.Builder#observationRegistry}). Without a tracing handler (Micrometer
+     * Tracing's propagating handlers) the observations are recorded and no context is stored.
+     * Default: none, and nothing is observed.
+     *
+     * @param registry the registry
+     * @return this builder
+     * @throws NullPointerException if {@code registry} is null
+     */
+    public Builder observationRegistry(ObservationRegistry registry) {
+      this.observationRegistry = Objects.requireNonNull(registry, "registry");
       return this;
     }
 

@@ -58,6 +58,8 @@ final class PostgresTypes {
    * @param maxAttempts the attempts allowed, at least 1
    * @param within the task's deadline, from the database's now() at insert; null for none
    * @param uniqueKey at most one pending or running task per queue and key; null for none
+   * @param traceparent the W3C trace context of the enqueue, or null when it was not traced
+   * @param tracestate the W3C trace state of the enqueue, or null
    */
   record NewTask(
       String queue,
@@ -69,7 +71,9 @@ final class PostgresTypes {
       Duration delay,
       int maxAttempts,
       @Nullable Duration within,
-      @Nullable String uniqueKey) {
+      @Nullable String uniqueKey,
+      @Nullable String traceparent,
+      @Nullable String tracestate) {
 
     NewTask {
       requireText(queue, "queue");
@@ -95,35 +99,39 @@ final class PostgresTypes {
 
     /** A task due now, one attempt, no name, deadline or key. */
     static NewTask of(String queue, String handler, String payloadJson) {
-      return new NewTask(queue, handler, 1, payloadJson, null, null, Duration.ZERO, 1, null, null);
+      return new NewTask(queue, handler, 1, payloadJson, null, null, Duration.ZERO, 1, null, null, null, null);
     }
 
     NewTask version(int version) {
-      return new NewTask(queue, handler, version, payloadJson, name, notBefore, delay, maxAttempts, within, uniqueKey);
+      return new NewTask(queue, handler, version, payloadJson, name, notBefore, delay, maxAttempts, within, uniqueKey, traceparent, tracestate);
     }
 
     NewTask named(@Nullable String name) {
-      return new NewTask(queue, handler, version, payloadJson, name, notBefore, delay, maxAttempts, within, uniqueKey);
+      return new NewTask(queue, handler, version, payloadJson, name, notBefore, delay, maxAttempts, within, uniqueKey, traceparent, tracestate);
     }
 
     NewTask notBefore(@Nullable Instant notBefore) {
-      return new NewTask(queue, handler, version, payloadJson, name, notBefore, delay, maxAttempts, within, uniqueKey);
+      return new NewTask(queue, handler, version, payloadJson, name, notBefore, delay, maxAttempts, within, uniqueKey, traceparent, tracestate);
     }
 
     NewTask delay(Duration delay) {
-      return new NewTask(queue, handler, version, payloadJson, name, notBefore, delay, maxAttempts, within, uniqueKey);
+      return new NewTask(queue, handler, version, payloadJson, name, notBefore, delay, maxAttempts, within, uniqueKey, traceparent, tracestate);
     }
 
     NewTask maxAttempts(int maxAttempts) {
-      return new NewTask(queue, handler, version, payloadJson, name, notBefore, delay, maxAttempts, within, uniqueKey);
+      return new NewTask(queue, handler, version, payloadJson, name, notBefore, delay, maxAttempts, within, uniqueKey, traceparent, tracestate);
     }
 
     NewTask within(@Nullable Duration within) {
-      return new NewTask(queue, handler, version, payloadJson, name, notBefore, delay, maxAttempts, within, uniqueKey);
+      return new NewTask(queue, handler, version, payloadJson, name, notBefore, delay, maxAttempts, within, uniqueKey, traceparent, tracestate);
+    }
+
+    NewTask traced(@Nullable String traceparent, @Nullable String tracestate) {
+      return new NewTask(queue, handler, version, payloadJson, name, notBefore, delay, maxAttempts, within, uniqueKey, traceparent, tracestate);
     }
 
     NewTask uniqueKey(@Nullable String uniqueKey) {
-      return new NewTask(queue, handler, version, payloadJson, name, notBefore, delay, maxAttempts, within, uniqueKey);
+      return new NewTask(queue, handler, version, payloadJson, name, notBefore, delay, maxAttempts, within, uniqueKey, traceparent, tracestate);
     }
   }
 

@@ -155,6 +155,16 @@ public final class PostgresExtension implements BeforeAllCallback, ParameterReso
     return createDatabase("extra", migrated);
   }
 
+  /**
+   * Creates a database as {@link #createDatabase(boolean)} does, for a test outside this package (a
+   * Spring Boot application's {@code spring.datasource.url}); it is dropped with the server.
+   *
+   * @return its JDBC URL, password included
+   */
+  public static String createDatabaseUrl(String prefix, boolean migrated) throws SQLException {
+    return createDatabase(prefix, migrated).dataSource().url();
+  }
+
   private static Database createDatabase(String prefix, boolean migrated) throws SQLException {
     Server s = server();
     String clean = prefix.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]", "");
