@@ -136,8 +136,8 @@ public final class MemoryAdmin implements QueueAdmin {
           .thenComparing(k -> (TaskState) k.get(2));
 
   /**
-   * {@inheritDoc} In memory, the order is by acceptance (a task's number in its queue), then by
-   * queue; a task re-queued from a report, whose id is not a number, comes after the numbered ones.
+   * {@inheritDoc} In memory, the order is by acceptance (a task's number in its queue, the end of
+   * its id), then by queue; a task re-queued from a report, whose id has no number, comes after.
    * A filter with a creation time range matches no memory task: the time is not kept.
    */
   @Override
@@ -222,22 +222,26 @@ public final class MemoryAdmin implements QueueAdmin {
         e == null ? null : e.getClass().getName(), e == null ? null : e.getMessage());
   }
 
-  /** By number (ids that are not numbers after), then id, then queue. */
+  /**
+   * By acceptance number (the digits after an id's last {@code -}: {@code INSTANCE-NUMBER}; an id
+   * without them, re-queued from a report, comes after), then queue, then id.
+   */
   private static final Comparator<TaskSummary> ORDER =
       Comparator.comparingLong((TaskSummary t) -> number(t.id()))
-          .thenComparing(TaskSummary::id)
-          .thenComparing(TaskSummary::queue);
+          .thenComparing(TaskSummary::queue)
+          .thenComparing(TaskSummary::id);
 
   private static long number(String id) {
-    if (id.isEmpty() || id.length() > 18) {
+    String digits = id.substring(id.lastIndexOf('-') + 1);
+    if (digits.isEmpty() || digits.length() > 18) {
       return Long.MAX_VALUE;
     }
-    for (int i = 0; i < id.length(); i++) {
-      if (id.charAt(i) < '0' || id.charAt(i) > '9') {
+    for (int i = 0; i < digits.length(); i++) {
+      if (digits.charAt(i) < '0' || digits.charAt(i) > '9') {
         return Long.MAX_VALUE;
       }
     }
-    return Long.parseLong(id);
+    return Long.parseLong(digits);
   }
 
   private static final String CURSOR = "m1.";

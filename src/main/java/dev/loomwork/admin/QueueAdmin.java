@@ -24,7 +24,8 @@ public interface QueueAdmin {
 
   /**
    * The number of tasks by queue, handler and state, of the tasks {@code filter} matches; cells
-   * with no task are left out. Sorted by queue, handler, then state.
+   * with no task are left out. Sorted by queue, handler, then state (in {@link
+   * dev.loomwork.TaskState}'s order).
    *
    * @param filter which tasks
    * @return the counts

@@ -52,8 +52,8 @@ public interface StoreAdmin extends QueueAdmin {
    * Runs again every failed or cancelled task that {@code filter} matches, as {@link #retry(long)}
    * does one, in batches of at most {@value #RETRY_BATCH} tasks, each batch its own transaction: a
    * failure part-way leaves the batches before it done. Tasks in other states are left alone,
-   * whatever the filter's states say. Blocks while it works; from Kotlin, call {@code
-   * retryAllSuspending}, which runs it off the caller's dispatcher.
+   * whatever the filter's states say. Blocks while it works, as every call here
+   * does; from a coroutine, call it in {@code withContext(Dispatchers.IO)}.
    *
    * @param filter which tasks
    * @return how many tasks it made ready

@@ -10,7 +10,8 @@ import org.jspecify.annotations.Nullable;
  *
  * @param queue its queue
  * @param id its id ({@code TaskContext.taskId()}): a durable task's id in its store, in decimal; a
- *     memory task's acceptance number or its id from a re-queued report
+ *     memory task's queue instance and acceptance number ({@code INSTANCE-NUMBER}), or its id from a
+ *     re-queued report
  * @param name its name, or null (durable tasks without one)
  * @param handler a typed task's handler name, or null for a closure
  * @param state its state now: {@code READY} due, {@code WAITING} not yet due

@@ -135,10 +135,16 @@ final class PostgresAdmin extends PostgresOperations implements StoreAdmin {
             while (r.next()) {
               counts.add(new TaskCount(r.getString(1), r.getString(2), state(r.getString(3)), r.getLong(4)));
             }
+            counts.sort(COUNT_ORDER); // the states in their life's order, as MemoryAdmin's
             return counts;
           }
         });
   }
+
+  private static final java.util.Comparator<TaskCount> COUNT_ORDER =
+      java.util.Comparator.comparing(TaskCount::queue)
+          .thenComparing(TaskCount::handler)
+          .thenComparing(TaskCount::state);
 
   // ---- lists -------------------------------------------------------------------------------
 

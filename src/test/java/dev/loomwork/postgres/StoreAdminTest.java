@@ -444,6 +444,33 @@ class StoreAdminTest {
   }
 
   @Test
+  void theDocsExample() throws Exception {
+    long id = store.enqueue("email", Task.of(DurableQueueTest.JOB, 1));
+    failed(id, "java.net.SocketTimeoutException", "Read timed out");
+    List<String> lines = new ArrayList<>();
+    // README:admin-store
+    StoreAdmin admin = store.admin();
+    // The newest failed tasks of "email" whose last error says it timed out, 50 a page.
+    TaskFilter timeouts =
+        TaskFilter.all().withQueue("email").withStates(TaskState.FAILED).withErrorContains("timed out");
+    TaskPage page = admin.list(timeouts, PageRequest.newestFirst(50));
+    for (TaskSummary t : page.tasks()) {
+      TaskDetail task = admin.task(t.queue(), t.id()).orElseThrow();
+      lines.add(t.id() + " " + t.errorType() + ": " + t.errorMessage() + ", " + task.attempts().size() + " attempt(s)");
+    }
+    // page.next() is the cursor of the next page: PageRequest.newestFirst(50).after(page.next())
+
+    long retried = admin.retryAll(timeouts); // the mail server is back: run them again
+
+    admin.pause("email"); // an incident: no process claims from "email"; running attempts end
+    admin.resume("email");
+    // README:end
+    assertEquals(List.of(id + " java.net.SocketTimeoutException: Read timed out, 0 attempt(s)"), lines);
+    assertEquals(1, retried);
+    assertEquals(List.of(), admin.pausedQueues());
+  }
+
+  @Test
   void refusesBadInput() throws Exception {
     assertEquals(
         "size: 0 (expected: 1 to 1000)",
