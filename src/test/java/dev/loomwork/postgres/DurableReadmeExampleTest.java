@@ -46,7 +46,7 @@ class DurableReadmeExampleTest {
     Outbox outbox = new Outbox();
     // README:durable
     PostgresStore store = PostgresStore.of(dataSource); // the application's connection pool
-    store.migrate(); // applies the schema once; or run PostgresSchema.script(1) and (2) with Flyway
+    store.migrate(); // applies the schema once; or run PostgresSchema.script(1) to (5) with Flyway
 
     // A worker: any number of processes may run the queue "email" on the same database.
     WorkQueue worker = WorkQueue.builder("email")
