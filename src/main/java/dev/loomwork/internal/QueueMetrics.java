@@ -88,6 +88,9 @@ final class QueueMetrics {
       if (refusal == Refusal.INTERRUPTED) {
         continue; // a producer that gave up waiting for room was not refused: never counted
       }
+      if (refusal == Refusal.TERMINATED) {
+        continue; // counted as shut_down: it differs only in getting no listener event
+      }
       rejected[refusal.ordinal()] =
           add(
               Counter.builder(REJECTED)
@@ -199,7 +202,7 @@ final class QueueMetrics {
   /** Counts a refusal under its reason; a registry that throws is logged once. */
   void refused(Refusal refusal) {
     try {
-      rejected[refusal.ordinal()].increment();
+      rejected[(refusal == Refusal.TERMINATED ? Refusal.SHUT_DOWN : refusal).ordinal()].increment();
     } catch (RuntimeException e) {
       failed(REJECTED, e);
     }

@@ -46,7 +46,13 @@ import org.jspecify.annotations.Nullable;
  */
 final class QueueState extends QueueBooks {
   /** Why an enqueue was refused. */
-  enum Refusal { SHUT_DOWN, FULL, INTERRUPTED, DUPLICATE }
+  /**
+   * Why a task was not accepted. A refusal that counts as rejected and came before the queue
+   * terminated ({@code SHUT_DOWN}, a counted {@code FULL}) has taken a part in delivering events
+   * ({@link Publisher#enter}), under the lock, so its {@code onRejected} comes before onTerminated;
+   * {@code TERMINATED} is a refusal after the queue terminated, which gets no event.
+   */
+  enum Refusal { SHUT_DOWN, TERMINATED, FULL, INTERRUPTED, DUPLICATE }
 
   /**
    * What {@link #stop} did: ended a pending task ({@code ended}: and its caller publishes it, see
@@ -167,9 +173,21 @@ final class QueueState extends QueueBooks {
     try {
       t.checkEnqueueable();
       long nanos = waitNanos;
+      // A producer that waits for room takes a part in delivering events (Publisher.enter) before it
+      // waits, so that the rejection a shutdown gives it comes before onTerminated however late it
+      // wakes. While the queue is open the owner holds its part, so enter() succeeds and an exit()
+      // here is a plain decrement (never the last, so no listener runs under the lock).
+      boolean waited = false;
       while (true) {
         if (accepting != Accepting.OPEN) {
           counts.add(Count.REJECTED);
+          if (waited) {
+            return Refusal.SHUT_DOWN; // with the part it took: its rejection comes before onTerminated
+          }
+          if (owner == Owner.TERMINATED) {
+            return Refusal.TERMINATED; // the owner may have given up its part: no event
+          }
+          engine.publisher.enter(); // succeeds: the owner gives up its part only once terminated
           return Refusal.SHUT_DOWN;
         }
         if (delayNanos > 0 || store.readyCount() < capacity) {
@@ -178,8 +196,16 @@ final class QueueState extends QueueBooks {
         if (nanos == 0) {
           if (countFull) {
             counts.add(Count.REJECTED);
+            if (!waited) {
+              engine.publisher.enter(); // open: succeeds
+            }
+          } else if (waited) {
+            engine.publisher.exit(); // open: not the last
           }
           return Refusal.FULL;
+        }
+        if (!waited) {
+          waited = engine.publisher.enter(); // open: succeeds
         }
         try {
           if (nanos < 0) {
@@ -188,8 +214,18 @@ final class QueueState extends QueueBooks {
             nanos = Math.max(roomAvailable.awaitNanos(nanos), 0); // at 0: one more look, then FULL
           }
         } catch (InterruptedException e) {
+          if (owner == Owner.TERMINATED) {
+            // Terminated while it waited: its part may be the last, to be given up outside the lock.
+            Thread.currentThread().interrupt();
+            counts.add(Count.REJECTED);
+            return Refusal.SHUT_DOWN;
+          }
+          engine.publisher.exit(); // the owner still holds its part: not the last
           return Refusal.INTERRUPTED; // the producer gave up waiting: not refused work, not counted
         }
+      }
+      if (waited) {
+        engine.publisher.exit(); // open: not the last
       }
       String fixedId = t.fixedId();
       if (fixedId != null && liveIds.putIfAbsent(fixedId, t) != null) {
