@@ -73,7 +73,7 @@ final class Publisher {
   }
 
   /** A submission refused (or a duplicate left out), counted by reason in the metrics. */
-  void refused(QueueState.Refusal refusal) {
+  void refused(Refusal refusal) {
     if (metrics != null) {
       metrics.refused(refusal);
     }

@@ -6,7 +6,6 @@ import dev.loomwork.QueueHealth;
 import dev.loomwork.QueueStats;
 import dev.loomwork.RetryPolicy;
 import dev.loomwork.ShutdownReport;
-import dev.loomwork.internal.QueueState.Refusal;
 import dev.loomwork.internal.QueueState.Stopped;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;

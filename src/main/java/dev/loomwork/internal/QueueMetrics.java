@@ -3,7 +3,6 @@ package dev.loomwork.internal;
 import dev.loomwork.QueueLifecycle;
 import dev.loomwork.WorkQueueListener.AttemptOutcome;
 import dev.loomwork.internal.Counts.Count;
-import dev.loomwork.internal.QueueState.Refusal;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;

@@ -45,15 +45,6 @@ import org.jspecify.annotations.Nullable;
  * QueueBooks}, which this class extends; this class makes every change.
  */
 final class QueueState extends QueueBooks {
-  /** Why an enqueue was refused. */
-  /**
-   * Why a task was not accepted. A refusal that counts as rejected and came before the queue
-   * terminated ({@code SHUT_DOWN}, a counted {@code FULL}) has taken a part in delivering events
-   * ({@link Publisher#enter}), under the lock, so its {@code onRejected} comes before onTerminated;
-   * {@code TERMINATED} is a refusal after the queue terminated, which gets no event.
-   */
-  enum Refusal { SHUT_DOWN, TERMINATED, FULL, INTERRUPTED, DUPLICATE }
-
   /**
    * What {@link #stop} did: ended a pending task ({@code ended}: and its caller publishes it, see
    * {@link TaskStore#ended}), cut a running attempt, or nothing.
@@ -173,22 +164,18 @@ final class QueueState extends QueueBooks {
     try {
       t.checkEnqueueable();
       long nanos = waitNanos;
-      // A producer that waits for room takes a part in delivering events (Publisher.enter) before it
-      // waits, so that the rejection a shutdown gives it comes before onTerminated however late it
-      // wakes. While the queue is open the owner holds its part, so enter() succeeds and an exit()
-      // here is a plain decrement (never the last, so no listener runs under the lock).
+      // A refusal, and a producer before it waits for room, take a part in delivering events
+      // (Publisher.enter; see Refusal). While the queue is open, or shut down but not terminated, the
+      // owner holds its part: enter() succeeds, and exit() is never the last (no listener runs here).
       boolean waited = false;
       while (true) {
         if (accepting != Accepting.OPEN) {
           counts.add(Count.REJECTED);
-          if (waited) {
-            return Refusal.SHUT_DOWN; // with the part it took: its rejection comes before onTerminated
-          }
-          if (owner == Owner.TERMINATED) {
+          if (!waited && owner == Owner.TERMINATED) {
             return Refusal.TERMINATED; // the owner may have given up its part: no event
           }
-          engine.publisher.enter(); // succeeds: the owner gives up its part only once terminated
-          return Refusal.SHUT_DOWN;
+          waited = waited || engine.publisher.enter();
+          return Refusal.SHUT_DOWN; // with its part: the rejection comes before onTerminated
         }
         if (delayNanos > 0 || store.readyCount() < capacity) {
           break;
@@ -196,17 +183,13 @@ final class QueueState extends QueueBooks {
         if (nanos == 0) {
           if (countFull) {
             counts.add(Count.REJECTED);
-            if (!waited) {
-              engine.publisher.enter(); // open: succeeds
-            }
+            waited = waited || engine.publisher.enter();
           } else if (waited) {
-            engine.publisher.exit(); // open: not the last
+            engine.publisher.exit();
           }
           return Refusal.FULL;
         }
-        if (!waited) {
-          waited = engine.publisher.enter(); // open: succeeds
-        }
+        waited = waited || engine.publisher.enter();
         try {
           if (nanos < 0) {
             roomAvailable.await();
@@ -214,18 +197,17 @@ final class QueueState extends QueueBooks {
             nanos = Math.max(roomAvailable.awaitNanos(nanos), 0); // at 0: one more look, then FULL
           }
         } catch (InterruptedException e) {
-          if (owner == Owner.TERMINATED) {
-            // Terminated while it waited: its part may be the last, to be given up outside the lock.
+          if (owner == Owner.TERMINATED) { // its part may be the last: given up outside the lock
             Thread.currentThread().interrupt();
             counts.add(Count.REJECTED);
             return Refusal.SHUT_DOWN;
           }
-          engine.publisher.exit(); // the owner still holds its part: not the last
+          engine.publisher.exit();
           return Refusal.INTERRUPTED; // the producer gave up waiting: not refused work, not counted
         }
       }
       if (waited) {
-        engine.publisher.exit(); // open: not the last
+        engine.publisher.exit();
       }
       String fixedId = t.fixedId();
       if (fixedId != null && liveIds.putIfAbsent(fixedId, t) != null) {
