@@ -33,5 +33,7 @@ out="$mode"
 if [ "$#" -gt 0 ]; then
   out="$mode-custom"
 fi
-./mvnw -B -q -f benchmarks/pom.xml package exec:exec \
+# clean: javac skips its step when only a Kotlin benchmark changed, and JMH's harness (generated
+# by javac's annotation processor) would then run the old version of it.
+./mvnw -B -q -f benchmarks/pom.xml clean package exec:exec \
   -Djmh.args="$settings -foe true -rf json -rff $root/benchmarks/results/$out.json $*"

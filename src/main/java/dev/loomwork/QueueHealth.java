@@ -1,6 +1,7 @@
 package dev.loomwork;
 
 import java.time.Duration;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -19,6 +20,11 @@ import java.util.Objects;
  *     queue with a meter registry or a listener notes when each task becomes ready anyway; one
  *     without starts at its first {@code health()} call, so a task already ready then counts from
  *     that call (and that call reads zero)
+ * @param unclaimable on a durable queue, the store's due ready tasks of the queue that no live worker
+ *     claims, because no live worker of the queue registered their handler, by handler name; read by
+ *     the store's housekeeping every rescue interval, so it lags by up to that interval. Empty when
+ *     every ready task has a worker, and always on a queue in memory. A non-empty map means tasks
+ *     that wait forever until some process registers their handler
  */
 public record QueueHealth(
     String queue,
@@ -28,13 +34,39 @@ public record QueueHealth(
     int running,
     int capacity,
     int concurrency,
-    Duration oldestReadyAge) {
+    Duration oldestReadyAge,
+    Map<String, Long> unclaimable) {
 
-  /** Checks that no component is null. */
+  /** Checks that no component is null, and makes {@code unclaimable} immutable. */
   public QueueHealth {
     Objects.requireNonNull(queue, "queue");
     Objects.requireNonNull(lifecycle, "lifecycle");
     Objects.requireNonNull(oldestReadyAge, "oldestReadyAge");
+    unclaimable = Map.copyOf(Objects.requireNonNull(unclaimable, "unclaimable"));
+  }
+
+  /**
+   * Creates a health snapshot with no unclaimable task, as a queue in memory has.
+   *
+   * @param queue the queue's name
+   * @param lifecycle where the queue is in its life
+   * @param ready tasks waiting in the ready queue for a free permit
+   * @param waiting tasks waiting for their not-before time or a retry backoff
+   * @param running tasks with an attempt in flight
+   * @param capacity how many tasks the ready queue holds at most
+   * @param concurrency how many attempts run at once at most
+   * @param oldestReadyAge how long the oldest ready task has been ready
+   */
+  public QueueHealth(
+      String queue,
+      QueueLifecycle lifecycle,
+      int ready,
+      int waiting,
+      int running,
+      int capacity,
+      int concurrency,
+      Duration oldestReadyAge) {
+    this(queue, lifecycle, ready, waiting, running, capacity, concurrency, oldestReadyAge, Map.of());
   }
 
   /**

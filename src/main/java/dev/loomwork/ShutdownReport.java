@@ -10,7 +10,12 @@ import java.util.List;
 /**
  * What a shutdown with a deadline left behind.
  *
- * <p>{@code succeeded} and {@code failed} count every task that completed since the queue was built.
+ * <p>{@code succeeded} and {@code failed} count every task that completed since the queue was built;
+ * on a durable queue, only those whose outcome the store wrote. {@code unwritten} counts the tasks of
+ * a durable queue whose attempt ended here but whose outcome the store had not written when the
+ * report was made (the database was unreachable, or the last write was still under way): the
+ * store's rescuer runs them again once this worker's lease expires, unless the queue writes them
+ * before it terminates.
  * {@code cancelled} lists the tasks the shutdown cancelled: those still pending or waiting out a
  * backoff when the deadline passed (with their attempts, last error and next attempt time), and those
  * whose running attempt ended when interrupted. {@code abandoned} lists the tasks whose attempt
@@ -27,6 +32,8 @@ import java.util.List;
  * @param cancelled tasks the shutdown cancelled, in the order it cancelled them
  * @param abandoned tasks still running when the shutdown gave up on them
  * @param elapsed how long the shutdown took
+ * @param unwritten tasks whose attempt ended here but whose outcome the store had not written; always
+ *     0 on a queue in memory
  */
 public record ShutdownReport(
     String queue,
@@ -36,12 +43,37 @@ public record ShutdownReport(
     long failed,
     List<TaskSnapshot> cancelled,
     List<TaskSnapshot> abandoned,
-    Duration elapsed) {
+    Duration elapsed,
+    long unwritten) {
 
   /** Makes the lists immutable. */
   public ShutdownReport {
     cancelled = List.copyOf(cancelled);
     abandoned = List.copyOf(abandoned);
+  }
+
+  /**
+   * Creates a report with no unwritten outcome, as a queue in memory makes.
+   *
+   * @param queue the queue's name
+   * @param instance the queue instance's id
+   * @param reportedAt when the report was made
+   * @param succeeded tasks that succeeded
+   * @param failed tasks that failed
+   * @param cancelled tasks the shutdown cancelled
+   * @param abandoned tasks still running when the shutdown gave up on them
+   * @param elapsed how long the shutdown took
+   */
+  public ShutdownReport(
+      String queue,
+      String instance,
+      Instant reportedAt,
+      long succeeded,
+      long failed,
+      List<TaskSnapshot> cancelled,
+      List<TaskSnapshot> abandoned,
+      Duration elapsed) {
+    this(queue, instance, reportedAt, succeeded, failed, cancelled, abandoned, elapsed, 0);
   }
 
   /**

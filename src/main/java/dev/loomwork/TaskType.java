@@ -28,16 +28,19 @@ public final class TaskType<P extends @Nullable Object> {
   private final TaskCodec<P> codec;
   private final @Nullable RetryPolicy retryPolicy;
   private final @Nullable Duration attemptTimeout;
+  private final int version;
 
   private TaskType(
       String handler,
       TaskCodec<P> codec,
       @Nullable RetryPolicy retryPolicy,
-      @Nullable Duration attemptTimeout) {
+      @Nullable Duration attemptTimeout,
+      int version) {
     this.handler = handler;
     this.codec = codec;
     this.retryPolicy = retryPolicy;
     this.attemptTimeout = attemptTimeout;
+    this.version = version;
   }
 
   /**
@@ -57,7 +60,7 @@ public final class TaskType<P extends @Nullable Object> {
     if (handler.isBlank()) {
       throw new IllegalArgumentException("handler: '" + handler + "' (expected: not blank)");
     }
-    return new TaskType<>(handler, codec, null, null);
+    return new TaskType<>(handler, codec, null, null, 1);
   }
 
   /**
@@ -69,7 +72,7 @@ public final class TaskType<P extends @Nullable Object> {
    */
   public TaskType<P> withRetryPolicy(RetryPolicy policy) {
     Objects.requireNonNull(policy, "policy");
-    return new TaskType<>(handler, codec, policy, attemptTimeout);
+    return new TaskType<>(handler, codec, policy, attemptTimeout, version);
   }
 
   /**
@@ -85,7 +88,27 @@ public final class TaskType<P extends @Nullable Object> {
     if (timeout.isNegative() || timeout.isZero()) {
       throw new IllegalArgumentException("timeout: " + timeout + " (expected: > 0)");
     }
-    return new TaskType<>(handler, codec, retryPolicy, timeout);
+    return new TaskType<>(handler, codec, retryPolicy, timeout, version);
+  }
+
+  /**
+   * Returns a copy whose payloads are of version {@code version}: the version of the payload's shape
+   * that this type's codec writes, and the newest it reads. A durable store writes it with each task,
+   * and a worker claims a task only if the type it registered under that name has a version at least
+   * the task's: during a rolling deploy, a worker of the old version leaves the new payloads to a
+   * worker of the new version, which reads old and new. Bump it when a payload change would make an
+   * older codec fail to decode; a change every older codec still reads needs no bump. Queues in
+   * memory ignore it (their tasks are read by the process that wrote them).
+   *
+   * @param version the payload version, 1 (the default) or more
+   * @return the copy
+   * @throws IllegalArgumentException if {@code version} is less than 1
+   */
+  public TaskType<P> withVersion(int version) {
+    if (version < 1) {
+      throw new IllegalArgumentException("version: " + version + " (expected: >= 1)");
+    }
+    return new TaskType<>(handler, codec, retryPolicy, attemptTimeout, version);
   }
 
   /** {@return the handler name} */
@@ -108,8 +131,13 @@ public final class TaskType<P extends @Nullable Object> {
     return attemptTimeout;
   }
 
+  /** {@return the payload version, 1 unless {@link #withVersion(int)} set another} */
+  public int version() {
+    return version;
+  }
+
   @Override
   public String toString() {
-    return "TaskType[" + handler + "]";
+    return version == 1 ? "TaskType[" + handler + "]" : "TaskType[" + handler + " v" + version + "]";
   }
 }

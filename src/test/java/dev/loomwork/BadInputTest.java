@@ -121,6 +121,7 @@ class BadInputTest {
     cases.add(c("TaskType.withAttemptTimeout(timeout)", "null", NPE, "timeout", () -> TYPE.withAttemptTimeout(null)));
     cases.add(c("TaskType.withAttemptTimeout(timeout)", "Duration.ZERO", IAE, "timeout: PT0S (expected: > 0)",
         () -> TYPE.withAttemptTimeout(Duration.ZERO)));
+    cases.add(c("TaskType.withVersion(version)", "0", IAE, "version: 0 (expected: >= 1)", () -> TYPE.withVersion(0)));
   }
 
   /** A data source that is never asked for a connection: these inputs are refused before. */

@@ -156,6 +156,17 @@ class ReadmeExamplesTest {
   }
 
   @Test
+  void payloadVersion() {
+    JacksonCodec<Welcome> welcomeCodecV2 = new JacksonCodec<>(Welcome.class);
+    // README:payload-version
+    // The new release: Welcome gained a required field that the old release's codec rejects.
+    TaskType<Welcome> welcome = TaskType.of("email.welcome", welcomeCodecV2).withVersion(2);
+    // README:end
+    assertEquals(2, welcome.version());
+    assertEquals(1, TaskType.of("email.welcome", welcomeCodecV2).version(), "1 unless set");
+  }
+
+  @Test
   void requeueAReport() throws Exception {
     TaskType<Welcome> welcome = TaskType.of("email.welcome", new JacksonCodec<>(Welcome.class));
     Outbox outbox = new Outbox();

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
@@ -36,7 +37,8 @@ final class Claimer extends StoreLoop {
   private final ReentrantLock lock;
   private final RestoredTasks restored;
   private final StoreMeters meters;
-  private final Set<String> handlerNames;
+  /** The handlers this worker claims, each with the newest payload version it reads. */
+  private final Map<String, Integer> handlerVersions;
   private final long pollNanos;
   /** In saturation, claim only this many permits at once (or whatever is free once nothing is ready). */
   final int batch;
@@ -66,7 +68,7 @@ final class Claimer extends StoreLoop {
     this.lock = lock;
     this.restored = restored;
     this.meters = meters;
-    this.handlerNames = restored.handlerNames();
+    this.handlerVersions = restored.handlerVersions();
     this.pollNanos = backend.settings().pollInterval().toNanos();
     this.batch = Math.max(1, Math.min(concurrency, 100) / 2);
   }
@@ -140,7 +142,7 @@ final class Claimer extends StoreLoop {
       return worthClaiming(room, ready) ? 0 : pollNanos;
     }
     long began = System.nanoTime();
-    List<Claimed> got = backend.claim(queue.name(), handlerNames, worker, room);
+    List<Claimed> got = backend.claim(queue.name(), handlerVersions, worker, room);
     if (got == null) {
       keeper().loseLease(worker, "its lease had expired at a claim");
       return 0;
@@ -152,7 +154,7 @@ final class Claimer extends StoreLoop {
       return 0; // claim again as soon as permits allow
     }
     long waitNanos = pollNanos;
-    Duration next = backend.nextDue(queue.name(), handlerNames);
+    Duration next = backend.nextDue(queue.name(), handlerVersions);
     if (next != null) {
       waitNanos = Math.min(waitNanos, Math.max(1, next.toNanos()));
     }
@@ -177,7 +179,7 @@ final class Claimer extends StoreLoop {
   }
 
   private long register(long gen) throws Exception {
-    long w = backend.register(queue.name());
+    long w = backend.register(queue.name(), handlerVersions);
     lock.lock();
     try {
       if (!closed() && books.registered(w, gen)) {

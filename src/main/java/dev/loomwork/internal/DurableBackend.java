@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
@@ -21,8 +22,11 @@ public interface DurableBackend {
   /** The store's settings. */
   Settings settings();
 
-  /** Registers a worker for {@code queue} with a fresh lease; returns its id. */
-  long register(String queue) throws Exception;
+  /**
+   * Registers a worker for {@code queue} with a fresh lease, recording the handlers it claims and
+   * the newest payload version of each; returns its id.
+   */
+  long register(String queue, Map<String, Integer> handlers) throws Exception;
 
   /** Renews the lease; false if the worker's row is gone (its lease was lost). */
   boolean heartbeat(long worker) throws Exception;
@@ -31,15 +35,20 @@ public interface DurableBackend {
   void deregister(long worker) throws Exception;
 
   /**
-   * Claims up to {@code n} due tasks of {@code queue} whose handlers are in {@code handlers}.
+   * Claims up to {@code n} due tasks of {@code queue} whose handlers are keys of {@code handlers}
+   * and whose payload version is at most that key's value: a worker never claims a payload newer
+   * than its codec.
    *
    * @return the claimed tasks, or null if the worker's lease is gone
    */
-  @Nullable List<Claimed> claim(String queue, Collection<String> handlers, long worker, int n)
+  @Nullable List<Claimed> claim(String queue, Map<String, Integer> handlers, long worker, int n)
       throws Exception;
 
-  /** How long until the next ready task of {@code queue} is due, or null if none is waiting. */
-  @Nullable Duration nextDue(String queue, Collection<String> handlers) throws Exception;
+  /**
+   * How long until the next ready task of {@code queue} that {@link #claim} would take is due, or
+   * null if none is waiting.
+   */
+  @Nullable Duration nextDue(String queue, Map<String, Integer> handlers) throws Exception;
 
   /**
    * Writes a batch of outcomes, fenced on the worker and each outcome's attempt.
@@ -70,6 +79,12 @@ public interface DurableBackend {
    * never per scrape.
    */
   Counts counts(String queue) throws Exception;
+
+  /**
+   * The due ready tasks of {@code queue} whose handler no live worker of the queue registered, by
+   * handler (absent when none). Reads the queue's ready tasks: call it on a timer.
+   */
+  java.util.Map<String, Long> unclaimable(String queue) throws Exception;
 
   /** Deletes old ended tasks, if no other process does it now. */
   void prune() throws Exception;

@@ -100,6 +100,29 @@ final class DurableBooks {
     return outcomes.size() + releases.size() + (w == null ? 0 : w.outcomes.size() + w.releases.size());
   }
 
+  /**
+   * Outcomes of {@code ending} not yet written, those being written included: until the store applied
+   * them, the queue's counts do not call them ended.
+   */
+  int unwritten(Ending ending) {
+    assert lock.isHeldByCurrentThread();
+    int n = 0;
+    for (Pending p : outcomes) {
+      if (p.outcome().ending() == ending) {
+        n++;
+      }
+    }
+    Batch w = writing;
+    if (w != null) {
+      for (Pending p : w.outcomes) {
+        if (p.outcome().ending() == ending) {
+          n++;
+        }
+      }
+    }
+    return n;
+  }
+
   /** Outcomes filed and not yet taken by a flush. */
   int filed() {
     assert lock.isHeldByCurrentThread();

@@ -1,6 +1,7 @@
 package dev.loomwork.internal;
 
 import dev.loomwork.RetryPolicy;
+import dev.loomwork.internal.DurableBackend.Ending;
 import dev.loomwork.internal.DurableBackend.Settings;
 import dev.loomwork.internal.Verdict.Fate;
 import java.util.List;
@@ -231,6 +232,21 @@ final class DurableSource implements TaskStore {
     books.release(t); // claimed, not started: back to the store, its attempt given back
     flusher.wake();
     return true;
+  }
+
+  @Override
+  public java.util.Map<String, Long> unclaimable() {
+    return housekeeping.unclaimable();
+  }
+
+  @Override
+  public int unwritten(Fate fate) {
+    return switch (fate) {
+      case SUCCEEDED -> books.unwritten(Ending.SUCCEEDED);
+      case FAILED -> books.unwritten(Ending.FAILED);
+      case CANCELLED -> books.unwritten(Ending.CANCELLED);
+      case RETRY, RELEASED -> 0;
+    };
   }
 
   @Override

@@ -8,6 +8,7 @@ import org.jspecify.annotations.Nullable;
  * What a durable store writes down of a typed task at enqueue ({@link TaskCore#durableSpec}).
  *
  * @param handler the handler's name
+ * @param version the payload version its type writes, at least 1
  * @param payloadJson the payload, encoded by the type's codec
  * @param name the task's name, or null
  * @param notBefore its first attempt's earliest time, or null
@@ -17,6 +18,7 @@ import org.jspecify.annotations.Nullable;
  */
 public record DurableSpec(
     String handler,
+    int version,
     String payloadJson,
     @Nullable String name,
     @Nullable Instant notBefore,

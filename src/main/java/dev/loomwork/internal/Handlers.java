@@ -53,6 +53,13 @@ public final class Handlers {
     return byName.keySet();
   }
 
+  /** The registered handlers' names, each with the payload version of its type. */
+  Map<String, Integer> versions() {
+    Map<String, Integer> versions = new HashMap<>();
+    byName.forEach((name, r) -> versions.put(name, r.type().version()));
+    return Map.copyOf(versions);
+  }
+
   /** The type registered under {@code name}, or null. */
   @Nullable TaskType<?> type(String name) {
     Registration r = byName.get(name);

@@ -211,15 +211,18 @@ abstract sealed class QueueBooks permits QueueState {
         abandoned.add(t);
         stillRunning.add(snapshot(t, TaskState.RUNNING));
       }
+      int unwrittenSucceeded = store.unwritten(Fate.SUCCEEDED);
+      int unwrittenFailed = store.unwritten(Fate.FAILED);
       return new ShutdownReport(
           name,
           instance,
           Instant.now(),
-          counts.get(Count.SUCCEEDED),
-          counts.get(Count.FAILED),
+          counts.get(Count.SUCCEEDED) - unwrittenSucceeded,
+          counts.get(Count.FAILED) - unwrittenFailed,
           shutdownCancelled,
           stillRunning,
-          elapsed);
+          elapsed,
+          unwrittenSucceeded + unwrittenFailed + store.unwritten(Fate.CANCELLED));
     } finally {
       lock.unlock();
     }
@@ -248,16 +251,21 @@ abstract sealed class QueueBooks permits QueueState {
 
   final QueueStats statsLocked() {
     assert lock.isHeldByCurrentThread();
+    // An end the durable store has not written is not an end yet: counted apart until it is.
+    int succeeded = store.unwritten(Fate.SUCCEEDED);
+    int failed = store.unwritten(Fate.FAILED);
+    int cancelled = store.unwritten(Fate.CANCELLED);
     return new QueueStats(
         counts.get(Count.SUBMITTED),
         counts.get(Count.REJECTED),
         store.readyCount(),
         running.size(),
         store.waitingCount(),
-        counts.get(Count.SUCCEEDED),
-        counts.get(Count.FAILED),
-        counts.get(Count.CANCELLED),
-        counts.get(Count.HANDED_BACK));
+        counts.get(Count.SUCCEEDED) - succeeded,
+        counts.get(Count.FAILED) - failed,
+        counts.get(Count.CANCELLED) - cancelled,
+        counts.get(Count.HANDED_BACK),
+        succeeded + failed + cancelled);
   }
 
   /** Takes the lock; one of the counts the metrics publish (read when a registry is scraped). */
@@ -307,7 +315,8 @@ abstract sealed class QueueBooks permits QueueState {
           running.size(),
           capacity,
           concurrency,
-          Duration.ofNanos(store.oldestReadyNanos()));
+          Duration.ofNanos(store.oldestReadyNanos()),
+          store.unclaimable());
     } finally {
       lock.unlock();
     }

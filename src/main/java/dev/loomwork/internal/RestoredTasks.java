@@ -20,9 +20,9 @@ final class RestoredTasks {
     this.queueDefault = queueDefault;
   }
 
-  /** The handlers this worker claims tasks of. */
-  java.util.Set<String> handlerNames() {
-    return handlers.names();
+  /** The handlers this worker claims tasks of, each with the newest payload version it reads. */
+  java.util.Map<String, Integer> handlerVersions() {
+    return handlers.versions();
   }
 
   /** The task for a claimed row; not yet filed. */

@@ -177,12 +177,24 @@ final class Shutdown {
     }
     QueueStats s = queue.state.stats();
     log.info(
-        "queue '{}': drained in {} ms: {} succeeded, {} failed, {} cancelled",
+        "queue '{}': drained in {} ms: {} succeeded, {} failed, {} cancelled{}",
         queue.name(),
         (System.nanoTime() - began(start)) / 1_000_000,
         s.succeeded(),
         s.failed(),
-        s.cancelled());
+        s.cancelled(),
+        unwritten(s.unwritten()));
+  }
+
+  /**
+   * The last line's note of the ends the durable store did not write (counted in none of the
+   * line's figures), or nothing if it wrote them all.
+   */
+  static String unwritten(long n) {
+    return n == 0
+        ? ""
+        : "; " + n + " ended here but not written to the store (the rescuer runs them again once"
+            + " this worker's lease expires)";
   }
 
   /** Cancels everything, waits up to {@code abandonAfter} for cut attempts, and reports. */
@@ -221,13 +233,14 @@ final class Shutdown {
     if (!terminated && endLogged.compareAndSet(false, true)) {
       log.info(
           "queue '{}': stopped in {} ms: {} succeeded, {} failed, {} cancelled by the shutdown, {}"
-              + " abandoned",
+              + " abandoned{}",
           queue.name(),
           (System.nanoTime() - began(start)) / 1_000_000,
           report.succeeded(),
           report.failed(),
           report.cancelled().size(),
-          report.abandoned().size());
+          report.abandoned().size(),
+          unwritten(report.unwritten()));
     }
     return report;
   }

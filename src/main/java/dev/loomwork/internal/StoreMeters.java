@@ -31,4 +31,7 @@ interface StoreMeters {
 
   /** The store's counts of this queue's tasks, by state. */
   default void counts(DurableBackend.Counts byState) {}
+
+  /** The queue's due ready tasks that no live worker claims, by handler (absent when none). */
+  default void unclaimable(java.util.Map<String, Long> byHandler) {}
 }

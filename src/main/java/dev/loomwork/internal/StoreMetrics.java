@@ -154,4 +154,31 @@ final class StoreMetrics implements StoreMeters {
       byState.set(i, counts[i]);
     }
   }
+
+  /**
+   * The {@code loomwork.store.unclaimable} gauges, one per handler seen so far (tagged {@code queue}
+   * and {@code handler}); a handler absent from the last read reads 0. Written by the housekeeping
+   * loop only; read by scrapes.
+   */
+  private final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.atomic.AtomicLong>
+      unclaimable = new java.util.concurrent.ConcurrentHashMap<>();
+
+  @Override
+  public void unclaimable(java.util.Map<String, Long> byHandler) {
+    for (var e : byHandler.entrySet()) {
+      unclaimable.computeIfAbsent(e.getKey(), h -> {
+        java.util.concurrent.atomic.AtomicLong v = new java.util.concurrent.atomic.AtomicLong();
+        Gauge.builder("loomwork.store.unclaimable", v, java.util.concurrent.atomic.AtomicLong::get)
+            .description("Due ready tasks of the queue whose handler no live worker registers")
+            .tags(tags.and("handler", h))
+            .register(registry);
+        return v;
+      }).set(e.getValue());
+    }
+    for (var e : unclaimable.entrySet()) {
+      if (!byHandler.containsKey(e.getKey())) {
+        e.getValue().set(0);
+      }
+    }
+  }
 }

@@ -361,7 +361,7 @@ public final class TaskCore<T extends @Nullable Object> extends EventTurn {
     RetryPolicy p = type != null && type.retryPolicy() != null ? type.retryPolicy() : queueDefault;
     int maxAttempts = (int) Math.min(Integer.MAX_VALUE, (retries >= 0 ? retries : p.retries()) + 1L);
     return new DurableSpec(
-        t.handler, Objects.requireNonNull(t.json), name, notBefore, delay, maxAttempts, within);
+        t.handler, t.version, Objects.requireNonNull(t.json), name, notBefore, delay, maxAttempts, within);
   }
 
   /** The policy resolved at acceptance. */

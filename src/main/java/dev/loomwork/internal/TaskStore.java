@@ -68,6 +68,25 @@ interface TaskStore {
     return 0;
   }
 
+  /**
+   * How many tasks ended here with {@code fate} (succeeded, failed or cancelled) whose outcome the
+   * store has not yet written, those being written included; 0 for a store in memory, which has
+   * nothing to write. The counts of {@code stats()} and of a shutdown's report leave them out until
+   * they are written. Under the queue's lock.
+   */
+  default int unwritten(Fate fate) {
+    return 0;
+  }
+
+  /**
+   * The queue's ready tasks that no live worker claims (their handler is registered nowhere), by
+   * handler, as the store last read them; empty for a store in memory, whose tasks all have a
+   * handler here. Never blocks.
+   */
+  default java.util.Map<String, Long> unclaimable() {
+    return java.util.Map.of();
+  }
+
   // ---- the end of an attempt, and of a pending task ----
 
   /**

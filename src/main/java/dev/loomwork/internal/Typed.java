@@ -15,6 +15,8 @@ final class Typed {
   /** The type the task was created with; null for a task read back from a report. */
   final @Nullable TaskType<?> type;
   final String handler;
+  /** The payload version its type writes; 1 for a task read back from a report. */
+  final int version;
   /** The id a task read back from a report keeps: its unique key while pending or running. */
   final @Nullable String fixedId;
   private @Nullable Object payload;
@@ -23,6 +25,7 @@ final class Typed {
   Typed(TaskType<?> type, @Nullable Object payload) {
     this.type = type;
     this.handler = type.handler();
+    this.version = type.version();
     this.fixedId = null;
     this.payload = payload;
   }
@@ -30,6 +33,7 @@ final class Typed {
   Typed(String handler, String json, String fixedId) {
     this.type = null;
     this.handler = handler;
+    this.version = 1;
     this.fixedId = fixedId;
     this.json = json;
   }

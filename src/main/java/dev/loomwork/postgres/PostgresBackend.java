@@ -58,8 +58,8 @@ final class PostgresBackend implements DurableBackend {
   }
 
   @Override
-  public long register(String queue) throws SQLException {
-    return leases.register(queue, settings.lease());
+  public long register(String queue, Map<String, Integer> handlers) throws SQLException {
+    return leases.register(queue, handlers, settings.lease());
   }
 
   @Override
@@ -73,14 +73,14 @@ final class PostgresBackend implements DurableBackend {
   }
 
   @Override
-  public @Nullable List<Claimed> claim(String queue, Collection<String> handlers, long worker, int n)
+  public @Nullable List<Claimed> claim(String queue, Map<String, Integer> handlers, long worker, int n)
       throws SQLException {
     Claim c = claims.claim(queue, handlers, worker, n);
     return c.leaseLive() ? c.tasks() : null;
   }
 
   @Override
-  public @Nullable Duration nextDue(String queue, Collection<String> handlers) throws SQLException {
+  public @Nullable Duration nextDue(String queue, Map<String, Integer> handlers) throws SQLException {
     return claims.nextDue(queue, handlers).orElse(null);
   }
 
@@ -170,6 +170,11 @@ final class PostgresBackend implements DurableBackend {
   @Override
   public Counts counts(String queue) throws SQLException {
     return maintenance.counts(queue);
+  }
+
+  @Override
+  public java.util.Map<String, Long> unclaimable(String queue) throws SQLException {
+    return maintenance.unclaimable(queue);
   }
 
   @Override

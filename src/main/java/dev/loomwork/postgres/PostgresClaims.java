@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import javax.sql.DataSource;
@@ -35,6 +36,13 @@ final class PostgresClaims extends PostgresOperations {
    * another claim holds; in READ COMMITTED, a row another claim updated and committed after this
    * statement's snapshot is re-checked against the WHERE clause when locked, and skipped as running.
    * A worker whose lease is gone or expired claims nothing.
+   *
+   * The handlers come as two parallel arrays, names and the newest payload version this worker
+   * reads of each: a row whose version is newer than its handler's here stays ready for a worker
+   * that reads it (a rolling deploy's new processes), and is never claimed and failed by an old
+   * codec. The version is a filter on the row, an array lookup, not a join: the plan stays the
+   * ready index's scan in (run_at, id) order that stops at the LIMIT, where a join to the unnested
+   * arrays may hash and sort the whole backlog at every claim.
    */
   private static final String CLAIM =
       "WITH lease AS ("
@@ -42,6 +50,7 @@ final class PostgresClaims extends PostgresOperations {
           + "), due AS MATERIALIZED ("
           + " SELECT t.id FROM loomwork_task t"
           + " WHERE t.state = 'ready' AND t.queue = ? AND t.run_at <= now() AND t.handler = ANY (?)"
+          + " AND t.version <= (?::integer[])[array_position(?::text[], t.handler)]"
           + " AND EXISTS (SELECT 1 FROM lease)"
           + " ORDER BY t.run_at, t.id"
           + " LIMIT ?"
@@ -58,16 +67,18 @@ final class PostgresClaims extends PostgresOperations {
           + " ORDER BY c.run_at, c.id";
 
   /**
-   * Claims up to {@code n} due ready tasks of a queue whose handlers are in {@code handlers}, oldest
-   * {@code run_at} first, marks them running with the worker as owner and the attempt number
-   * incremented, and commits, in one statement. Never waits for a row another claim holds.
+   * Claims up to {@code n} due ready tasks of a queue whose handlers this worker registered, at a
+   * payload version no newer than the one it registered, oldest {@code run_at} first, marks them
+   * running with the worker as owner and the attempt number incremented, and commits, in one
+   * statement. Never waits for a row another claim holds.
    *
    * @param queue the queue
-   * @param handlers the handlers this process registered on the queue; tasks of others stay
+   * @param handlers the handlers this process registered on the queue, each with the newest payload
+   *     version it reads; tasks of other handlers, and newer payloads, stay
    * @param workerId the claiming worker, whose lease must be live
    * @param n at most this many; never more than the worker's free permits
    */
-  Claim claim(String queue, Collection<String> handlers, long workerId, int n) throws SQLException {
+  Claim claim(String queue, Map<String, Integer> handlers, long workerId, int n) throws SQLException {
     requireText(queue, "queue");
     if (n < 0) {
       throw new IllegalArgumentException("n: " + n + " (expected: >= 0)");
@@ -75,14 +86,18 @@ final class PostgresClaims extends PostgresOperations {
     if (n == 0 || handlers.isEmpty()) {
       return new Claim(true, List.of());
     }
+    String[] names = names(handlers);
+    Integer[] versions = versions(handlers, names);
     return autoCommitted(
         c -> {
           try (PreparedStatement s = c.prepareStatement(CLAIM)) {
             s.setLong(1, workerId);
             s.setString(2, queue);
-            s.setArray(3, c.createArrayOf("text", handlers.toArray()));
-            s.setInt(4, n);
-            s.setLong(5, workerId);
+            s.setArray(3, c.createArrayOf("text", names));
+            s.setArray(4, c.createArrayOf("int4", versions));
+            s.setArray(5, c.createArrayOf("text", names));
+            s.setInt(6, n);
+            s.setLong(7, workerId);
             List<Claimed> tasks = new ArrayList<>();
             boolean live = false;
             try (ResultSet r = s.executeQuery()) {
@@ -109,23 +124,50 @@ final class PostgresClaims extends PostgresOperations {
         });
   }
 
+  /** The handlers' names, in a fixed order for {@link #versions}. */
+  static String[] names(Map<String, Integer> handlers) {
+    return handlers.keySet().toArray(String[]::new);
+  }
+
+  /** The versions of {@code names}, in their order; each at least 1. */
+  static Integer[] versions(Map<String, Integer> handlers, String[] names) {
+    Integer[] versions = new Integer[names.length];
+    for (int i = 0; i < names.length; i++) {
+      Integer v = handlers.get(names[i]);
+      if (v == null || v < 1) {
+        throw new IllegalArgumentException(
+            "handlers: version " + v + " of '" + names[i] + "' (expected: >= 1)");
+      }
+      versions[i] = v;
+    }
+    return versions;
+  }
+
   /**
-   * How long until the next ready task of a queue, among {@code handlers}, is due, by the database's
-   * clock: zero if one is due now, empty if none is ready. For the one timer that wakes a claim when
-   * a not-before time or a retry's backoff runs out. One query on the ready index.
+   * How long until the next ready task of a queue that {@link #claim} would take with {@code
+   * handlers} is due, by the database's clock: zero if one is due now, empty if none is ready. For
+   * the one timer that wakes a claim when a not-before time or a retry's backoff runs out. A payload
+   * newer than this worker reads is not waited for (else an old worker would claim again at once,
+   * take nothing, and spin). One query on the ready index.
    */
-  Optional<Duration> nextDue(String queue, Collection<String> handlers) throws SQLException {
+  Optional<Duration> nextDue(String queue, Map<String, Integer> handlers) throws SQLException {
     if (handlers.isEmpty()) {
       return Optional.empty();
     }
+    String[] names = names(handlers);
+    Integer[] versions = versions(handlers, names);
     return autoCommitted(
         c -> {
           try (PreparedStatement s =
               c.prepareStatement(
-                  "SELECT (extract(epoch FROM min(run_at) - now()) * 1000000)::bigint"
-                      + " FROM loomwork_task WHERE state = 'ready' AND queue = ? AND handler = ANY (?)")) {
+                  "SELECT (extract(epoch FROM min(t.run_at) - now()) * 1000000)::bigint"
+                      + " FROM loomwork_task t"
+                      + " WHERE t.state = 'ready' AND t.queue = ? AND t.handler = ANY (?)"
+                      + " AND t.version <= (?::integer[])[array_position(?::text[], t.handler)]")) {
             s.setString(1, queue);
-            s.setArray(2, c.createArrayOf("text", handlers.toArray()));
+            s.setArray(2, c.createArrayOf("text", names));
+            s.setArray(3, c.createArrayOf("int4", versions));
+            s.setArray(4, c.createArrayOf("text", names));
             try (ResultSet r = s.executeQuery()) {
               r.next();
               long micros = r.getLong(1);

@@ -23,8 +23,9 @@ final class PostgresEnqueue extends PostgresOperations {
   }
 
   private static final String INSERT_COLUMNS =
-      "INSERT INTO loomwork_task (queue, handler, payload, name, run_at, max_attempts, deadline, unique_key)"
-          + " VALUES (?, ?, ?::jsonb, ?,"
+      "INSERT INTO loomwork_task (queue, handler, version, payload, name, run_at, max_attempts, deadline,"
+          + " unique_key)"
+          + " VALUES (?, ?, ?, ?::jsonb, ?,"
           + " greatest(coalesce(?::timestamptz, '-infinity'), now() + ?::bigint * interval '1 microsecond'),"
           + " ?, now() + ?::bigint * interval '1 microsecond', ?)";
 
@@ -115,6 +116,7 @@ final class PostgresEnqueue extends PostgresOperations {
     int i = 1;
     s.setString(i++, t.queue());
     s.setString(i++, t.handler());
+    s.setInt(i++, t.version());
     s.setString(i++, t.payloadJson());
     s.setString(i++, t.name());
     setInstant(s, i++, t.notBefore());

@@ -11,6 +11,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import javax.sql.DataSource;
 
@@ -32,21 +33,30 @@ final class PostgresLeases extends PostgresOperations {
 
   /**
    * Registers a running queue instance: a worker row whose lease expires {@code lease} after the
-   * database's now().
+   * database's now(), and which records the handlers it claims and the newest payload version of
+   * each (as a JSON object, name to version).
    *
+   * @param handlers the handlers the worker claims, each with the newest payload version it reads
    * @return the worker's id, the owner of the tasks it claims
    */
-  long register(String queue, Duration lease) throws SQLException {
+  long register(String queue, Map<String, Integer> handlers, Duration lease) throws SQLException {
     requireText(queue, "queue");
     requirePositive(lease, "lease");
+    String[] names = PostgresClaims.names(handlers);
+    Integer[] versions = PostgresClaims.versions(handlers, names);
     return autoCommitted(
         c -> {
           try (PreparedStatement s =
               c.prepareStatement(
-                  "INSERT INTO loomwork_worker (queue, expires_at)"
-                      + " VALUES (?, now() + ?::bigint * interval '1 microsecond') RETURNING id")) {
+                  "INSERT INTO loomwork_worker (queue, expires_at, handlers)"
+                      + " SELECT ?, now() + ?::bigint * interval '1 microsecond',"
+                      + " coalesce(jsonb_object_agg(h.handler, h.version), '{}'::jsonb)"
+                      + " FROM unnest(?::text[], ?::integer[]) AS h (handler, version)"
+                      + " RETURNING id")) {
             s.setString(1, queue);
             s.setLong(2, micros(lease));
+            s.setArray(3, c.createArrayOf("text", names));
+            s.setArray(4, c.createArrayOf("int4", versions));
             try (ResultSet r = s.executeQuery()) {
               r.next();
               return r.getLong(1);

@@ -131,4 +131,35 @@ final class PostgresMaintenance extends PostgresOperations {
           }
         });
   }
+
+  /**
+   * The due ready tasks of {@code queue} that no live worker of the queue claims, by handler: no
+   * worker whose lease has not expired registered their handler at their payload version or a later
+   * one. A worker row with no handlers recorded (written by a version that did not record them) is
+   * taken to claim every task, so that it never raises a false alarm. Reads the queue's due ready
+   * tasks, by the ready index, and the worker rows of the queue.
+   */
+  java.util.Map<String, Long> unclaimable(String queue) throws SQLException {
+    return autoCommitted(
+        c -> {
+          try (PreparedStatement s =
+              c.prepareStatement(
+                  "SELECT t.handler, count(*) FROM loomwork_task t"
+                      + " WHERE t.state = 'ready' AND t.queue = ? AND t.run_at <= now()"
+                      + " AND NOT EXISTS (SELECT 1 FROM loomwork_worker w"
+                      + "   WHERE w.queue = t.queue AND w.expires_at > now()"
+                      + "   AND (w.handlers = '{}'::jsonb"
+                      + "     OR (w.handlers ->> t.handler)::integer >= t.version))"
+                      + " GROUP BY t.handler")) {
+            s.setString(1, queue);
+            java.util.Map<String, Long> byHandler = new java.util.TreeMap<>();
+            try (ResultSet r = s.executeQuery()) {
+              while (r.next()) {
+                byHandler.put(r.getString(1), r.getLong(2));
+              }
+            }
+            return byHandler;
+          }
+        });
+  }
 }

@@ -25,13 +25,19 @@ import javax.sql.DataSource;
 public final class PostgresSchema {
 
   /** The schema version this library needs. */
-  public static final int VERSION = 2;
+  public static final int VERSION = 3;
 
   /** The class-path resource of version 1 of the schema. */
   public static final String V1_RESOURCE = "dev/loomwork/postgres/V1__loomwork.sql";
 
   /** The class-path resource of version 2 of the schema: recurring tasks. */
   public static final String V2_RESOURCE = "dev/loomwork/postgres/V2__loomwork_schedule.sql";
+
+  /**
+   * The class-path resource of version 3 of the schema: payload versions, which workers claim by
+   * during a rolling deploy.
+   */
+  public static final String V3_RESOURCE = "dev/loomwork/postgres/V3__loomwork_versions.sql";
 
   /**
    * The key of the transaction-scoped advisory lock that serialises migrations: the ASCII bytes of
@@ -111,6 +117,7 @@ public final class PostgresSchema {
         switch (version) {
           case 1 -> V1_RESOURCE;
           case 2 -> V2_RESOURCE;
+          case 3 -> V3_RESOURCE;
           default ->
               throw new IllegalArgumentException(
                   "version: " + version + " (expected: 1 to " + VERSION + ")");

@@ -204,6 +204,7 @@ public final class PostgresStore {
     return new NewTask(
         queue,
         s.handler(),
+        s.version(),
         s.payloadJson(),
         s.name(),
         s.notBefore(),

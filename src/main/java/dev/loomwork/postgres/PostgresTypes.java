@@ -47,6 +47,8 @@ final class PostgresTypes {
    *
    * @param queue the queue that runs it
    * @param handler the handler's name
+   * @param version the payload's version; only workers that registered the handler at this version
+   *     or a later one claim it
    * @param payloadJson the payload as JSON text; stored as {@code jsonb}, so it must be valid JSON
    *     and must not contain the escape of the NUL character
    * @param name a name for logs, or null
@@ -60,6 +62,7 @@ final class PostgresTypes {
   record NewTask(
       String queue,
       String handler,
+      int version,
       String payloadJson,
       @Nullable String name,
       @Nullable Instant notBefore,
@@ -71,6 +74,9 @@ final class PostgresTypes {
     NewTask {
       requireText(queue, "queue");
       requireText(handler, "handler");
+      if (version < 1) {
+        throw new IllegalArgumentException("version: " + version + " (expected: >= 1)");
+      }
       Objects.requireNonNull(payloadJson, "payloadJson");
       Objects.requireNonNull(delay, "delay");
       if (delay.isNegative()) {
@@ -89,31 +95,35 @@ final class PostgresTypes {
 
     /** A task due now, one attempt, no name, deadline or key. */
     static NewTask of(String queue, String handler, String payloadJson) {
-      return new NewTask(queue, handler, payloadJson, null, null, Duration.ZERO, 1, null, null);
+      return new NewTask(queue, handler, 1, payloadJson, null, null, Duration.ZERO, 1, null, null);
+    }
+
+    NewTask version(int version) {
+      return new NewTask(queue, handler, version, payloadJson, name, notBefore, delay, maxAttempts, within, uniqueKey);
     }
 
     NewTask named(@Nullable String name) {
-      return new NewTask(queue, handler, payloadJson, name, notBefore, delay, maxAttempts, within, uniqueKey);
+      return new NewTask(queue, handler, version, payloadJson, name, notBefore, delay, maxAttempts, within, uniqueKey);
     }
 
     NewTask notBefore(@Nullable Instant notBefore) {
-      return new NewTask(queue, handler, payloadJson, name, notBefore, delay, maxAttempts, within, uniqueKey);
+      return new NewTask(queue, handler, version, payloadJson, name, notBefore, delay, maxAttempts, within, uniqueKey);
     }
 
     NewTask delay(Duration delay) {
-      return new NewTask(queue, handler, payloadJson, name, notBefore, delay, maxAttempts, within, uniqueKey);
+      return new NewTask(queue, handler, version, payloadJson, name, notBefore, delay, maxAttempts, within, uniqueKey);
     }
 
     NewTask maxAttempts(int maxAttempts) {
-      return new NewTask(queue, handler, payloadJson, name, notBefore, delay, maxAttempts, within, uniqueKey);
+      return new NewTask(queue, handler, version, payloadJson, name, notBefore, delay, maxAttempts, within, uniqueKey);
     }
 
     NewTask within(@Nullable Duration within) {
-      return new NewTask(queue, handler, payloadJson, name, notBefore, delay, maxAttempts, within, uniqueKey);
+      return new NewTask(queue, handler, version, payloadJson, name, notBefore, delay, maxAttempts, within, uniqueKey);
     }
 
     NewTask uniqueKey(@Nullable String uniqueKey) {
-      return new NewTask(queue, handler, payloadJson, name, notBefore, delay, maxAttempts, within, uniqueKey);
+      return new NewTask(queue, handler, version, payloadJson, name, notBefore, delay, maxAttempts, within, uniqueKey);
     }
   }
 

@@ -14,7 +14,9 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -56,13 +58,31 @@ final class PostgresTasks {
   }
 
   /** @see PostgresClaims#claim */
-  Claim claim(String queue, Collection<String> handlers, long workerId, int n) throws SQLException {
+  Claim claim(String queue, Map<String, Integer> handlers, long workerId, int n) throws SQLException {
     return claims.claim(queue, handlers, workerId, n);
   }
 
+  /** A claim of {@code handlers} at every payload version (for tests about something else). */
+  Claim claim(String queue, Collection<String> handlers, long workerId, int n) throws SQLException {
+    return claims.claim(queue, anyVersion(handlers), workerId, n);
+  }
+
   /** @see PostgresClaims#nextDue */
-  Optional<Duration> nextDue(String queue, Collection<String> handlers) throws SQLException {
+  Optional<Duration> nextDue(String queue, Map<String, Integer> handlers) throws SQLException {
     return claims.nextDue(queue, handlers);
+  }
+
+  /** {@link #nextDue(String, Map)} at every payload version. */
+  Optional<Duration> nextDue(String queue, Collection<String> handlers) throws SQLException {
+    return claims.nextDue(queue, anyVersion(handlers));
+  }
+
+  private static Map<String, Integer> anyVersion(Collection<String> handlers) {
+    Map<String, Integer> versions = new LinkedHashMap<>();
+    for (String h : handlers) {
+      versions.put(h, Integer.MAX_VALUE);
+    }
+    return versions;
   }
 
   /** @see PostgresClaims#complete */
@@ -76,8 +96,13 @@ final class PostgresTasks {
   }
 
   /** @see PostgresLeases#register */
+  long register(String queue, Map<String, Integer> handlers, Duration lease) throws SQLException {
+    return leases.register(queue, handlers, lease);
+  }
+
+  /** A worker that records no handlers (for tests about something else). */
   long register(String queue, Duration lease) throws SQLException {
-    return leases.register(queue, lease);
+    return leases.register(queue, Map.of(), lease);
   }
 
   /** @see PostgresLeases#heartbeat */

@@ -16,6 +16,7 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -94,15 +95,18 @@ class ServerRestartTest {
   }
 
   /**
-   * The hook for issue 20's point 2 (an outage logs one WARN when it starts and one INFO when it
-   * ends; at most 20 lines for a 20 s outage), which another branch builds: it counts the store's
-   * WARN lines of this outage, prints them, and asserts nothing yet. Point 2's change asserts its
-   * bound here.
+   * The outage's log (issue 20, point 2): one WARN when it starts and one INFO when it ends, not a
+   * line per failed operation (before, about 5,400 lines for a 20 s outage). The outage is seen per
+   * queue; a loop whose broken connection is found only after the others recovered may open a
+   * second, so the bound allows a few, far under the issue's 20 lines.
    */
-  static int outageLogLines(LogCapture logs) {
-    int lines = logs.messages(Level.WARN, m -> true).size();
-    System.out.printf("server restart: %d WARN line(s) or worse during the outage%n", lines);
-    return lines;
+  static void outageLogLines(LogCapture logs) {
+    List<String> warnings = logs.messages(Level.WARN, m -> true);
+    List<String> starts = logs.messages(Level.WARN, m -> m.contains("the store cannot be reached"));
+    List<String> ends = logs.messages(Level.INFO, m -> m.contains("the store answers again"));
+    assertTrue(!starts.isEmpty(), "the outage's WARN: " + warnings);
+    assertEquals(starts.size(), ends.size(), "each outage that started ended with one INFO: " + starts + ends);
+    assertTrue(warnings.size() <= 3, "a few WARN lines, not one per failed operation: " + warnings);
   }
 
   private static EmbeddedPostgres start(Path data, int port, Path log) throws IOException {

@@ -359,6 +359,25 @@ public class Baselines {
     s.started.acquire();
   }
 
+  /** {@code latencyIdle_toStart}'s baseline: a virtual thread per task, started from rest ({@link Idle}). */
+  @Benchmark
+  @BenchmarkMode(Mode.SampleTime)
+  @OutputTimeUnit(TimeUnit.MICROSECONDS)
+  public void latencyIdle_toStart_virtualPerTask(VirtualPerTask p, Signal s, Idle idle)
+      throws InterruptedException {
+    p.executor.execute(s.signalStart);
+    s.started.acquire();
+  }
+
+  /** The same from rest on a pool of two platform threads. */
+  @Benchmark
+  @BenchmarkMode(Mode.SampleTime)
+  @OutputTimeUnit(TimeUnit.MICROSECONDS)
+  public void latencyIdle_toStart_tpe2(Pool2 p, Signal s, Idle idle) throws InterruptedException {
+    p.pool.execute(s.signalStart);
+    s.started.acquire();
+  }
+
   @Benchmark
   @BenchmarkMode(Mode.SampleTime)
   @OutputTimeUnit(TimeUnit.MICROSECONDS)

@@ -320,6 +320,18 @@ public abstract class LoomworkBenchmarks {
     s.singles.started.acquire();
   }
 
+  /**
+   * From submit() to the body's first line, on a queue that was idle before the probe ({@link Idle}):
+   * the start from rest, which wakes the queue's threads.
+   */
+  @Benchmark
+  @BenchmarkMode(Mode.SampleTime)
+  @OutputTimeUnit(TimeUnit.MICROSECONDS)
+  public void latencyIdle_toStart(Light s, Idle idle) throws InterruptedException {
+    s.queue.submit(s.signalStart);
+    s.singles.started.acquire();
+  }
+
   /** From submit() to await() returning: the task is done, callbacks run, the future completed. */
   @Benchmark
   @BenchmarkMode(Mode.SampleTime)
