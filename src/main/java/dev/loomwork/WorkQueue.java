@@ -1,15 +1,9 @@
 package dev.loomwork;
 
 import dev.loomwork.internal.Access;
-import dev.loomwork.internal.Handlers;
-import dev.loomwork.internal.MeterClaims;
-import dev.loomwork.internal.QueueConfig;
 import dev.loomwork.internal.QueueEngine;
-import dev.loomwork.internal.DurableRecurrences;
-import dev.loomwork.internal.Recurrences;
+import dev.loomwork.internal.QueueSettings;
 import dev.loomwork.internal.RecurringRunner;
-import dev.loomwork.internal.ScheduleStore;
-import dev.loomwork.internal.TickMeter;
 import dev.loomwork.postgres.PostgresStore;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.observation.ObservationRegistry;
@@ -18,13 +12,10 @@ import java.io.Reader;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadFactory;
-import java.util.function.ToIntFunction;
 import java.util.random.RandomGenerator;
 import org.jspecify.annotations.Nullable;
 
@@ -65,36 +56,10 @@ public final class WorkQueue implements AutoCloseable {
   private final RecurringTasks recurring;
   private final @Nullable RecurringRunner runner;
 
-  private WorkQueue(
-      QueueEngine engine,
-      List<RecurringTask<?>> recurring,
-      @Nullable MeterRegistry registry,
-      @Nullable PostgresStore store,
-      ToIntFunction<String> maxAttempts) {
-    this.engine = engine;
-    if (recurring.isEmpty()) {
-      this.runner = null;
-      this.recurring = Recurrences.none(engine.name());
-      return;
-    }
-    List<String> names = new ArrayList<>();
-    for (RecurringTask<?> r : recurring) {
-      names.add(r.name());
-    }
-    TickMeter meter = TickMeter.NONE;
-    if (registry != null) {
-      try {
-        meter = TickMeter.of(registry, engine.name(), names);
-      } catch (RuntimeException e) {
-        org.slf4j.LoggerFactory.getLogger(WorkQueue.class)
-            .warn("queue '{}': could not register the meters of its recurring tasks", engine.name(), e);
-      }
-    }
-    this.runner =
-        store == null
-            ? new Recurrences(engine, recurring, meter)
-            : new DurableRecurrences(engine, ScheduleStore.Passage.of(store), recurring, meter, maxAttempts);
-    this.recurring = runner;
+  private WorkQueue(QueueSettings.Parts parts) {
+    this.engine = parts.engine();
+    this.recurring = parts.recurring();
+    this.runner = parts.runner();
   }
 
   /**
@@ -453,31 +418,18 @@ public final class WorkQueue implements AutoCloseable {
             Duration.ofSeconds(45), Duration.ofMinutes(1), Duration.ofMinutes(2),
             Duration.ofMinutes(5), Duration.ofMinutes(10));
 
-    private final String name;
-    private int concurrency = DEFAULT_CONCURRENCY;
-    private int capacity = DEFAULT_CAPACITY;
-    private RetryPolicy retryPolicy = RetryPolicy.defaults();
-    private InstantSource clock = InstantSource.system();
-    private @Nullable RandomGenerator random;
-    private final List<WorkQueueListener> listeners = new ArrayList<>();
-    private @Nullable ThreadFactory threadFactory;
-    private Duration abandonAfter = DEFAULT_ABANDON_AFTER;
-    private Duration progressInterval = DEFAULT_PROGRESS_INTERVAL;
-    private @Nullable MeterRegistry meterRegistry;
-    private final List<Handlers.Registration> handlers = new ArrayList<>();
-    private AttemptScope attemptScope = AttemptScope.SHARED;
-    private @Nullable PostgresStore store;
-    private List<Duration> timerBuckets = DEFAULT_TIMER_BUCKETS;
-    private final Map<String, RecurringTask<?>> recurring = new LinkedHashMap<>();
-    private @Nullable ObservationRegistry observationRegistry;
-    private boolean carryMdc;
+    /** The settings, validated as they are set: the builder's body (see {@link QueueSettings}). */
+    private final QueueSettings settings;
 
     private Builder(String name) {
-      Objects.requireNonNull(name, "name");
-      if (name.isBlank()) {
-        throw new IllegalArgumentException("name: '" + name + "' (expected: not blank)");
-      }
-      this.name = name;
+      this.settings =
+          new QueueSettings(
+              name,
+              DEFAULT_CONCURRENCY,
+              DEFAULT_CAPACITY,
+              DEFAULT_ABANDON_AFTER,
+              DEFAULT_PROGRESS_INTERVAL,
+              DEFAULT_TIMER_BUCKETS);
     }
 
     /**
@@ -488,10 +440,7 @@ public final class WorkQueue implements AutoCloseable {
      * @throws IllegalArgumentException if {@code concurrency} is less than 1
      */
     public Builder concurrency(int concurrency) {
-      if (concurrency < 1) {
-        throw new IllegalArgumentException("concurrency: " + concurrency + " (expected: >= 1)");
-      }
-      this.concurrency = concurrency;
+      settings.concurrency(concurrency);
       return this;
     }
 
@@ -503,10 +452,7 @@ public final class WorkQueue implements AutoCloseable {
      * @throws IllegalArgumentException if {@code capacity} is less than 1
      */
     public Builder capacity(int capacity) {
-      if (capacity < 1) {
-        throw new IllegalArgumentException("capacity: " + capacity + " (expected: >= 1)");
-      }
-      this.capacity = capacity;
+      settings.capacity(capacity);
       return this;
     }
 
@@ -519,7 +465,7 @@ public final class WorkQueue implements AutoCloseable {
      * @throws NullPointerException if {@code retryPolicy} is null
      */
     public Builder retryPolicy(RetryPolicy retryPolicy) {
-      this.retryPolicy = Objects.requireNonNull(retryPolicy, "retryPolicy");
+      settings.retryPolicy(retryPolicy);
       return this;
     }
 
@@ -532,7 +478,7 @@ public final class WorkQueue implements AutoCloseable {
      * @throws NullPointerException if {@code clock} is null
      */
     public Builder clock(InstantSource clock) {
-      this.clock = Objects.requireNonNull(clock, "clock");
+      settings.clock(clock);
       return this;
     }
 
@@ -545,7 +491,7 @@ public final class WorkQueue implements AutoCloseable {
      * @throws NullPointerException if {@code random} is null
      */
     public Builder random(RandomGenerator random) {
-      this.random = Objects.requireNonNull(random, "random");
+      settings.random(random);
       return this;
     }
 
@@ -557,7 +503,7 @@ public final class WorkQueue implements AutoCloseable {
      * @throws NullPointerException if {@code listener} is null
      */
     public Builder listener(WorkQueueListener listener) {
-      listeners.add(Objects.requireNonNull(listener, "listener"));
+      settings.listener(listener);
       return this;
     }
 
@@ -571,7 +517,7 @@ public final class WorkQueue implements AutoCloseable {
      * @throws NullPointerException if {@code threadFactory} is null
      */
     public Builder threadFactory(ThreadFactory threadFactory) {
-      this.threadFactory = Objects.requireNonNull(threadFactory, "threadFactory");
+      settings.threadFactory(threadFactory);
       return this;
     }
 
@@ -585,11 +531,7 @@ public final class WorkQueue implements AutoCloseable {
      * @throws IllegalArgumentException if {@code abandonAfter} is negative
      */
     public Builder abandonAfter(Duration abandonAfter) {
-      Objects.requireNonNull(abandonAfter, "abandonAfter");
-      if (abandonAfter.isNegative()) {
-        throw new IllegalArgumentException("abandonAfter: " + abandonAfter + " (expected: >= 0)");
-      }
-      this.abandonAfter = abandonAfter;
+      settings.abandonAfter(abandonAfter);
       return this;
     }
 
@@ -602,12 +544,7 @@ public final class WorkQueue implements AutoCloseable {
      * @throws IllegalArgumentException if {@code progressInterval} is not positive
      */
     public Builder progressInterval(Duration progressInterval) {
-      Objects.requireNonNull(progressInterval, "progressInterval");
-      if (progressInterval.isNegative() || progressInterval.isZero()) {
-        throw new IllegalArgumentException(
-            "progressInterval: " + progressInterval + " (expected: > 0)");
-      }
-      this.progressInterval = progressInterval;
+      settings.progressInterval(progressInterval);
       return this;
     }
 
@@ -629,7 +566,7 @@ public final class WorkQueue implements AutoCloseable {
      * @throws NullPointerException if {@code registry} is null
      */
     public Builder meterRegistry(MeterRegistry registry) {
-      this.meterRegistry = Objects.requireNonNull(registry, "registry");
+      settings.meterRegistry(registry);
       return this;
     }
 
@@ -651,7 +588,7 @@ public final class WorkQueue implements AutoCloseable {
      * @throws NullPointerException if {@code registry} is null
      */
     public Builder observationRegistry(ObservationRegistry registry) {
-      this.observationRegistry = Objects.requireNonNull(registry, "registry");
+      settings.observationRegistry(Objects.requireNonNull(registry, "registry"));
       return this;
     }
 
@@ -665,7 +602,7 @@ public final class WorkQueue implements AutoCloseable {
      * @return this builder
      */
     public Builder carryMdc() {
-      this.carryMdc = true;
+      settings.carryMdc();
       return this;
     }
 
@@ -681,30 +618,7 @@ public final class WorkQueue implements AutoCloseable {
      * @throws IllegalArgumentException if there is none, one is not positive, or they do not ascend
      */
     public Builder timerBuckets(Duration... buckets) {
-      Objects.requireNonNull(buckets, "timerBuckets");
-      if (buckets.length == 0) {
-        throw new IllegalArgumentException("timerBuckets: none (expected: at least one)");
-      }
-      Duration[] copy = buckets.clone();
-      for (int i = 0; i < copy.length; i++) {
-        Duration bucket = Objects.requireNonNull(copy[i], "timerBuckets[" + i + "]");
-        if (bucket.isNegative() || bucket.isZero()) {
-          throw new IllegalArgumentException("timerBuckets[" + i + "]: " + bucket + " (expected: > 0)");
-        }
-        if (i > 0 && bucket.compareTo(copy[i - 1]) <= 0) {
-          throw new IllegalArgumentException(
-              "timerBuckets["
-                  + i
-                  + "]: "
-                  + bucket
-                  + " (expected: > timerBuckets["
-                  + (i - 1)
-                  + "] "
-                  + copy[i - 1]
-                  + ", ascending)");
-        }
-      }
-      this.timerBuckets = List.of(copy);
+      settings.timerBuckets(buckets);
       return this;
     }
 
@@ -720,9 +634,7 @@ public final class WorkQueue implements AutoCloseable {
      * @throws NullPointerException if an argument is null
      */
     public <P extends @Nullable Object> Builder handle(TaskType<P> type, TaskHandler<? super P> handler) {
-      Objects.requireNonNull(type, "type");
-      Objects.requireNonNull(handler, "handler");
-      handlers.add(new Handlers.Registration(type, handler));
+      settings.handle(type, handler);
       return this;
     }
 
@@ -735,7 +647,7 @@ public final class WorkQueue implements AutoCloseable {
      * @throws NullPointerException if {@code attemptScope} is null
      */
     public Builder attemptScope(AttemptScope attemptScope) {
-      this.attemptScope = Objects.requireNonNull(attemptScope, "attemptScope");
+      settings.attemptScope(attemptScope);
       return this;
     }
 
@@ -752,7 +664,7 @@ public final class WorkQueue implements AutoCloseable {
      * @throws NullPointerException if {@code store} is null
      */
     public Builder store(PostgresStore store) {
-      this.store = Objects.requireNonNull(store, "store");
+      settings.store(store);
       return this;
     }
 
@@ -767,13 +679,7 @@ public final class WorkQueue implements AutoCloseable {
      * @throws IllegalArgumentException if a recurring task of the same name was declared already
      */
     public Builder recurring(RecurringTask<?> task) {
-      Objects.requireNonNull(task, "task");
-      if (recurring.containsKey(task.name())) {
-        throw new IllegalArgumentException(
-            "task: '" + task.name() + "' is declared twice on queue '" + name
-                + "' (expected: one recurring task per name)");
-      }
-      recurring.put(task.name(), task);
+      settings.recurring(task);
       return this;
     }
 
@@ -787,60 +693,7 @@ public final class WorkQueue implements AutoCloseable {
      *     meters of another queue of this name that has not terminated
      */
     public WorkQueue build() {
-      ThreadFactory factory =
-          threadFactory != null
-              ? threadFactory
-              : Thread.ofVirtual().name("loomwork-" + name).factory();
-      RandomGenerator rng = random != null ? random : RandomGenerator.getDefault();
-      for (RecurringTask<?> r : recurring.values()) {
-        String handler = r.type().handler();
-        if (handlers.stream().noneMatch(h -> h.type().handler().equals(handler))) {
-          throw new IllegalArgumentException(
-              "recurring task '" + r.name() + "': queue '" + name + "' has no handler for '" + handler
-                  + "' (register one with WorkQueue.Builder.handle)");
-        }
-        if (store != null && r.schedule().kind() == Schedule.Kind.FIXED_DELAY) {
-          throw new IllegalArgumentException(
-              "recurring task '" + r.name() + "': " + r.schedule() + " runs on queues in memory only"
-                  + " (a durable queue's ticks need a time every process agrees on: use fixedRate or cron)");
-        }
-      }
-      return new WorkQueue(
-          MeterClaims.create(
-              new QueueConfig(
-                  name,
-                  concurrency,
-                  capacity,
-                  retryPolicy,
-                  clock,
-                  rng,
-                  List.copyOf(listeners),
-                  factory,
-                  abandonAfter,
-                  progressInterval,
-                  meterRegistry,
-                  List.copyOf(handlers),
-                  attemptScope,
-                  timerBuckets,
-                  store == null ? null : Access.backend(store),
-                  observationRegistry,
-                  carryMdc)),
-          List.copyOf(recurring.values()),
-          meterRegistry,
-          store,
-          maxAttempts(List.copyOf(handlers), retryPolicy));
-    }
-
-    /** The attempts of a handler's tasks made by a durable schedule: its type's retries, or the queue's. */
-    private static ToIntFunction<String> maxAttempts(List<Handlers.Registration> handlers, RetryPolicy queue) {
-      return handler -> {
-        for (Handlers.Registration r : handlers) {
-          if (r.type().handler().equals(handler) && r.type().retryPolicy() != null) {
-            return r.type().retryPolicy().retries() + 1;
-          }
-        }
-        return queue.retries() + 1;
-      };
+      return new WorkQueue(settings.build());
     }
   }
 }

@@ -104,10 +104,13 @@ public interface WorkQueueListener {
   default void onAbandoned(Task<?> task) {}
 
   /**
-   * The queue terminated: it is shut down, and every task it accepted has ended and every attempt
-   * thread with it. Called once, last of the queue's own events, on the thread that owned the queue.
-   * A task that a shutdown or a {@link Task#cancel()} ended may still be being published (its {@link
-   * #onCancelled}) by the thread that ended it; {@code stats} counts it already.
+   * The queue terminated: it is shut down, and every task it accepted has ended (or, on a durable
+   * queue, gone back to its store) and every attempt thread with it. Called once, and last: every
+   * other event of the queue has been delivered before, and none is delivered after (a task refused
+   * after this gets its exception and no {@link #onRejected}). It is called on the thread that owned
+   * the queue, or, if a shutdown or a {@link Task#cancel()} was still delivering events of tasks it
+   * ended (an {@link #onCancelled}, an {@link #onAbandoned}) when the queue terminated, on that
+   * thread once its last event returned.
    *
    * @param queue the queue's name
    * @param stats the queue's final counts (nothing ready, running or waiting)

@@ -9,6 +9,8 @@ import java.time.Instant;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 
@@ -47,7 +49,7 @@ final class Publisher {
    * The events of one task reach the listeners in the order they happened. A thread that is about to
    * make the task visible to others (the producer admitting it, an attempt ending and perhaps filing
    * it for a retry) holds its events first ({@link #hold}), publishes, then releases them; any other
-   * thread that publishes an event of the task waits for its turn ({@link TaskCore#awaitEventTurn}).
+   * thread that publishes an event of the task waits for its turn ({@link EventTurn#awaitEventTurn}).
    * So {@code Enqueued} comes before the first attempt's events, and an attempt's end and its retry
    * before the next attempt's start. Only while there are listeners: metrics and logs need no order.
    */
@@ -71,7 +73,7 @@ final class Publisher {
   }
 
   /** A submission refused (or a duplicate left out), counted by reason in the metrics. */
-  void refused(QueueState.Refusal refusal) {
+  void refused(Refusal refusal) {
     if (metrics != null) {
       metrics.refused(refusal);
     }
@@ -82,9 +84,17 @@ final class Publisher {
     return metrics;
   }
 
+  /**
+   * A submission refused before the queue terminated: its event, then the part in delivering events
+   * that the refusal took under the queue's lock ({@link QueueState#admit}) is given up.
+   */
   void rejected(TaskCore<?> t, String reason) {
-    if (listening) {
-      listener.onRejected(queue, t.handle, reason);
+    try {
+      if (listening) {
+        listener.onRejected(queue, t.handle, reason);
+      }
+    } finally {
+      exit();
     }
   }
 
@@ -152,11 +162,79 @@ final class Publisher {
     }
   }
 
-  /** The owner, once the queue has terminated: the listeners' last event. */
-  void terminated(QueueStats stats) {
-    if (listening) {
-      listener.onTerminated(queue, stats);
+  // ---- onTerminated last, by construction --------------------------------------------------
+  //
+  // Most events come from threads the owner joins before it terminates: attempt threads (the scope),
+  // the publications of timers (awaitLater), a durable store's loops (store.close()). Three kinds do
+  // not: a cancel() publishes the pending task it ended on its caller's thread, a shutdown the tasks
+  // it cancelled and abandoned on its caller's, and a producer its rejection. So the owner does not
+  // deliver onTerminated itself: it only gives up its part of a count of the threads that may still
+  // deliver, and the thread that brings the count to zero delivers it. A cancel or a shutdown takes
+  // its part (enter) before it changes the books, so whatever it ends is published before the count
+  // can reach zero; a rejection takes its part after the queue refused it, and is dropped if
+  // onTerminated was delivered already. Once zero, the count stays zero: enter() refuses, and no
+  // event can follow onTerminated. Nothing waits on the count, so no thread blocks on a slow listener
+  // of another; the last thread out pays for onTerminated.
+
+  /**
+   * The threads that may still deliver an event outside the owner's joins, plus one for the owner
+   * until it terminated; zero once onTerminated was delivered (or is being).
+   */
+  private final AtomicInteger deliverers = new AtomicInteger(1);
+  /** The final counts, written by the owner before it gives up its part of {@link #deliverers}. */
+  private volatile @Nullable QueueStats finalStats;
+
+  /**
+   * Takes a part in delivering events (a cancel, a shutdown), before the caller changes the books;
+   * {@link #exit} gives it up, in a {@code finally}.
+   *
+   * @return false once onTerminated was delivered: the caller has nothing to deliver, and must not exit
+   */
+  boolean enter() {
+    for (int n = deliverers.get(); n > 0; n = deliverers.get()) {
+      if (deliverers.compareAndSet(n, n + 1)) {
+        return true;
+      }
     }
+    return false;
+  }
+
+  /** Gives up a part taken by {@link #enter}; the last one out delivers onTerminated. */
+  void exit() {
+    if (deliverers.decrementAndGet() == 0 && listening) {
+      listener.onTerminated(queue, Objects.requireNonNull(finalStats));
+    }
+  }
+
+  /**
+   * The owner, once the queue has terminated: gives up its part, so that onTerminated is delivered
+   * now, or by the last cancel or shutdown still delivering events, after its last event.
+   */
+  void terminated(QueueStats stats) {
+    finalStats = stats;
+    try {
+      exit();
+    } finally {
+      ownerOut.countDown();
+    }
+  }
+
+  /** Opened once the owner gave up its part of {@link #deliverers} (and delivered onTerminated, if last). */
+  private final CountDownLatch ownerOut = new CountDownLatch(1);
+
+  /**
+   * A shutdown that found the queue terminated, before it gives up its own part: waits until the
+   * owner gave up its part, so that when the shutdown returns, onTerminated has been delivered (by
+   * the owner, or by this shutdown as the last one out) unless a cancel on another thread is still
+   * delivering events. Then a task refused after the shutdown returned gets no onRejected, every
+   * time. The owner does nothing between the queue's termination and this point but deliver
+   * onTerminated, so the wait is short.
+   */
+  void awaitOwnerOut() {
+    Uninterruptibles.await(() -> {
+      ownerOut.await();
+      return true;
+    });
   }
 
   /** Publishes a task that ended, once: its terminal event and log, the after-callback, the future. */

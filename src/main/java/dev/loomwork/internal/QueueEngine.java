@@ -6,7 +6,6 @@ import dev.loomwork.QueueHealth;
 import dev.loomwork.QueueStats;
 import dev.loomwork.RetryPolicy;
 import dev.loomwork.ShutdownReport;
-import dev.loomwork.internal.QueueState.Refusal;
 import dev.loomwork.internal.QueueState.Stopped;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
@@ -241,14 +240,16 @@ public final class QueueEngine {
     }
     String reason =
         switch (refusal) {
-          case SHUT_DOWN -> "queue '" + name + "' is shut down";
+          case SHUT_DOWN, TERMINATED -> "queue '" + name + "' is shut down";
           case FULL -> "queue '" + name + "' is full (" + state.capacity() + " ready tasks)";
           case INTERRUPTED -> "interrupted while waiting for room in queue '" + name + "'";
           case DUPLICATE -> throw new AssertionError(refusal);
         };
     publisher.refused(refusal);
-    publisher.rejected(t, reason);
-    if (refusal == Refusal.SHUT_DOWN) {
+    if (refusal != Refusal.TERMINATED) {
+      publisher.rejected(t, reason); // gives up the part admit took
+    }
+    if (refusal == Refusal.SHUT_DOWN || refusal == Refusal.TERMINATED) {
       throw new RejectedExecutionException(reason + ": task '" + t.name() + "' rejected");
     }
     return refusal;
@@ -302,9 +303,16 @@ public final class QueueEngine {
    * @return true if the task was pending and is now cancelled, or was running and will end cancelled
    */
   boolean cancel(TaskCore<?> t) {
-    Stopped s = state.stop(t, Cut.CANCEL, null);
-    act(t, s, false);
-    return s.accepted();
+    boolean delivering = publisher.enter(); // onTerminated after what this cancel publishes
+    try {
+      Stopped s = state.stop(t, Cut.CANCEL, null);
+      act(t, s, false);
+      return s.accepted();
+    } finally {
+      if (delivering) {
+        publisher.exit();
+      }
+    }
   }
 
   /** The scheduler thread: a task's deadline passed. A pending task is published elsewhere. */
@@ -336,16 +344,46 @@ public final class QueueEngine {
     shutdown.cancelAll();
   }
 
+  // Each shutdown takes a part in delivering events (see Publisher.enter): onTerminated comes after
+  // the cancellations and abandonments it publishes on its caller's thread. One that finds the queue
+  // terminated returns once onTerminated was delivered (see Publisher.awaitOwnerOut).
+
   public void shutdown() {
-    shutdown.drain();
+    boolean delivering = publisher.enter();
+    try {
+      shutdown.drain();
+    } finally {
+      leave(delivering);
+    }
   }
 
   public ShutdownReport shutdown(Duration timeout) {
-    return shutdown.drain(timeout);
+    boolean delivering = publisher.enter();
+    try {
+      return shutdown.drain(timeout);
+    } finally {
+      leave(delivering);
+    }
   }
 
   public ShutdownReport shutdownNow() {
-    return shutdown.stopNow();
+    boolean delivering = publisher.enter();
+    try {
+      return shutdown.stopNow();
+    } finally {
+      leave(delivering);
+    }
+  }
+
+  /** The end of a shutdown's part in delivering events. */
+  private void leave(boolean delivering) {
+    if (!delivering) {
+      return; // onTerminated was delivered already, or is being, perhaps by this very thread
+    }
+    if (state.isTerminated()) {
+      publisher.awaitOwnerOut();
+    }
+    publisher.exit();
   }
 
   // ---- reading ------------------------------------------------------------------------------

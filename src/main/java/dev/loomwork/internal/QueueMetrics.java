@@ -3,7 +3,6 @@ package dev.loomwork.internal;
 import dev.loomwork.QueueLifecycle;
 import dev.loomwork.WorkQueueListener.AttemptOutcome;
 import dev.loomwork.internal.Counts.Count;
-import dev.loomwork.internal.QueueState.Refusal;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -87,6 +86,9 @@ final class QueueMetrics {
     for (Refusal refusal : Refusal.values()) {
       if (refusal == Refusal.INTERRUPTED) {
         continue; // a producer that gave up waiting for room was not refused: never counted
+      }
+      if (refusal == Refusal.TERMINATED) {
+        continue; // counted as shut_down: it differs only in getting no listener event
       }
       rejected[refusal.ordinal()] =
           add(
@@ -199,7 +201,7 @@ final class QueueMetrics {
   /** Counts a refusal under its reason; a registry that throws is logged once. */
   void refused(Refusal refusal) {
     try {
-      rejected[refusal.ordinal()].increment();
+      rejected[(refusal == Refusal.TERMINATED ? Refusal.SHUT_DOWN : refusal).ordinal()].increment();
     } catch (RuntimeException e) {
       failed(REJECTED, e);
     }

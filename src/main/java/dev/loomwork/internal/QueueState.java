@@ -45,9 +45,6 @@ import org.jspecify.annotations.Nullable;
  * QueueBooks}, which this class extends; this class makes every change.
  */
 final class QueueState extends QueueBooks {
-  /** Why an enqueue was refused. */
-  enum Refusal { SHUT_DOWN, FULL, INTERRUPTED, DUPLICATE }
-
   /**
    * What {@link #stop} did: ended a pending task ({@code ended}: and its caller publishes it, see
    * {@link TaskStore#ended}), cut a running attempt, or nothing.
@@ -167,10 +164,18 @@ final class QueueState extends QueueBooks {
     try {
       t.checkEnqueueable();
       long nanos = waitNanos;
+      // A refusal, and a producer before it waits for room, take a part in delivering events
+      // (Publisher.enter; see Refusal). While the queue is open, or shut down but not terminated, the
+      // owner holds its part: enter() succeeds, and exit() is never the last (no listener runs here).
+      boolean waited = false;
       while (true) {
         if (accepting != Accepting.OPEN) {
           counts.add(Count.REJECTED);
-          return Refusal.SHUT_DOWN;
+          if (!waited && owner == Owner.TERMINATED) {
+            return Refusal.TERMINATED; // the owner may have given up its part: no event
+          }
+          waited = waited || engine.publisher.enter();
+          return Refusal.SHUT_DOWN; // with its part: the rejection comes before onTerminated
         }
         if (delayNanos > 0 || store.readyCount() < capacity) {
           break;
@@ -178,9 +183,13 @@ final class QueueState extends QueueBooks {
         if (nanos == 0) {
           if (countFull) {
             counts.add(Count.REJECTED);
+            waited = waited || engine.publisher.enter();
+          } else if (waited) {
+            engine.publisher.exit();
           }
           return Refusal.FULL;
         }
+        waited = waited || engine.publisher.enter();
         try {
           if (nanos < 0) {
             roomAvailable.await();
@@ -188,8 +197,17 @@ final class QueueState extends QueueBooks {
             nanos = Math.max(roomAvailable.awaitNanos(nanos), 0); // at 0: one more look, then FULL
           }
         } catch (InterruptedException e) {
+          if (owner == Owner.TERMINATED) { // its part may be the last: given up outside the lock
+            Thread.currentThread().interrupt();
+            counts.add(Count.REJECTED);
+            return Refusal.SHUT_DOWN;
+          }
+          engine.publisher.exit();
           return Refusal.INTERRUPTED; // the producer gave up waiting: not refused work, not counted
         }
+      }
+      if (waited) {
+        engine.publisher.exit();
       }
       String fixedId = t.fixedId();
       if (fixedId != null && liveIds.putIfAbsent(fixedId, t) != null) {

@@ -31,7 +31,9 @@ final class RestoredTasks {
     t.name(c.name() != null ? c.name() : c.handler() + "#" + c.id()); // the number here is no name
     TaskType<?> type = handlers.type(c.handler());
     RetryPolicy p = type != null && type.retryPolicy() != null ? type.retryPolicy() : queueDefault;
-    if (type != null && type.attemptTimeout() != null && type.retryPolicy() == null) {
+    // As TaskCore.resolve does for a task in memory: the type's timeout unless the task set a policy
+    // of its own, which a durable task cannot (the store refuses it), whatever the type's policy.
+    if (type != null && type.attemptTimeout() != null) {
       p = p.withAttemptTimeout(type.attemptTimeout());
     }
     t.retryPolicy(p.withRetries(Math.max(0, c.maxAttempts() - 1)));

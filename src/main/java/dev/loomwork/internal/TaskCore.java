@@ -28,8 +28,9 @@ import org.jspecify.annotations.Nullable;
  * CANCELLED}, without any lock. After acceptance every transition happens under the queue's lock (see
  * {@link QueueState} for the whole graph). The fields the handle reads ({@code state}, {@code
  * attempts}, {@code error}, {@code nextAttemptAt}) are volatile so that reading them needs no lock.
+ * The order of the task's events is kept by the fields of its superclass, {@link EventTurn}.
  */
-public final class TaskCore<T extends @Nullable Object> {
+public final class TaskCore<T extends @Nullable Object> extends EventTurn {
   private static final VarHandle STATE;
 
   static {
@@ -77,17 +78,6 @@ public final class TaskCore<T extends @Nullable Object> {
   /** The task's number in its queue, from 1 in the order of acceptance; 0 until accepted. */
   long number;
   private volatile @Nullable Instant deadline;
-
-  // ---- the order of the task's events (only while the queue has listeners; see Publisher) ----
-  /**
-   * The thread that has events of this task still to publish before any other thread may publish
-   * one, or null: the producer from just before the task is admitted until its {@code Enqueued} event
-   * is out, and an attempt thread from just before its attempt is ended in the books until its last
-   * event is out. Set and cleared by that thread.
-   */
-  private volatile @Nullable Thread eventsHeldBy;
-  /** Whether a thread ever waited for its turn: only then does a release take the monitor. */
-  private volatile boolean eventWaiters;
 
   // ---- runtime: guarded by the queue's lock, except where said ----
   private volatile TaskState state = TaskState.NEW;
@@ -408,53 +398,6 @@ public final class TaskCore<T extends @Nullable Object> {
    * tasks from a deep stack must not keep a million stack traces.
    */
   @SuppressWarnings("unchecked")
-  /**
-   * The calling thread holds this task's events: it must call {@link #releaseEvents()} afterwards.
-   * Called before the task becomes visible to another thread (before it is admitted, or filed again
-   * for its retry), so that no other thread's event of this task can come first.
-   */
-  void holdEvents() {
-    eventsHeldBy = Thread.currentThread();
-  }
-
-  /** The holder has published its events: wakes whoever waits for its turn. */
-  void releaseEvents() {
-    eventsHeldBy = null;
-    // A Dekker handshake with awaitEventTurn on two volatiles: a waiter that we do not see sets the
-    // flag after our null, so it reads null and does not wait.
-    if (eventWaiters) {
-      synchronized (this) {
-        notifyAll();
-      }
-    }
-  }
-
-  /**
-   * Waits, uninterruptibly (the interrupt flag is restored), until no other thread holds this task's
-   * events; returns at once if none does or the calling thread does. Never called under a lock.
-   */
-  void awaitEventTurn() {
-    Thread holder = eventsHeldBy;
-    Thread me = Thread.currentThread();
-    if (holder == null || holder == me) {
-      return;
-    }
-    boolean interrupted = false;
-    synchronized (this) { // this monitor guards nothing else; only releaseEvents takes it
-      eventWaiters = true;
-      while ((holder = eventsHeldBy) != null && holder != me) {
-        try {
-          wait();
-        } catch (InterruptedException e) {
-          interrupted = true; // an attempt cut meanwhile sees the flag in its body
-        }
-      }
-    }
-    if (interrupted) {
-      me.interrupt();
-    }
-  }
-
   void complete() {
     T value = (T) result;
     result = null;

@@ -6,7 +6,6 @@ import dev.loomwork.WorkQueue
 import dev.loomwork.WorkQueueListener
 import dev.loomwork.WorkQueueListener.AttemptOutcome
 import java.time.Instant
-import java.util.concurrent.atomic.AtomicLong
 import kotlin.time.Duration
 import kotlin.time.toKotlinDuration
 import kotlinx.coroutines.channels.Channel
@@ -59,17 +58,14 @@ public sealed interface QueueEvent {
 /**
  * Registers a listener on this builder and returns its events as a [Flow]. Because the listener is
  * registered before the queue is built, the flow loses no event: every event from the first on is
- * buffered until it is collected. The flow completes when the queue has terminated and the terminal
- * event of every task it accepted has been delivered (a shutdown or a cancel publishes those on its
- * own thread, possibly after the queue's owner has terminated). Rejections of tasks submitted after
- * that are not delivered.
+ * buffered until it is collected. The flow completes with the queue's last event,
+ * [WorkQueueListener.onTerminated], which comes after every other event of the queue (on a durable
+ * queue too); rejections of tasks submitted after that are not delivered.
  *
  * Collect it once (a second collection throws `IllegalStateException`), and collect it: events pile
  * up in memory until they are collected. Cancelling the collection stops the buffering. Each call
  * registers a listener of its own; call it once per consumer. The listener is called on the queue's
- * threads and never blocks them; the flow may be collected on any dispatcher. One event can arrive
- * after the flow completed and is then dropped: an [QueueEvent.Abandoned] that a shutdown reports
- * for a task whose attempt ended just as the shutdown gave up on it.
+ * threads and never blocks them; the flow may be collected on any dispatcher.
  *
  * The events of one task arrive in the order they happened (see [WorkQueueListener]): `Enqueued`
  * first, each attempt's start and end, a retry before the next attempt, the terminal event last; a
@@ -83,40 +79,21 @@ public fun WorkQueue.Builder.events(): Flow<QueueEvent> {
   return events.channel.consumeAsFlow()
 }
 
-/** A listener that sends every event to an unlimited channel, and closes it when the queue is done. */
+/** A listener that sends every event to an unlimited channel, and closes it on the queue's last event. */
 private class EventChannel : WorkQueueListener {
   val channel = Channel<QueueEvent>(Channel.UNLIMITED)
-  private val enqueued = AtomicLong()
-  private val ended = AtomicLong()
-  /** The number of tasks the queue accepted, known once it terminated; -1 until then. */
-  @Volatile private var accepted = -1L
-  /** Of those, the tasks that end here: all but those handed back to a durable store. */
-  @Volatile private var ending = -1L
 
   private fun send(event: QueueEvent) {
     channel.trySend(event) // fails only once closed, or once the collector cancelled
   }
 
-  /** Every counter is updated after its event is sent, then checked against [accepted]. */
-  private fun closeIfDone() {
-    val total = accepted
-    val ends = ending
-    if (total >= 0 && ends >= 0 && enqueued.get() >= total && ended.get() >= ends) channel.close()
-  }
+  override fun onEnqueued(task: Task<*>) = send(QueueEvent.Enqueued(task))
 
-  override fun onEnqueued(task: Task<*>) {
-    send(QueueEvent.Enqueued(task))
-    enqueued.incrementAndGet()
-    closeIfDone()
-  }
+  override fun onRejected(queue: String, task: Task<*>, reason: String) =
+      send(QueueEvent.Rejected(queue, task, reason))
 
-  override fun onRejected(queue: String, task: Task<*>, reason: String) {
-    send(QueueEvent.Rejected(queue, task, reason))
-  }
-
-  override fun onAttemptStarted(task: Task<*>, attempt: Int, waited: java.time.Duration) {
-    send(QueueEvent.AttemptStarted(task, attempt, waited.toKotlinDuration()))
-  }
+  override fun onAttemptStarted(task: Task<*>, attempt: Int, waited: java.time.Duration) =
+      send(QueueEvent.AttemptStarted(task, attempt, waited.toKotlinDuration()))
 
   override fun onAttemptFinished(
       task: Task<*>,
@@ -124,33 +101,21 @@ private class EventChannel : WorkQueueListener {
       outcome: AttemptOutcome,
       duration: java.time.Duration,
       error: Throwable?,
-  ) {
-    send(QueueEvent.AttemptFinished(task, attempt, outcome, duration.toKotlinDuration(), error))
-  }
+  ) = send(QueueEvent.AttemptFinished(task, attempt, outcome, duration.toKotlinDuration(), error))
 
-  override fun onRetryScheduled(task: Task<*>, error: Throwable, nextAttemptAt: Instant) {
-    send(QueueEvent.RetryScheduled(task, error, nextAttemptAt))
-  }
+  override fun onRetryScheduled(task: Task<*>, error: Throwable, nextAttemptAt: Instant) =
+      send(QueueEvent.RetryScheduled(task, error, nextAttemptAt))
 
-  override fun onSucceeded(task: Task<*>) = taskEnded(QueueEvent.Succeeded(task))
+  override fun onSucceeded(task: Task<*>) = send(QueueEvent.Succeeded(task))
 
-  override fun onFailed(task: Task<*>, error: Throwable) = taskEnded(QueueEvent.Failed(task, error))
+  override fun onFailed(task: Task<*>, error: Throwable) = send(QueueEvent.Failed(task, error))
 
-  override fun onCancelled(task: Task<*>) = taskEnded(QueueEvent.Cancelled(task))
+  override fun onCancelled(task: Task<*>) = send(QueueEvent.Cancelled(task))
 
-  private fun taskEnded(event: QueueEvent) {
-    send(event)
-    ended.incrementAndGet()
-    closeIfDone()
-  }
+  override fun onAbandoned(task: Task<*>) = send(QueueEvent.Abandoned(task))
 
-  override fun onAbandoned(task: Task<*>) {
-    send(QueueEvent.Abandoned(task))
-  }
-
+  /** The queue's last event, by construction (see [WorkQueueListener.onTerminated]): nothing follows. */
   override fun onTerminated(queue: String, stats: QueueStats) {
-    ending = stats.submitted() - stats.handedBack()
-    accepted = stats.submitted()
-    closeIfDone()
+    channel.close()
   }
 }
