@@ -15,6 +15,9 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  */
 @ConfigurationProperties(prefix = "loomwork", ignoreUnknownFields = false)
 public class LoomworkProperties {
+  /** Settings with their defaults, to be bound from the properties. */
+  public LoomworkProperties() {}
+
   /** The queues, by name: each is built, started with the application and drained at its stop. */
   private final Map<String, Queue> queues = new LinkedHashMap<>();
 
@@ -34,36 +37,54 @@ public class LoomworkProperties {
    */
   private boolean observations = true;
 
+  /** {@return the {@code queues} property} */
   public Map<String, Queue> getQueues() {
     return queues;
   }
 
+  /** {@return the {@code store} property} */
   public Store getStore() {
     return store;
   }
 
+  /** {@return the {@code shutdown} property} */
   public Shutdown getShutdown() {
     return shutdown;
   }
 
+  /** {@return the {@code metrics} property} */
   public boolean isMetrics() {
     return metrics;
   }
 
+  /**
+   * Sets the {@code metrics} property.
+   *
+   * @param metrics its value
+   */
   public void setMetrics(boolean metrics) {
     this.metrics = metrics;
   }
 
+  /** {@return the {@code observations} property} */
   public boolean isObservations() {
     return observations;
   }
 
+  /**
+   * Sets the {@code observations} property.
+   *
+   * @param observations its value
+   */
   public void setObservations(boolean observations) {
     this.observations = observations;
   }
 
   /** One queue's settings, under {@code loomwork.queues.<name>}. */
   public static class Queue {
+    /** Settings with their defaults, to be bound from the properties. */
+    public Queue() {}
+
     /** How many attempts run at once at most, at least 1. */
     private int concurrency = WorkQueue.Builder.DEFAULT_CONCURRENCY;
 
@@ -88,62 +109,105 @@ public class LoomworkProperties {
     /** Whether a task carries its submitter's MDC to its attempts (tasks in memory only). */
     private boolean carryMdc;
 
+    /** {@return the {@code concurrency} property} */
     public int getConcurrency() {
       return concurrency;
     }
 
+    /**
+     * Sets the {@code concurrency} property.
+     *
+     * @param concurrency its value
+     */
     public void setConcurrency(int concurrency) {
       this.concurrency = concurrency;
     }
 
+    /** {@return the {@code capacity} property} */
     public int getCapacity() {
       return capacity;
     }
 
+    /**
+     * Sets the {@code capacity} property.
+     *
+     * @param capacity its value
+     */
     public void setCapacity(int capacity) {
       this.capacity = capacity;
     }
 
+    /** {@return the {@code durable} property} */
     public boolean isDurable() {
       return durable;
     }
 
+    /**
+     * Sets the {@code durable} property.
+     *
+     * @param durable its value
+     */
     public void setDurable(boolean durable) {
       this.durable = durable;
     }
 
+    /** {@return the {@code retry} property} */
     public Retry getRetry() {
       return retry;
     }
 
+    /** {@return the {@code abandon-after} property} */
     public Duration getAbandonAfter() {
       return abandonAfter;
     }
 
+    /**
+     * Sets the {@code abandon-after} property.
+     *
+     * @param abandonAfter its value
+     */
     public void setAbandonAfter(Duration abandonAfter) {
       this.abandonAfter = abandonAfter;
     }
 
+    /** {@return the {@code progress-interval} property} */
     public Duration getProgressInterval() {
       return progressInterval;
     }
 
+    /**
+     * Sets the {@code progress-interval} property.
+     *
+     * @param progressInterval its value
+     */
     public void setProgressInterval(Duration progressInterval) {
       this.progressInterval = progressInterval;
     }
 
+    /** {@return the {@code attempt-scope} property} */
     public AttemptScope getAttemptScope() {
       return attemptScope;
     }
 
+    /**
+     * Sets the {@code attempt-scope} property.
+     *
+     * @param attemptScope its value
+     */
     public void setAttemptScope(AttemptScope attemptScope) {
       this.attemptScope = attemptScope;
     }
 
+    /** {@return the {@code carry-mdc} property} */
     public boolean isCarryMdc() {
       return carryMdc;
     }
 
+    /**
+     * Sets the {@code carry-mdc} property.
+     *
+     * @param carryMdc its value
+     */
     public void setCarryMdc(boolean carryMdc) {
       this.carryMdc = carryMdc;
     }
@@ -154,6 +218,9 @@ public class LoomworkProperties {
    * the library's default (3 retries, exponential backoff from 1 s doubling to 1 min, 20 % jitter).
    */
   public static class Retry {
+    /** Settings with their defaults, to be bound from the properties. */
+    public Retry() {}
+
     /** Retries after the first attempt, 0 or more. */
     private @Nullable Integer retries;
 
@@ -172,50 +239,86 @@ public class LoomworkProperties {
     /** How long one attempt may run before it is cut and counts as a timeout; none if unset. */
     private @Nullable Duration attemptTimeout;
 
+    /** {@return the {@code retries} property} */
     public @Nullable Integer getRetries() {
       return retries;
     }
 
+    /**
+     * Sets the {@code retries} property.
+     *
+     * @param retries its value
+     */
     public void setRetries(@Nullable Integer retries) {
       this.retries = retries;
     }
 
+    /** {@return the {@code initial-backoff} property} */
     public @Nullable Duration getInitialBackoff() {
       return initialBackoff;
     }
 
+    /**
+     * Sets the {@code initial-backoff} property.
+     *
+     * @param initialBackoff its value
+     */
     public void setInitialBackoff(@Nullable Duration initialBackoff) {
       this.initialBackoff = initialBackoff;
     }
 
+    /** {@return the {@code max-backoff} property} */
     public @Nullable Duration getMaxBackoff() {
       return maxBackoff;
     }
 
+    /**
+     * Sets the {@code max-backoff} property.
+     *
+     * @param maxBackoff its value
+     */
     public void setMaxBackoff(@Nullable Duration maxBackoff) {
       this.maxBackoff = maxBackoff;
     }
 
+    /** {@return the {@code backoff-factor} property} */
     public @Nullable Double getBackoffFactor() {
       return backoffFactor;
     }
 
+    /**
+     * Sets the {@code backoff-factor} property.
+     *
+     * @param backoffFactor its value
+     */
     public void setBackoffFactor(@Nullable Double backoffFactor) {
       this.backoffFactor = backoffFactor;
     }
 
+    /** {@return the {@code jitter} property} */
     public @Nullable Double getJitter() {
       return jitter;
     }
 
+    /**
+     * Sets the {@code jitter} property.
+     *
+     * @param jitter its value
+     */
     public void setJitter(@Nullable Double jitter) {
       this.jitter = jitter;
     }
 
+    /** {@return the {@code attempt-timeout} property} */
     public @Nullable Duration getAttemptTimeout() {
       return attemptTimeout;
     }
 
+    /**
+     * Sets the {@code attempt-timeout} property.
+     *
+     * @param attemptTimeout its value
+     */
     public void setAttemptTimeout(@Nullable Duration attemptTimeout) {
       this.attemptTimeout = attemptTimeout;
     }
@@ -236,6 +339,9 @@ public class LoomworkProperties {
 
   /** The PostgreSQL store, under {@code loomwork.store}. */
   public static class Store {
+    /** Settings with their defaults, to be bound from the properties. */
+    public Store() {}
+
     /** Whether a PostgresStore is made on the application's DataSource. */
     private boolean enabled = true;
 
@@ -254,50 +360,86 @@ public class LoomworkProperties {
     /** Whether workers poll instead of LISTEN (for PgBouncer in transaction mode). */
     private boolean pollOnly;
 
+    /** {@return the {@code enabled} property} */
     public boolean isEnabled() {
       return enabled;
     }
 
+    /**
+     * Sets the {@code enabled} property.
+     *
+     * @param enabled its value
+     */
     public void setEnabled(boolean enabled) {
       this.enabled = enabled;
     }
 
+    /** {@return the {@code migration} property} */
     public Migration getMigration() {
       return migration;
     }
 
+    /**
+     * Sets the {@code migration} property.
+     *
+     * @param migration its value
+     */
     public void setMigration(Migration migration) {
       this.migration = migration;
     }
 
+    /** {@return the {@code lease} property} */
     public @Nullable Duration getLease() {
       return lease;
     }
 
+    /**
+     * Sets the {@code lease} property.
+     *
+     * @param lease its value
+     */
     public void setLease(@Nullable Duration lease) {
       this.lease = lease;
     }
 
+    /** {@return the {@code rescue-interval} property} */
     public @Nullable Duration getRescueInterval() {
       return rescueInterval;
     }
 
+    /**
+     * Sets the {@code rescue-interval} property.
+     *
+     * @param rescueInterval its value
+     */
     public void setRescueInterval(@Nullable Duration rescueInterval) {
       this.rescueInterval = rescueInterval;
     }
 
+    /** {@return the {@code poll-interval} property} */
     public @Nullable Duration getPollInterval() {
       return pollInterval;
     }
 
+    /**
+     * Sets the {@code poll-interval} property.
+     *
+     * @param pollInterval its value
+     */
     public void setPollInterval(@Nullable Duration pollInterval) {
       this.pollInterval = pollInterval;
     }
 
+    /** {@return the {@code poll-only} property} */
     public boolean isPollOnly() {
       return pollOnly;
     }
 
+    /**
+     * Sets the {@code poll-only} property.
+     *
+     * @param pollOnly its value
+     */
     public void setPollOnly(boolean pollOnly) {
       this.pollOnly = pollOnly;
     }
@@ -305,6 +447,9 @@ public class LoomworkProperties {
 
   /** The shutdown, under {@code loomwork.shutdown}. */
   public static class Shutdown {
+    /** Settings with their defaults, to be bound from the properties. */
+    public Shutdown() {}
+
     /**
      * How long the queues drain before what is left is cut. Unset: the application's
      * spring.lifecycle.timeout-per-shutdown-phase (default 30 s), less the longest abandon-after and
@@ -312,10 +457,16 @@ public class LoomworkProperties {
      */
     private @Nullable Duration timeout;
 
+    /** {@return the {@code timeout} property} */
     public @Nullable Duration getTimeout() {
       return timeout;
     }
 
+    /**
+     * Sets the {@code timeout} property.
+     *
+     * @param timeout its value
+     */
     public void setTimeout(@Nullable Duration timeout) {
       this.timeout = timeout;
     }

@@ -71,7 +71,7 @@ public final class LoomworkQueues implements SmartLifecycle {
     return queues;
   }
 
-  /** How long the queues drain at the application's stop before what is left is cut. */
+  /** {@return how long the queues drain at the application's stop before what is left is cut} */
   public Duration drainTimeout() {
     return drainTimeout;
   }
