@@ -200,6 +200,19 @@ class DurableProcessTest {
    */
   Worker start(String queue, int concurrency, String behaviour, long leaseMillis)
       throws IOException, InterruptedException {
+    Worker w = launch(url, queue, concurrency, leaseMillis, behaviour);
+    workers.add(w);
+    w.await(line -> line.equals("ready"));
+    return w;
+  }
+
+  /**
+   * Starts a {@link DurableWorkerMain} child JVM on this test's class path and runner (with
+   * {@code --enable-preview} when this JVM runs the structured runner); the caller registers it for
+   * cleanup and waits for its {@code ready} line.
+   */
+  static Worker launch(String url, String queue, int concurrency, long leaseMillis, String behaviour)
+      throws IOException {
     List<String> command = new ArrayList<>();
     command.add(ProcessHandle.current().info().command().orElseThrow());
     List<String> jvmArgs = ProcessHandle.current().info().arguments().map(List::of).orElse(List.of());
@@ -218,10 +231,7 @@ class DurableProcessTest {
             Long.toString(leaseMillis),
             Long.toString(RESCUE_MILLIS),
             behaviour));
-    Worker w = new Worker(new ProcessBuilder(command).redirectErrorStream(true).start());
-    workers.add(w);
-    w.await(line -> line.equals("ready"));
-    return w;
+    return new Worker(new ProcessBuilder(command).redirectErrorStream(true).start());
   }
 
   /** A worker process, its output as lines, and waits for a line. */

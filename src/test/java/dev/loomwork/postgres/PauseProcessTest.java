@@ -87,26 +87,8 @@ class PauseProcessTest {
   }
 
   DurableProcessTest.Worker start(String queue) throws IOException, InterruptedException {
-    List<String> command = new ArrayList<>();
-    command.add(ProcessHandle.current().info().command().orElseThrow());
-    List<String> jvmArgs = ProcessHandle.current().info().arguments().map(List::of).orElse(List.of());
-    if (jvmArgs.contains("--enable-preview") || "structured".equals(System.getProperty("loomwork.expectedRunner"))) {
-      command.add("--enable-preview");
-    }
-    command.addAll(
-        List.of(
-            "-Xmx256m",
-            "-cp",
-            System.getProperty("java.class.path"),
-            DurableWorkerMain.class.getName(),
-            url,
-            queue,
-            "4",
-            Long.toString(DurableProcessTest.LEASE_MILLIS * 10),
-            Long.toString(DurableProcessTest.RESCUE_MILLIS),
-            "block"));
     DurableProcessTest.Worker w =
-        new DurableProcessTest.Worker(new ProcessBuilder(command).redirectErrorStream(true).start());
+        DurableProcessTest.launch(url, queue, 4, DurableProcessTest.LEASE_MILLIS * 10, "block");
     workers.add(w);
     w.await(line -> line.equals("ready"));
     return w;
