@@ -37,7 +37,11 @@ final class PostgresClaims extends PostgresOperations {
    * statement's snapshot is re-checked against the WHERE clause when locked, and skipped as running.
    * A worker whose lease is gone or expired claims nothing, and so does a worker of a paused queue
    * (one primary-key probe of loomwork_paused_queue): a pause takes effect at every process's next
-   * claim, while the attempts running go on.
+   * claim, while the attempts running go on. The pause probe names the queue by its parameter, not
+   * by t.queue: uncorrelated, it is a one-time filter, as the lease's is. Correlated, it was an
+   * anti-join whose estimate (an empty, unanalysed table matches every row) was one row, so the
+   * planner sorted the whole backlog at every claim instead of reading the ready index to the LIMIT:
+   * 17 ms instead of 1 ms a claim at 20,000 ready tasks, a work-off 4 times slower.
    *
    * The handlers come as two parallel arrays, names and the newest payload version this worker
    * reads of each: a row whose version is newer than its handler's here stays ready for a worker
@@ -46,7 +50,7 @@ final class PostgresClaims extends PostgresOperations {
    * ready index's scan in (run_at, id) order that stops at the LIMIT, where a join to the unnested
    * arrays may hash and sort the whole backlog at every claim.
    */
-  private static final String CLAIM =
+  static final String CLAIM =
       "WITH lease AS ("
           + " SELECT id FROM loomwork_worker WHERE id = ? AND expires_at > now()"
           + "), due AS MATERIALIZED ("
@@ -54,7 +58,7 @@ final class PostgresClaims extends PostgresOperations {
           + " WHERE t.state = 'ready' AND t.queue = ? AND t.run_at <= now() AND t.handler = ANY (?)"
           + " AND t.version <= (?::integer[])[array_position(?::text[], t.handler)]"
           + " AND EXISTS (SELECT 1 FROM lease)"
-          + " AND NOT EXISTS (SELECT 1 FROM loomwork_paused_queue p WHERE p.queue = t.queue)"
+          + " AND NOT EXISTS (SELECT 1 FROM loomwork_paused_queue p WHERE p.queue = ?)"
           + " ORDER BY t.run_at, t.id"
           + " LIMIT ?"
           + " FOR UPDATE SKIP LOCKED"
@@ -99,8 +103,9 @@ final class PostgresClaims extends PostgresOperations {
             s.setArray(3, c.createArrayOf("text", names));
             s.setArray(4, c.createArrayOf("int4", versions));
             s.setArray(5, c.createArrayOf("text", names));
-            s.setInt(6, n);
-            s.setLong(7, workerId);
+            s.setString(6, queue);
+            s.setInt(7, n);
+            s.setLong(8, workerId);
             List<Claimed> tasks = new ArrayList<>();
             boolean live = false;
             try (ResultSet r = s.executeQuery()) {
@@ -170,11 +175,12 @@ final class PostgresClaims extends PostgresOperations {
                       + " FROM loomwork_task t"
                       + " WHERE t.state = 'ready' AND t.queue = ? AND t.handler = ANY (?)"
                       + " AND t.version <= (?::integer[])[array_position(?::text[], t.handler)]"
-                      + " AND NOT EXISTS (SELECT 1 FROM loomwork_paused_queue p WHERE p.queue = t.queue)")) {
+                      + " AND NOT EXISTS (SELECT 1 FROM loomwork_paused_queue p WHERE p.queue = ?)")) {
             s.setString(1, queue);
             s.setArray(2, c.createArrayOf("text", names));
             s.setArray(3, c.createArrayOf("int4", versions));
             s.setArray(4, c.createArrayOf("text", names));
+            s.setString(5, queue);
             try (ResultSet r = s.executeQuery()) {
               r.next();
               long micros = r.getLong(1);
