@@ -1,6 +1,5 @@
 package dev.loomwork.postgres;
 
-import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.HashSet;
@@ -14,7 +13,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Wake-ups at enqueue, debounced per queue: a NOTIFY in every transaction serialises commits (it was
  * measured at a fifth of the commit rate with 16 writers and fsync on). The first enqueue of a quiet
- * queue sends one in its own transaction, so that it arrives at its commit; later ones within the
+ * queue sends one in its insert's statement ({@code pg_notify}), so that it arrives at its
+ * transaction's commit; later ones within the
  * window ({@value #WINDOW_MILLIS} ms by default) send none and leave one trailing NOTIFY, sent on
  * the store's own connection at the end of the window. So at most about 500 commits a second per
  * queue and process carry a NOTIFY.
@@ -23,9 +23,10 @@ import org.slf4j.LoggerFactory;
  * could arrive before an enqueue of the window commits, and that enqueue would then wait for a poll
  * (issue 20, point 4: p50 555 ms). So an enqueue on the caller's connection that leaves the wake-up
  * to the trailing NOTIFY takes a transaction-scoped advisory lock keyed by its backend's pid ({@link
- * #LOCK_CLASS}, pid), which its transaction holds until it commits or rolls back; it costs the caller
- * the round trip the NOTIFY would have cost, and no contention (no other backend takes that key but
- * the trailer). The trailer takes each such key in shared mode in its own transaction, so it waits
+ * #LOCK_CLASS}, pid), which its transaction holds until it commits or rolls back; the insert's own
+ * statement takes it, so it costs no round trip, and no contention (no other backend takes that key
+ * but the trailer). The decision ({@link #decide}) comes before the insert so that the insert can
+ * carry it: an enqueue is one round trip, whatever the decision. The trailer takes each such key in shared mode in its own transaction, so it waits
  * until every one of those transactions has ended, and sends the NOTIFY in the same transaction:
  * it arrives after their commit. A transaction that holds its lock longer than {@link
  * #LOCK_TIMEOUT} (a long application transaction) gets a NOTIFY at that point instead, and its
@@ -70,25 +71,40 @@ final class Debouncer {
     this.windowNanos = window.toNanos();
   }
 
-  /** After an enqueue on the caller's connection, in its transaction. */
-  void inTransaction(Connection caller, String queue) throws SQLException {
-    if (lead(queue)) {
-      PostgresNotifications.notifyQueue(caller, queue);
-      return;
-    }
-    if (caller.getAutoCommit()) {
-      follow(queue, null); // the insert committed by itself
-      return;
-    }
-    follow(queue, PostgresNotifications.holdUntilEnd(caller, LOCK_CLASS));
+  /** How an enqueue wakes its queue's workers: decided before its insert, whose statement carries it. */
+  enum Wake {
+    /** The insert sends the queue's NOTIFY, delivered at its commit: none was sent within the window. */
+    NOTIFY,
+    /** The insert takes its transaction's advisory lock; the trailing NOTIFY waits for that transaction. */
+    HOLD,
+    /** Nothing: the insert commits by itself, before the trailing NOTIFY can be sent. */
+    NONE
   }
 
-  /** After an enqueue that committed by itself. */
-  void afterCommit(String queue) throws SQLException {
+  /**
+   * Decides the wake-up of an enqueue about to insert.
+   *
+   * @param autoCommit true if the insert commits by itself, false if it runs in the caller's open
+   *     transaction
+   */
+  Wake decide(String queue, boolean autoCommit) {
     if (lead(queue)) {
-      notifications.notifyQueue(queue);
-    } else {
-      follow(queue, null);
+      return Wake.NOTIFY;
+    }
+    return autoCommit ? Wake.NONE : Wake.HOLD;
+  }
+
+  /**
+   * After the insert of an enqueue whose wake-up was {@code wake}: a follower's wake-up is left to
+   * the trailing NOTIFY, which this schedules if none is.
+   *
+   * @param backend the pid of the backend that holds the lock, for {@link Wake#HOLD}
+   */
+  void enqueued(String queue, Wake wake, int backend) {
+    switch (wake) {
+      case NOTIFY -> {}
+      case HOLD -> follow(queue, backend);
+      case NONE -> follow(queue, null);
     }
   }
 

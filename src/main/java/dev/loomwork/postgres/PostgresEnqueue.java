@@ -1,5 +1,6 @@
 package dev.loomwork.postgres;
 
+import dev.loomwork.postgres.Debouncer.Wake;
 import dev.loomwork.postgres.PostgresTypes.Enqueued;
 import dev.loomwork.postgres.PostgresTypes.NewTask;
 import java.sql.Connection;
@@ -29,7 +30,17 @@ final class PostgresEnqueue extends PostgresOperations {
           + " greatest(coalesce(?::timestamptz, '-infinity'), now() + ?::bigint * interval '1 microsecond'),"
           + " ?, now() + ?::bigint * interval '1 microsecond', ?, ?, ?)";
 
-  private static final String ENQUEUE = INSERT_COLUMNS + " RETURNING id";
+  /*
+   * The insert carries its queue's wake-up (Debouncer.Wake), so that an enqueue is one round trip
+   * whatever the debouncer decided: the NOTIFY of a leading enqueue (pg_notify, delivered at the
+   * statement's transaction's commit, as a NOTIFY statement's would be), or the advisory lock a
+   * following one holds until its transaction ends. By the Wake's ordinal.
+   */
+  private static final String[] ENQUEUE = {
+    INSERT_COLUMNS + " RETURNING id, pg_notify(?, ?)",
+    INSERT_COLUMNS + " RETURNING id, pg_backend_pid(), pg_advisory_xact_lock(?, pg_backend_pid())",
+    INSERT_COLUMNS + " RETURNING id"
+  };
 
   /*
    * With a unique key: ON CONFLICT on the partial unique index (its predicate repeated, as the
@@ -68,23 +79,56 @@ final class PostgresEnqueue extends PostgresOperations {
    * @throws SQLException as the database raises it (for instance, a payload that is not JSON)
    */
   static Enqueued enqueue(Connection caller, NewTask task) throws SQLException {
+    return enqueue(caller, task, Wake.NONE);
+  }
+
+  /**
+   * Inserts a task as {@link #enqueue(Connection, NewTask)} does, and wakes its queue's workers as
+   * {@code wake} says, in the insert's own statement (with a unique key, in a second one).
+   *
+   * @param wake what the {@link Debouncer} decided for this enqueue
+   * @return the task's id, whether it was inserted, and the backend that holds the wake-up lock
+   */
+  static Enqueued enqueue(Connection caller, NewTask task, Wake wake) throws SQLException {
     try {
-      return insert(caller, task);
+      return insert(caller, task, wake);
     } catch (SQLException e) {
       throw explained(e);
     }
   }
 
-  private static Enqueued insert(Connection caller, NewTask task) throws SQLException {
+  private static Enqueued insert(Connection caller, NewTask task, Wake wake) throws SQLException {
     if (task.uniqueKey() == null) {
-      try (PreparedStatement s = caller.prepareStatement(ENQUEUE)) {
-        bindInsert(s, task);
+      try (PreparedStatement s = caller.prepareStatement(ENQUEUE[wake.ordinal()])) {
+        int i = bindInsert(s, task);
+        switch (wake) {
+          case NOTIFY -> {
+            s.setString(i++, PostgresNotifications.channel(task.queue()));
+            s.setString(i, task.queue());
+          }
+          case HOLD -> s.setInt(i, Debouncer.LOCK_CLASS);
+          case NONE -> {}
+        }
         try (ResultSet r = s.executeQuery()) {
           r.next();
-          return new Enqueued(r.getLong(1), true);
+          return new Enqueued(r.getLong(1), true, wake == Wake.HOLD ? r.getInt(2) : 0);
         }
       }
     }
+    Enqueued inserted = insertUnique(caller, task);
+    return switch (wake) {
+      case NOTIFY -> {
+        PostgresNotifications.notifyQueue(caller, task.queue());
+        yield inserted;
+      }
+      case HOLD ->
+          new Enqueued(
+              inserted.id(), inserted.created(), PostgresNotifications.holdUntilEnd(caller, Debouncer.LOCK_CLASS));
+      case NONE -> inserted;
+    };
+  }
+
+  private static Enqueued insertUnique(Connection caller, NewTask task) throws SQLException {
     try (PreparedStatement s = caller.prepareStatement(ENQUEUE_UNIQUE)) {
       int i = bindInsert(s, task);
       s.setString(i++, task.queue());
@@ -92,7 +136,7 @@ final class PostgresEnqueue extends PostgresOperations {
       for (int tries = 0; tries < UNIQUE_RETRIES; tries++) {
         try (ResultSet r = s.executeQuery()) {
           if (r.next()) {
-            return new Enqueued(r.getLong(1), r.getBoolean(2));
+            return new Enqueued(r.getLong(1), r.getBoolean(2), 0);
           }
         }
       }
@@ -109,7 +153,16 @@ final class PostgresEnqueue extends PostgresOperations {
    * @see #enqueue(Connection, NewTask)
    */
   Enqueued enqueue(NewTask task) throws SQLException {
-    return autoCommitted(c -> enqueue(c, task));
+    return enqueue(task, Wake.NONE);
+  }
+
+  /**
+   * Inserts a task in a transaction of its own, with its wake-up.
+   *
+   * @see #enqueue(Connection, NewTask, Wake)
+   */
+  Enqueued enqueue(NewTask task, Wake wake) throws SQLException {
+    return autoCommitted(c -> enqueue(c, task, wake));
   }
 
   private static int bindInsert(PreparedStatement s, NewTask t) throws SQLException {

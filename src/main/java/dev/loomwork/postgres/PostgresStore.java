@@ -9,6 +9,8 @@ import dev.loomwork.internal.DurableBackend;
 import dev.loomwork.internal.DurableSpec;
 import dev.loomwork.internal.ScheduleStore;
 import dev.loomwork.internal.Tracing;
+import dev.loomwork.postgres.Debouncer.Wake;
+import dev.loomwork.postgres.PostgresTypes.Enqueued;
 import dev.loomwork.postgres.PostgresTypes.NewTask;
 import dev.loomwork.postgres.PostgresTypes.StoredTask;
 import io.micrometer.observation.ObservationRegistry;
@@ -159,9 +161,10 @@ public final class PostgresStore {
    */
   public long enqueue(String queue, Task<?> task, @Nullable String uniqueKey) throws SQLException {
     NewTask t = newTask(queue, task, uniqueKey);
-    long id = traced(t, traced -> enqueue.enqueue(traced).id());
-    notifications.afterCommit(queue);
-    return id;
+    Wake wake = notifications.decide(queue, true);
+    Enqueued e = traced(t, traced -> enqueue.enqueue(traced, wake));
+    notifications.enqueued(queue, wake, e.backend());
+    return e.id();
   }
 
   /**
@@ -198,22 +201,23 @@ public final class PostgresStore {
       throws SQLException {
     Objects.requireNonNull(connection, "connection");
     NewTask t = newTask(queue, task, uniqueKey);
-    long id = traced(t, traced -> PostgresEnqueue.enqueue(connection, traced).id());
-    notifications.inTransaction(connection, queue);
-    return id;
+    Wake wake = notifications.decide(queue, connection.getAutoCommit());
+    Enqueued e = traced(t, traced -> PostgresEnqueue.enqueue(connection, traced, wake));
+    notifications.enqueued(queue, wake, e.backend());
+    return e.id();
   }
 
   /** An insert of a task, as {@link #traced} runs it. */
   @FunctionalInterface
   private interface Insert {
-    long insert(NewTask task) throws SQLException;
+    Enqueued insert(NewTask task) throws SQLException;
   }
 
   /**
    * Runs {@code insert}: as a traced enqueue if the store has a registry (the task keeps the trace
    * context of its {@code loomwork.enqueue} observation), else as it is.
    */
-  private long traced(NewTask t, Insert insert) throws SQLException {
+  private Enqueued traced(NewTask t, Insert insert) throws SQLException {
     Object registry = observationRegistry;
     if (registry == null) {
       return insert.insert(t);

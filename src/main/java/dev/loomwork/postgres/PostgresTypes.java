@@ -140,8 +140,10 @@ final class PostgresTypes {
    *
    * @param id the task's id: the new task's, or, for a duplicate unique key, the live task's
    * @param created false when a live task with the same queue and key already existed
+   * @param backend the caller's backend pid when the enqueue took its transaction's wake-up lock
+   *     ({@link Debouncer.Wake#HOLD}), else 0
    */
-  record Enqueued(long id, boolean created) {}
+  record Enqueued(long id, boolean created, int backend) {}
 
   /**
    * What a claim got.
