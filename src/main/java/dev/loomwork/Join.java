@@ -21,11 +21,13 @@ final class Join {
   }
 
   /**
-   * Shuts every queue down with {@code timeout}, each on a virtual thread of its own, and collects
-   * the reports in order. An interrupt does not stop the collection (each shutdown returns by its
-   * deadline); it is restored at the end.
+   * Checks the arguments, then shuts every queue down with {@code timeout}, each on a virtual thread
+   * of its own, and collects the reports in order. An interrupt does not stop the collection (each
+   * shutdown returns by its deadline); it is restored at the end.
    */
   static List<ShutdownReport> shutdownAll(Duration timeout, WorkQueue[] queues) {
+    Objects.requireNonNull(timeout, "timeout");
+    requireEach(queues);
     List<CompletableFuture<ShutdownReport>> reports = new ArrayList<>(queues.length);
     for (WorkQueue queue : queues) {
       CompletableFuture<ShutdownReport> report = new CompletableFuture<>();

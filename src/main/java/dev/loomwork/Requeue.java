@@ -1,5 +1,6 @@
 package dev.loomwork;
 
+import dev.loomwork.internal.Access;
 import dev.loomwork.internal.JsonLines;
 import dev.loomwork.internal.QueueEngine;
 import java.io.BufferedReader;
@@ -8,14 +9,30 @@ import java.io.Reader;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
 /** Reads a shutdown report's JSON Lines back into typed tasks; see {@link WorkQueue#requeue}. */
 final class Requeue {
   private Requeue() {}
 
-  /** Re-queues each typed line into the first of {@code queues} that has its handler. */
-  static RequeueResult read(List<QueueEngine> queues, Reader report) throws IOException {
+  /**
+   * Checks the arguments of {@link WorkQueue#requeue(Reader, WorkQueue...)}, then re-queues each
+   * typed line into the first of {@code queues} that has its handler.
+   */
+  static RequeueResult into(Reader report, WorkQueue[] queues) throws IOException {
+    Objects.requireNonNull(report, "report");
+    if (Join.requireEach(queues).length == 0) {
+      throw new IllegalArgumentException("queues: none (expected: at least one)");
+    }
+    List<QueueEngine> engines = new ArrayList<>(queues.length);
+    for (WorkQueue queue : queues) {
+      engines.add(Access.engine(queue));
+    }
+    return read(engines, report);
+  }
+
+  private static RequeueResult read(List<QueueEngine> queues, Reader report) throws IOException {
     BufferedReader lines = report instanceof BufferedReader b ? b : new BufferedReader(report);
     int requeued = 0;
     int duplicates = 0;

@@ -3,7 +3,6 @@ package dev.loomwork;
 import dev.loomwork.internal.Access;
 import dev.loomwork.internal.QueueEngine;
 import dev.loomwork.internal.QueueSettings;
-import dev.loomwork.internal.RecurringRunner;
 import dev.loomwork.postgres.PostgresStore;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.observation.ObservationRegistry;
@@ -11,7 +10,6 @@ import java.io.IOException;
 import java.io.Reader;
 import java.time.Duration;
 import java.time.InstantSource;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.RejectedExecutionException;
@@ -53,35 +51,20 @@ public final class WorkQueue implements AutoCloseable {
   }
 
   private final QueueEngine engine;
-  private final RecurringTasks recurring;
-  private final @Nullable RecurringRunner runner;
+  /** The engine and the recurring tasks, which begin and stop with the queue. */
+  private final QueueSettings.Parts parts;
 
   private WorkQueue(QueueSettings.Parts parts) {
     this.engine = parts.engine();
-    this.recurring = parts.recurring();
-    this.runner = parts.runner();
+    this.parts = parts;
   }
 
   /**
-   * Returns the queue's recurring tasks, declared with {@link Builder#recurring(RecurringTask)}: their
-   * status (next and last run), and pause, resume and trigger by name.
-   *
-   * @return the recurring tasks (none if none was declared)
+   * {@return the queue's recurring tasks, declared with {@link Builder#recurring(RecurringTask)} (none
+   * if none was)}: their status (next and last run), and pause, resume and trigger by name.
    */
   public RecurringTasks recurring() {
-    return recurring;
-  }
-
-  private void beginRecurring() {
-    if (runner != null) {
-      runner.begin();
-    }
-  }
-
-  private void stopRecurring() {
-    if (runner != null) {
-      runner.stop();
-    }
+    return parts.recurring();
   }
 
   /**
@@ -96,11 +79,7 @@ public final class WorkQueue implements AutoCloseable {
     return new Builder(name);
   }
 
-  /**
-   * Returns the queue's name.
-   *
-   * @return the name
-   */
+  /** {@return the queue's name} */
   public String name() {
     return engine.name();
   }
@@ -115,7 +94,7 @@ public final class WorkQueue implements AutoCloseable {
    */
   public void start() {
     engine.start();
-    beginRecurring();
+    parts.beginRecurring();
   }
 
   /**
@@ -127,7 +106,7 @@ public final class WorkQueue implements AutoCloseable {
    * @throws IllegalStateException if the queue was already started or run
    */
   public void run() {
-    beginRecurring(); // its ticks wait in the queue until run() below starts it
+    parts.beginRecurring(); // its ticks wait in the queue until run() below starts it
     engine.run();
   }
 
@@ -180,17 +159,15 @@ public final class WorkQueue implements AutoCloseable {
   }
 
   /**
-   * Re-queues the typed tasks of a shutdown report written by {@link
-   * ShutdownReport#writeJsonLines}, from this process or another. Each line for which this queue
-   * has a handler becomes a task with the line's handler, payload, name and id (so its {@link
-   * TaskContext#taskId()}, the idempotency key, is unchanged) and this queue's settings. A task whose
-   * id is already pending or running here is not enqueued again, so re-queueing the same report
-   * twice runs each task once while the first copy has not ended. Closures are counted, not
-   * re-queued; lines that are not JSON, are truncated, or name a handler this queue lacks are
-   * skipped and reported, and the rest of the report is still re-queued. Waits for room as {@link
-   * #enqueue} does: on a queue not yet started, a report longer than the queue's capacity would wait
-   * forever, so start the queue first. A report written by several queues is re-queued into several
-   * with {@link #requeue(Reader, WorkQueue...)}.
+   * Re-queues the typed tasks of a shutdown report written by {@link ShutdownReport#writeJsonLines},
+   * from this process or another: each line whose handler this queue has becomes a task with the
+   * line's handler, payload, name and id (so its {@link TaskContext#taskId()}, the idempotency key, is
+   * kept) and this queue's settings. A task whose id is pending or running here is not enqueued
+   * again, so a report re-queued twice runs each task once while its first copy has not ended.
+   * Closures are counted, not re-queued; a line that is not JSON, is truncated, or names a handler
+   * this queue lacks is skipped and reported, and the rest is still re-queued. Waits for room as
+   * {@link #enqueue} does: on a queue not yet started, a report longer than its capacity would wait
+   * forever, so start the queue first. For several queues: {@link #requeue(Reader, WorkQueue...)}.
    *
    * @param report the JSON Lines, read to the end (not closed)
    * @return what was re-queued, and what was not and why
@@ -200,8 +177,7 @@ public final class WorkQueue implements AutoCloseable {
    *     waiting for room
    */
   public RequeueResult requeue(Reader report) throws IOException {
-    Objects.requireNonNull(report, "report");
-    return Requeue.read(List.of(engine), report);
+    return Requeue.into(report, new WorkQueue[] {this});
   }
 
   /**
@@ -219,15 +195,7 @@ public final class WorkQueue implements AutoCloseable {
    *     interrupted while waiting for room
    */
   public static RequeueResult requeue(Reader report, WorkQueue... queues) throws IOException {
-    Objects.requireNonNull(report, "report");
-    if (Join.requireEach(queues).length == 0) {
-      throw new IllegalArgumentException("queues: none (expected: at least one)");
-    }
-    List<QueueEngine> engines = new ArrayList<>(queues.length);
-    for (WorkQueue queue : queues) {
-      engines.add(queue.engine);
-    }
-    return Requeue.read(engines, report);
+    return Requeue.into(report, queues);
   }
 
   /**
@@ -289,7 +257,7 @@ public final class WorkQueue implements AutoCloseable {
    * @throws IllegalStateException if called from a task of this queue, which would wait for itself
    */
   public void shutdown() {
-    stopRecurring();
+    parts.stopRecurring();
     engine.shutdown();
   }
 
@@ -303,7 +271,7 @@ public final class WorkQueue implements AutoCloseable {
    * @throws NullPointerException if {@code timeout} is null
    */
   public ShutdownReport shutdown(Duration timeout) {
-    stopRecurring();
+    parts.stopRecurring();
     return engine.shutdown(timeout);
   }
 
@@ -314,7 +282,7 @@ public final class WorkQueue implements AutoCloseable {
    * @return what was cancelled and abandoned
    */
   public ShutdownReport shutdownNow() {
-    stopRecurring();
+    parts.stopRecurring();
     return engine.shutdownNow();
   }
 
@@ -325,7 +293,7 @@ public final class WorkQueue implements AutoCloseable {
    */
   @Override
   public void close() {
-    stopRecurring();
+    parts.stopRecurring();
     engine.shutdown();
   }
 
@@ -339,45 +307,32 @@ public final class WorkQueue implements AutoCloseable {
    * @throws IllegalStateException if a queue's shutdown threw (its exception is the cause)
    */
   public static List<ShutdownReport> join(Duration timeout, WorkQueue... queues) {
-    Objects.requireNonNull(timeout, "timeout");
-    return Join.shutdownAll(timeout, Join.requireEach(queues));
+    return Join.shutdownAll(timeout, queues);
   }
 
-  /**
-   * Returns a consistent snapshot of the queue's counts.
-   *
-   * @return the counts
-   */
+  /** {@return a consistent snapshot of the queue's counts} */
   public QueueStats stats() {
     return engine.stats();
   }
 
   /**
-   * Returns what a health endpoint needs, read in one hold of the queue's lock: the queue's
-   * lifecycle (and so whether it accepts tasks, the readiness signal), how many tasks are ready,
-   * waiting and running, the limits, and how long the oldest ready task has been ready. Cheap: no
-   * task is copied, and the metrics publish the same figures as gauges.
-   *
-   * @return the queue's health now
+   * {@return the queue's health now: what a health endpoint needs, read in one hold of the queue's
+   * lock}: the queue's lifecycle (and so whether it accepts tasks, the readiness signal), how many
+   * tasks are ready, waiting and running, the limits, and how long the oldest ready task has been
+   * ready. Cheap: no task is copied, and the metrics publish the same figures as gauges.
    */
   public QueueHealth health() {
     return engine.health();
   }
 
-  /**
-   * Tells whether the queue stopped accepting tasks.
-   *
-   * @return true once a shutdown began
-   */
+  /** {@return true once a shutdown began: the queue stopped accepting tasks} */
   public boolean isShutdown() {
     return engine.isShutdown();
   }
 
   /**
-   * Tells whether the queue has terminated: shut down, every task finished and every thread ended
-   * (abandoned attempts aside).
-   *
-   * @return true once terminated
+   * {@return true once the queue has terminated}: shut down, every task finished and every thread
+   * ended (abandoned attempts aside).
    */
   public boolean isTerminated() {
     return engine.isTerminated();
@@ -422,14 +377,8 @@ public final class WorkQueue implements AutoCloseable {
     private final QueueSettings settings;
 
     private Builder(String name) {
-      this.settings =
-          new QueueSettings(
-              name,
-              DEFAULT_CONCURRENCY,
-              DEFAULT_CAPACITY,
-              DEFAULT_ABANDON_AFTER,
-              DEFAULT_PROGRESS_INTERVAL,
-              DEFAULT_TIMER_BUCKETS);
+      this.settings = new QueueSettings(name, DEFAULT_CONCURRENCY, DEFAULT_CAPACITY, DEFAULT_ABANDON_AFTER,
+          DEFAULT_PROGRESS_INTERVAL, DEFAULT_TIMER_BUCKETS);
     }
 
     /**

@@ -587,15 +587,8 @@ class EngineDefectsTest {
      */
     static Child run(Path dir, Duration timeout, List<String> jvmOptions, Class<?> main)
         throws IOException, InterruptedException {
-      List<String> command = new ArrayList<>();
-      command.add(ProcessHandle.current().info().command().orElseThrow());
-      if (parentHasPreview()) {
-        command.add("--enable-preview");
-      }
-      command.addAll(jvmOptions);
-      command.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
       Path out = dir.resolve(main.getSimpleName() + ".out");
-      Process process = new ProcessBuilder(command)
+      Process process = new ProcessBuilder(ChildJvm.command(jvmOptions, main))
           .redirectErrorStream(true)
           .redirectOutput(out.toFile())
           .start();
@@ -608,12 +601,6 @@ class EngineDefectsTest {
       System.out.println("[" + main.getSimpleName() + "]\n" + output);
       assertRunnerMode(output);
       return new Child(exited, exited ? process.exitValue() : -1, output);
-    }
-
-    private static boolean parentHasPreview() {
-      List<String> jvmArgs = ProcessHandle.current().info().arguments().map(List::of).orElse(List.of());
-      return jvmArgs.contains("--enable-preview")
-          || "structured".equals(System.getProperty("loomwork.expectedRunner"));
     }
 
     private static void assertRunnerMode(String output) {

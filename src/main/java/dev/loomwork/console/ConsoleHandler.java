@@ -130,7 +130,7 @@ final class ConsoleHandler implements HttpHandler {
       }
       return asset != null ? Assets.serve(asset) : pages.get(request, csrf.token(), authorizer != null);
     }
-    ConsoleAction.Kind kind = Pages.ACTIONS.get(path.substring("/actions/".length()));
+    ConsoleAction.Kind kind = Actions.BY_NAME.get(path.substring("/actions/".length()));
     if (kind == null) {
       return Response.text(404, "not found");
     }
@@ -147,7 +147,7 @@ final class ConsoleHandler implements HttpHandler {
     if (authorizer == null) {
       return Response.text(403, "refused: the console is read-only (the application gave it no authoriser)");
     }
-    ConsoleAction action = new ConsoleAction(kind, Pages.target(kind, request), request.remote(), request.principal(),
+    ConsoleAction action = new ConsoleAction(kind, Actions.target(kind, request), request.remote(), request.principal(),
         request.headers());
     boolean allowed;
     try {

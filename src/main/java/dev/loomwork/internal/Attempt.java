@@ -154,7 +154,7 @@ final class Attempt implements Runnable {
       }
       queue.store.publish(publisher, t, number, fate, v); // at once, or once the store wrote it
     } finally {
-      publisher.release(t);
+      publisher.dropHold(t);
     }
   }
 

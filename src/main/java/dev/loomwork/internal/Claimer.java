@@ -281,7 +281,7 @@ final class Claimer extends StoreLoop {
       }
     } finally {
       for (TaskCore<?> t : tasks) {
-        queue.publisher.release(t);
+        queue.publisher.dropHold(t);
       }
     }
     // The queue stopped accepting, or the lease was lost, during the claim.

@@ -34,13 +34,13 @@ final class Dispatcher {
     this.queue = queue;
   }
 
-  /** Claims ownership and runs the owner on a new thread. */
+  /** Becomes the owner and runs the owner loop on a new thread. */
   void start() {
     queue.state.becomeOwner();
     startOwner();
   }
 
-  /** Runs the owner, already claimed, on a new daemon thread, with its keeper. */
+  /** Runs the owner loop (the owner already became one) on a new daemon thread, with its keeper. */
   void startOwner() {
     String name = queue.name();
     Thread.ofPlatform().name("loomwork-" + name + "-keeper").stackSize(64 * 1024).start(this::keep);
@@ -54,19 +54,19 @@ final class Dispatcher {
     return this::runOwned;
   }
 
-  /** Claims ownership and runs the owner on the calling thread until the queue terminates. */
+  /** Becomes the owner and runs the owner loop on the calling thread until the queue terminates. */
   void run() {
     queue.state.becomeOwner();
     runOwned();
   }
 
   /** Lets the JVM exit even if the owner is still joining an abandoned attempt. */
-  void releaseKeeper() {
+  void dismissKeeper() {
     keeper.countDown();
   }
 
   private void keep() {
-    Uninterruptibles.await(() -> { // only a release ends the keeper
+    Uninterruptibles.await(() -> { // only dismissKeeper ends the keeper
       keeper.await();
       return true;
     });
@@ -105,7 +105,7 @@ final class Dispatcher {
       queue.timers.shutdown();
       queue.publisher.awaitLater();
       queue.state.terminated();
-      releaseKeeper();
+      dismissKeeper();
       queue.publisher.terminated(queue.state.stats());
       if (interrupted) {
         Thread.currentThread().interrupt();

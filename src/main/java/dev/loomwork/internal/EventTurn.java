@@ -16,11 +16,11 @@ import org.jspecify.annotations.Nullable;
 abstract class EventTurn {
   /** The thread that has events of this task still to publish first, or null. Set and cleared by it. */
   private volatile @Nullable Thread eventsHeldBy;
-  /** Whether a thread ever waited for its turn: only then does a release take the monitor. */
+  /** Whether a thread ever waited for its turn: only then does dropping the hold take the monitor. */
   private volatile boolean eventWaiters;
 
   /**
-   * The calling thread holds this task's events: it must call {@link #releaseEvents()} afterwards.
+   * The calling thread holds this task's events: it must call {@link #dropEventHold()} afterwards.
    * Called before the task becomes visible to another thread (before it is admitted, or filed again
    * for its retry), so that no other thread's event of this task can come first.
    */
@@ -29,7 +29,7 @@ abstract class EventTurn {
   }
 
   /** The holder has published its events: wakes whoever waits for its turn. */
-  final void releaseEvents() {
+  final void dropEventHold() {
     eventsHeldBy = null;
     // A Dekker handshake with awaitEventTurn on two volatiles: a waiter that we do not see sets the
     // flag after our null, so it reads null and does not wait.
@@ -51,7 +51,7 @@ abstract class EventTurn {
       return;
     }
     boolean interrupted = false;
-    synchronized (this) { // this monitor guards nothing else; only releaseEvents takes it
+    synchronized (this) { // this monitor guards nothing else; only dropEventHold takes it
       eventWaiters = true;
       while ((holder = eventsHeldBy) != null && holder != me) {
         try {

@@ -48,10 +48,11 @@ final class Publisher {
   /**
    * The events of one task reach the listeners in the order they happened. A thread that is about to
    * make the task visible to others (the producer admitting it, an attempt ending and perhaps filing
-   * it for a retry) holds its events first ({@link #hold}), publishes, then releases them; any other
-   * thread that publishes an event of the task waits for its turn ({@link EventTurn#awaitEventTurn}).
-   * So {@code Enqueued} comes before the first attempt's events, and an attempt's end and its retry
-   * before the next attempt's start. Only while there are listeners: metrics and logs need no order.
+   * it for a retry) holds its events first ({@link #hold}), publishes, then drops its hold ({@link
+   * #dropHold}); any other thread that publishes an event of the task waits for its turn ({@link
+   * EventTurn#awaitEventTurn}). So {@code Enqueued} comes before the first attempt's events, and an
+   * attempt's end and its retry before the next attempt's start. Only while there are listeners:
+   * metrics and logs need no order.
    */
   void hold(TaskCore<?> t) {
     if (listening) {
@@ -60,9 +61,9 @@ final class Publisher {
   }
 
   /** The end of {@link #hold}: in a {@code finally}, on the thread that held. */
-  void release(TaskCore<?> t) {
+  void dropHold(TaskCore<?> t) {
     if (listening) {
-      t.releaseEvents();
+      t.dropEventHold();
     }
   }
 
@@ -264,7 +265,7 @@ final class Publisher {
       }
       default -> throw new AssertionError(state);
     }
-    settle(t);
+    complete(t);
   }
 
   /**
@@ -301,11 +302,11 @@ final class Publisher {
 
   /** Completes a task cancelled before it was ever enqueued: only its callback and future. */
   static void publishUnqueued(TaskCore<?> t) {
-    settle(t);
+    complete(t);
   }
 
   /** The after-callback, then the future, so that the callback runs before {@code await} returns. */
-  private static <T extends @Nullable Object> void settle(TaskCore<T> t) {
+  private static <T extends @Nullable Object> void complete(TaskCore<T> t) {
     Consumer<? super Task<T>> after = t.afterCallback();
     if (after != null) {
       try {

@@ -229,7 +229,7 @@ public final class QueueEngine {
         return null;
       }
     } finally {
-      publisher.release(t);
+      publisher.dropHold(t);
     }
     if (refusal == Refusal.DUPLICATE) {
       publisher.refused(refusal);
@@ -274,18 +274,18 @@ public final class QueueEngine {
 
   // ---- running, cancelling, shutting down ---------------------------------------------------
 
-  /** Claims ownership and runs the owner on a new thread. */
+  /** Becomes the owner and runs the owner loop on a new thread. */
   public void start() {
     dispatcher.start();
   }
 
-  /** Claims ownership and runs the owner on the calling thread until the queue terminates. */
+  /** Becomes the owner and runs the owner loop on the calling thread until the queue terminates. */
   public void run() {
     dispatcher.run();
   }
 
   /**
-   * Claims ownership now, as {@link #run()} does first, and returns the owner loop, which the caller
+   * Becomes the owner now, as {@link #run()} does first, and returns the owner loop, which the caller
    * runs (once) on the thread of its choice: so that a shutdown called in between finds the queue
    * owned, and does not start it on its own thread. Interrupting the loop's thread cancels all work,
    * as interrupting {@code run()} does.

@@ -32,7 +32,7 @@ import org.slf4j.Logger;
  * registry that throws is logged once per meter and never harms the queue. The function meters hold
  * the books weakly, as Micrometer's do by default, so a forgotten queue can still be collected.
  *
- * <p>The meters it registered are kept in {@link #meters()}, so that {@link MeterClaims} can remove
+ * <p>The meters it registered are kept in {@link #meters()}, so that {@link MeterNames} can remove
  * them when a queue of the same name replaces this one in the registry.
  */
 final class QueueMetrics {

@@ -8,7 +8,6 @@ import dev.loomwork.Schedule;
 import dev.loomwork.TaskHandler;
 import dev.loomwork.TaskType;
 import dev.loomwork.WorkQueueListener;
-import dev.loomwork.postgres.PostgresStore;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.time.InstantSource;
@@ -42,7 +41,8 @@ public final class QueueSettings {
   private @Nullable MeterRegistry meterRegistry;
   private final List<Handlers.Registration> handlers = new ArrayList<>();
   private AttemptScope attemptScope = AttemptScope.SHARED;
-  private @Nullable PostgresStore store;
+  private @Nullable DurableBackend backend;
+  private @Nullable ScheduleStore schedules;
   private List<Duration> timerBuckets;
   private final Map<String, RecurringTask<?>> recurring = new LinkedHashMap<>();
   private @Nullable Object observationRegistry;
@@ -163,8 +163,14 @@ public final class QueueSettings {
     this.attemptScope = Objects.requireNonNull(attemptScope, "attemptScope");
   }
 
-  public void store(PostgresStore store) {
-    this.store = Objects.requireNonNull(store, "store");
+  /**
+   * @param store a {@code PostgresStore}, typed as Object so that the engine does not depend on the
+   *     store's package: its I/O and its schedule table are taken through the passages it installed
+   */
+  public void store(Object store) {
+    Objects.requireNonNull(store, "store");
+    this.backend = Access.backend(store);
+    this.schedules = ScheduleStore.Passage.of(store);
   }
 
   /** @param registry an {@code ObservationRegistry}, typed as Object so that Micrometer stays optional */
@@ -193,7 +199,21 @@ public final class QueueSettings {
    * @param recurring what {@code WorkQueue.recurring()} returns
    * @param runner the same, to begin and stop with the queue; null if none was declared
    */
-  public record Parts(QueueEngine engine, RecurringTasks recurring, @Nullable RecurringRunner runner) {}
+  public record Parts(QueueEngine engine, RecurringTasks recurring, @Nullable RecurringRunner runner) {
+    /** Starts the recurring tasks' ticks, if the queue has any; idempotent. */
+    public void beginRecurring() {
+      if (runner != null) {
+        runner.begin();
+      }
+    }
+
+    /** Stops the recurring tasks' ticks for good, if the queue has any; idempotent. */
+    public void stopRecurring() {
+      if (runner != null) {
+        runner.stop();
+      }
+    }
+  }
 
   /**
    * Checks the settings as a whole and makes the queue's parts, registering its meters.
@@ -211,14 +231,14 @@ public final class QueueSettings {
             "recurring task '" + r.name() + "': queue '" + name + "' has no handler for '" + handler
                 + "' (register one with WorkQueue.Builder.handle)");
       }
-      if (store != null && r.schedule().kind() == Schedule.Kind.FIXED_DELAY) {
+      if (backend != null && r.schedule().kind() == Schedule.Kind.FIXED_DELAY) {
         throw new IllegalArgumentException(
             "recurring task '" + r.name() + "': " + r.schedule() + " runs on queues in memory only"
                 + " (a durable queue's ticks need a time every process agrees on: use fixedRate or cron)");
       }
     }
     QueueEngine engine =
-        MeterClaims.create(
+        MeterNames.create(
             new QueueConfig(
                 name,
                 concurrency,
@@ -234,7 +254,7 @@ public final class QueueSettings {
                 List.copyOf(handlers),
                 attemptScope,
                 timerBuckets,
-                store == null ? null : Access.backend(store),
+                backend,
                 observationRegistry,
                 carryMdc));
     if (recurring.isEmpty()) {
@@ -250,10 +270,9 @@ public final class QueueSettings {
       }
     }
     RecurringRunner runner =
-        store == null
+        schedules == null
             ? new Recurrences(engine, declared, meter)
-            : new DurableRecurrences(
-                engine, ScheduleStore.Passage.of(store), declared, meter, maxAttempts(List.copyOf(handlers)));
+            : new DurableRecurrences(engine, schedules, declared, meter, maxAttempts(List.copyOf(handlers)));
     return new Parts(engine, runner, runner);
   }
 

@@ -243,7 +243,7 @@ final class QueueState extends QueueBooks {
 
   // ---- the dispatcher -----------------------------------------------------------------------
 
-  /** Takes the lock and claims ownership: the queue runs once. */
+  /** Takes the lock and becomes the owner: the queue runs once. */
   void becomeOwner() {
     lock.lock();
     try {
@@ -434,7 +434,7 @@ final class QueueState extends QueueBooks {
           toCut.add(a);
         }
       }
-      return signalAllAndClaimOwner();
+      return signalAllAndBecomeOwner();
     } finally {
       lock.unlock();
     }
@@ -453,15 +453,15 @@ final class QueueState extends QueueBooks {
     try {
       boolean first = accepting == Accepting.OPEN;
       advance(Accepting.SHUTDOWN);
-      startOwner[0] = signalAllAndClaimOwner();
+      startOwner[0] = signalAllAndBecomeOwner();
       return first ? statsLocked() : null;
     } finally {
       lock.unlock();
     }
   }
 
-  /** Under the lock: wakes every waiter; claims the owner if nobody started the queue. */
-  private boolean signalAllAndClaimOwner() {
+  /** Under the lock: wakes every waiter; becomes the owner if nobody started the queue. */
+  private boolean signalAllAndBecomeOwner() {
     assert lock.isHeldByCurrentThread();
     workAvailable.signalAll();
     roomAvailable.signalAll();

@@ -20,7 +20,7 @@ import org.slf4j.Logger;
  *       {@code abandonAfter} for the cut attempts, and report; those still running are abandoned.
  * </ul>
  *
- * Every shutdown releases the owner's keeper thread when it returns (see {@link Dispatcher}).
+ * Every shutdown dismisses the owner's keeper thread when it returns (see {@link Dispatcher}).
  */
 final class Shutdown {
   private static final Logger log = Log.LOG;
@@ -60,7 +60,7 @@ final class Shutdown {
       stop(start);
       Thread.currentThread().interrupt();
     } finally {
-      queue.dispatcher.releaseKeeper();
+      queue.dispatcher.dismissKeeper();
     }
   }
 
@@ -86,7 +86,7 @@ final class Shutdown {
       interrupted = true;
       log.info("queue '{}': interrupted while draining; cancelling what is left", queue.name());
     } finally {
-      queue.dispatcher.releaseKeeper();
+      queue.dispatcher.dismissKeeper();
     }
     ShutdownReport report = stop(start);
     if (interrupted) {
@@ -203,7 +203,7 @@ final class Shutdown {
       cancelAll();
       return stop(start, false);
     } finally {
-      queue.dispatcher.releaseKeeper();
+      queue.dispatcher.dismissKeeper();
     }
   }
 

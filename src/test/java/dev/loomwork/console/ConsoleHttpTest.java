@@ -188,7 +188,7 @@ class ConsoleHttpTest {
   void aGetNeverChangesState() throws Exception {
     URI base = writable().uri();
     String token = token(get(base).body());
-    for (String action : Pages.ACTIONS.keySet()) {
+    for (String action : Actions.BY_NAME.keySet()) {
       HttpResponse<String> r = get(base.resolve("actions/" + action + "?src=0&queue=" + QUEUE + "&csrf=" + token));
       assertEquals(405, r.statusCode(), action);
       assertEquals("POST", r.headers().firstValue("Allow").orElse(null));
@@ -211,7 +211,7 @@ class ConsoleHttpTest {
     }
     // Even with the console's own token (which its pages never show, having no form), every action is refused.
     String token = ((ConsoleHandler) readOnly.handler()).csrfToken();
-    for (String action : Pages.ACTIONS.keySet()) {
+    for (String action : Actions.BY_NAME.keySet()) {
       HttpResponse<String> r = post(base.resolve("actions/" + action), "src=0&queue=" + QUEUE + "&id=" + id
           + "&state=FAILED&csrf=" + token);
       assertEquals(403, r.statusCode(), action);

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loomwork.ChildJvm;
 import dev.loomwork.Task;
 import dev.loomwork.WorkQueue;
 import java.io.BufferedReader;
@@ -761,13 +762,8 @@ class DemoProcessTest {
     /** Starts the demo's JVM with {@code args}, and does not wait for it. */
     static Demo launch(String... args) throws IOException {
       List<String> command = new ArrayList<>(resetSignals());
-      command.add(ProcessHandle.current().info().command().orElseThrow());
-      if (parentHasPreview()) {
-        command.add("--enable-preview");
-      }
-      command.addAll(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto"));
-      command.addAll(List.of("-cp", System.getProperty("java.class.path"), SignupDemo.class.getName()));
-      command.addAll(List.of(args));
+      command.addAll(ChildJvm.command(
+          List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto"), SignupDemo.class, args));
       return new Demo(new ProcessBuilder(command).redirectErrorStream(true).start());
     }
 
@@ -816,12 +812,6 @@ class DemoProcessTest {
 
     long pid() {
       return pid;
-    }
-
-    private static boolean parentHasPreview() {
-      List<String> jvmArgs = ProcessHandle.current().info().arguments().map(List::of).orElse(List.of());
-      return jvmArgs.contains("--enable-preview")
-          || "structured".equals(System.getProperty("loomwork.expectedRunner"));
     }
 
     private static boolean envResetsSignals() {

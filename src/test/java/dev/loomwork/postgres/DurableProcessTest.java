@@ -5,6 +5,7 @@ import static dev.loomwork.TestTimeouts.PROCESS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.loomwork.ChildJvm;
 import dev.loomwork.Task;
 import dev.loomwork.TaskState;
 import java.io.BufferedReader;
@@ -213,25 +214,8 @@ class DurableProcessTest {
    */
   static Worker launch(String url, String queue, int concurrency, long leaseMillis, String behaviour)
       throws IOException {
-    List<String> command = new ArrayList<>();
-    command.add(ProcessHandle.current().info().command().orElseThrow());
-    List<String> jvmArgs = ProcessHandle.current().info().arguments().map(List::of).orElse(List.of());
-    if (jvmArgs.contains("--enable-preview") || "structured".equals(System.getProperty("loomwork.expectedRunner"))) {
-      command.add("--enable-preview");
-    }
-    command.addAll(
-        List.of(
-            "-Xmx256m",
-            "-cp",
-            System.getProperty("java.class.path"),
-            DurableWorkerMain.class.getName(),
-            url,
-            queue,
-            Integer.toString(concurrency),
-            Long.toString(leaseMillis),
-            Long.toString(RESCUE_MILLIS),
-            behaviour));
-    return new Worker(new ProcessBuilder(command).redirectErrorStream(true).start());
+    return new Worker(ChildJvm.start(List.of("-Xmx256m"), DurableWorkerMain.class, url, queue,
+        Integer.toString(concurrency), Long.toString(leaseMillis), Long.toString(RESCUE_MILLIS), behaviour));
   }
 
   /** A worker process, its output as lines, and waits for a line. */

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.loomwork.ChildJvm;
 import dev.loomwork.Task;
 import dev.loomwork.TestTracing;
 import io.micrometer.observation.Observation;
@@ -49,15 +50,8 @@ class DurableTracingTest {
   }
 
   DurableProcessTest.Worker start(String queue) throws Exception {
-    List<String> command = new ArrayList<>();
-    command.add(ProcessHandle.current().info().command().orElseThrow());
-    if ("structured".equals(System.getProperty("loomwork.expectedRunner"))) {
-      command.add("--enable-preview");
-    }
-    command.addAll(
-        List.of("-Xmx256m", "-cp", System.getProperty("java.class.path"), TracedWorkerMain.class.getName(), url, queue));
     DurableProcessTest.Worker w =
-        new DurableProcessTest.Worker(new ProcessBuilder(command).redirectErrorStream(true).start());
+        new DurableProcessTest.Worker(ChildJvm.start(List.of("-Xmx256m"), TracedWorkerMain.class, url, queue));
     workers.add(w);
     w.await(line -> line.equals("ready"));
     return w;

@@ -3,11 +3,9 @@ package dev.loomwork.postgres;
 import dev.loomwork.Task;
 import dev.loomwork.WorkQueue;
 import dev.loomwork.WorkQueueListener;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
 /**
@@ -21,8 +19,7 @@ import java.util.concurrent.CountDownLatch;
  * release} (blocked bodies return), {@code drain} (shutdown(), then exit 0).
  */
 public final class DurableWorkerMain {
-  private static final PrintStream out =
-      new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true, StandardCharsets.UTF_8);
+  private static final PrintStream out = WorkerLoop.OUT;
   private static final CountDownLatch released = new CountDownLatch(1);
 
   private DurableWorkerMain() {}
@@ -60,22 +57,6 @@ public final class DurableWorkerMain {
                   }
                 })
             .build();
-    q.start();
-    out.println("ready");
-    BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-    String line;
-    while ((line = in.readLine()) != null) {
-      switch (line) {
-        case "release" -> released.countDown();
-        case "drain" -> {
-          q.shutdown();
-          out.println("drained " + q.stats());
-          System.exit(0);
-        }
-        default -> out.println("unknown command " + line);
-      }
-    }
-    q.shutdownNow();
-    System.exit(3); // standard input closed without a drain: the test died
+    WorkerLoop.serve(q, Map.of("release", released::countDown));
   }
 }

@@ -3,6 +3,7 @@ package dev.loomwork.postgres;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.loomwork.ChildJvm;
 import dev.loomwork.RecurringTask;
 import dev.loomwork.Schedule;
 import dev.loomwork.WorkQueue;
@@ -52,17 +53,9 @@ class RecurringProcessTest {
   }
 
   DurableProcessTest.Worker start(String queue) throws IOException, InterruptedException {
-    List<String> command = new ArrayList<>();
-    command.add(ProcessHandle.current().info().command().orElseThrow());
-    if ("structured".equals(System.getProperty("loomwork.expectedRunner"))) {
-      command.add("--enable-preview");
-    }
-    command.addAll(
-        List.of(
-            "-Xmx256m", "-cp", System.getProperty("java.class.path"), RecurringWorkerMain.class.getName(),
-            url, queue, Long.toString(DurableProcessTest.LEASE_MILLIS), Long.toString(DurableProcessTest.RESCUE_MILLIS)));
     DurableProcessTest.Worker w =
-        new DurableProcessTest.Worker(new ProcessBuilder(command).redirectErrorStream(true).start());
+        new DurableProcessTest.Worker(ChildJvm.start(List.of("-Xmx256m"), RecurringWorkerMain.class, url, queue,
+            Long.toString(DurableProcessTest.LEASE_MILLIS), Long.toString(DurableProcessTest.RESCUE_MILLIS)));
     workers.add(w);
     w.await(line -> line.equals("ready"));
     return w;

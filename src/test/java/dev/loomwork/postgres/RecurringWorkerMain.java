@@ -4,11 +4,9 @@ import dev.loomwork.MissedTicks;
 import dev.loomwork.RecurringTask;
 import dev.loomwork.Schedule;
 import dev.loomwork.WorkQueue;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Map;
 
 /**
  * A worker process for {@link RecurringProcessTest}: runs queue {@code args[1]} of the store at JDBC
@@ -17,8 +15,7 @@ import java.time.Duration;
  * each body, {@code ready} once the queue runs, {@code drained} at the end.
  */
 public final class RecurringWorkerMain {
-  private static final PrintStream out =
-      new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true, StandardCharsets.UTF_8);
+  private static final PrintStream out = WorkerLoop.OUT;
 
   private RecurringWorkerMain() {}
 
@@ -39,19 +36,6 @@ public final class RecurringWorkerMain {
                 RecurringTask.of("tick", Schedule.fixedRate(Duration.ofSeconds(1)), DurableQueueTest.JOB, 0)
                     .missedTicks(MissedTicks.runEach(1_000)))
             .build();
-    q.start();
-    out.println("ready");
-    BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-    String line;
-    while ((line = in.readLine()) != null) {
-      if (line.equals("drain")) {
-        q.shutdown();
-        out.println("drained " + q.stats());
-        System.exit(0);
-      }
-      out.println("unknown command " + line);
-    }
-    q.shutdownNow();
-    System.exit(3);
+    WorkerLoop.serve(q, Map.of());
   }
 }

@@ -3,6 +3,7 @@ package dev.loomwork.postgres;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.loomwork.ChildJvm;
 import dev.loomwork.Task;
 import dev.loomwork.postgres.DurableProcessTest.Worker;
 import java.io.IOException;
@@ -125,22 +126,8 @@ class RollingDeployProcessTest {
   }
 
   private Worker start(int version) throws IOException, InterruptedException {
-    List<String> command = new ArrayList<>();
-    command.add(ProcessHandle.current().info().command().orElseThrow());
-    List<String> jvmArgs = ProcessHandle.current().info().arguments().map(List::of).orElse(List.of());
-    if (jvmArgs.contains("--enable-preview") || "structured".equals(System.getProperty("loomwork.expectedRunner"))) {
-      command.add("--enable-preview");
-    }
-    command.addAll(
-        List.of(
-            "-Xmx256m",
-            "-cp",
-            System.getProperty("java.class.path"),
-            VersionedWorkerMain.class.getName(),
-            url,
-            QUEUE,
-            Integer.toString(version)));
-    Worker w = new Worker(new ProcessBuilder(command).redirectErrorStream(true).start());
+    Worker w = new Worker(
+        ChildJvm.start(List.of("-Xmx256m"), VersionedWorkerMain.class, url, QUEUE, Integer.toString(version)));
     workers.add(w);
     w.await(line -> line.equals("ready"));
     return w;

@@ -4,7 +4,6 @@ import dev.loomwork.TestTracing;
 import dev.loomwork.WorkQueue;
 import io.opentelemetry.sdk.trace.data.SpanData;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
 /**
@@ -14,8 +13,7 @@ import java.time.Duration;
  * attempt spans have ended, a line per span ({@link TestTracing#line}) and {@code done}, and exits.
  */
 public final class TracedWorkerMain {
-  private static final PrintStream out =
-      new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true, StandardCharsets.UTF_8);
+  private static final PrintStream out = WorkerLoop.OUT;
 
   private TracedWorkerMain() {}
 

@@ -5,11 +5,9 @@ import dev.loomwork.TaskCodec;
 import dev.loomwork.TaskType;
 import dev.loomwork.WorkQueue;
 import dev.loomwork.WorkQueueListener;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Map;
 
 /**
  * A worker process for {@link RollingDeployProcessTest}: one version of a deploy, running handler
@@ -24,8 +22,7 @@ import java.time.Duration;
  * runs, {@code drained} at the end. Input: {@code drain} (shutdown(), then exit 0).
  */
 public final class VersionedWorkerMain {
-  private static final PrintStream out =
-      new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true, StandardCharsets.UTF_8);
+  private static final PrintStream out = WorkerLoop.OUT;
 
   /** The old release's type: version 1, whose codec reads numbers only. */
   static final TaskType<Integer> OLD =
@@ -72,7 +69,9 @@ public final class VersionedWorkerMain {
     TaskType<Integer> type = version == 2 ? NEW : OLD;
     PostgresStore store =
         PostgresStore.builder(new UrlDataSource(url))
-            .lease(Duration.ofMillis(1_000))
+            // A lease that a loaded machine does not lose by a late heartbeat: the test counts
+            // attempts, and a worker that loses its lease cuts its attempts and they start again.
+            .lease(Duration.ofMillis(DurableProcessTest.WORK_OFF_LEASE_MILLIS))
             .rescueInterval(Duration.ofMillis(200))
             .pollInterval(Duration.ofMillis(500))
             .build();
@@ -94,19 +93,6 @@ public final class VersionedWorkerMain {
                   }
                 })
             .build();
-    q.start();
-    out.println("ready");
-    BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-    String line;
-    while ((line = in.readLine()) != null) {
-      if (line.equals("drain")) {
-        q.shutdown();
-        out.println("drained " + q.stats());
-        System.exit(0);
-      }
-      out.println("unknown command " + line);
-    }
-    q.shutdownNow();
-    System.exit(3); // standard input closed without a drain: the test died
+    WorkerLoop.serve(q, Map.of());
   }
 }
