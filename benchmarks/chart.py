@@ -38,6 +38,9 @@ COMPARISONS = [
     ("no-op end to end", "noop", {"concurrency": "1000", "capacity": "10000"}, "Baselines.noop_virtualPerTask", "virtual thread per task", None),
     ("no-op end to end", "noop", {"concurrency": "1000", "capacity": "10000"}, "Baselines.noop_tpe2", "ThreadPoolExecutor, 2 threads", None),
     ("no-op, Micrometer on", "noopMicrometer", {}, "SELF:noop", "the same runner, metrics off", 0.85),
+    ("no-op, observation: ObservationRegistry.NOOP", "noopObserved", {"observation": "noop"}, "SELF:noopObserved?observation=none", "the same runner, no registry", 0.95),
+    ("no-op, observation: meter handler", "noopObserved", {"observation": "meter"}, "SELF:noopObserved?observation=none", "the same runner, no registry", None),
+    ("no-op, observation: tracing (OpenTelemetry)", "noopObserved", {"observation": "tracing"}, "SELF:noopObserved?observation=none", "the same runner, no registry", None),
     ("I/O-bound (1 ms)", "io", {}, "Baselines.io_virtualPerTask", "virtual thread per task", 0.5),
     ("I/O-bound (1 ms)", "io", {}, "Baselines.io_tpe64", "ThreadPoolExecutor, 64 threads", 5.0),
     ("I/O-bound (1 ms)", "io", {}, "Baselines.io_stsAttemptScope", "raw scope floor: attempt scope", None),
@@ -90,7 +93,10 @@ def ratios(results):
         for runner, cls in RUNNERS:
             r = find(results, f"{cls}.{lw}", lwp)
             if base.startswith("SELF:"):
-                b = find(results, f"{cls}.{base[5:]}", {"concurrency": "1000", "capacity": "10000"})
+                # SELF:name, at the default concurrency and capacity, or SELF:name?param=value&...
+                name, _, query = base[5:].partition("?")
+                params = dict(kv.split("=", 1) for kv in query.split("&")) if query else {"concurrency": "1000", "capacity": "10000"}
+                b = find(results, f"{cls}.{name}", params)
             else:
                 b = find(results, base)
             if r is None or b is None:

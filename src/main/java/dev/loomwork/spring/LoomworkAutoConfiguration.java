@@ -3,12 +3,19 @@ package dev.loomwork.spring;
 import dev.loomwork.Backoff;
 import dev.loomwork.RetryPolicy;
 import dev.loomwork.WorkQueue;
+import dev.loomwork.admin.MemoryAdmin;
+import dev.loomwork.console.Console;
+import dev.loomwork.console.ConsoleAuthorizer;
 import dev.loomwork.postgres.PostgresSchema;
 import dev.loomwork.postgres.PostgresStore;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.observation.ObservationRegistry;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -40,8 +47,9 @@ import org.springframework.util.ClassUtils;
  * that starts them with the application and drains them at its stop; a {@link PostgresStore} on the
  * application's {@code DataSource} (with the PostgreSQL driver), its schema applied as {@code
  * loomwork.store.migration} says; the application's {@code MeterRegistry} and {@code
- * ObservationRegistry}, if it has them, on every queue; and the {@code loomwork} health indicator,
- * with Spring Boot's health module.
+ * ObservationRegistry}, if it has them, on every queue; the {@code loomwork} health indicator,
+ * with Spring Boot's health module; and the web console, on a port of its own, with {@code
+ * loomwork.console.enabled=true}.
  */
 @AutoConfiguration(
     afterName = {
@@ -371,6 +379,74 @@ public class LoomworkAutoConfiguration {
           registry.ifAvailable(b::observationRegistry);
         }
       };
+    }
+  }
+
+  /**
+   * The web console, on a port of its own, when {@code loomwork.console.enabled=true}: the store's
+   * queues (every queue in its database) and this application's memory queues, read-only unless the
+   * application defines a {@link ConsoleAuthorizer} bean.
+   */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnProperty(prefix = "loomwork.console", name = "enabled", havingValue = "true")
+  public static class ConsoleConfiguration {
+    /** Made by Spring. */
+    public ConsoleConfiguration() {}
+
+    /**
+     * The console, started with the application.
+     *
+     * @param queues the queues
+     * @param properties loomwork's properties
+     * @param store the store, if there is one
+     * @param authorizer the application's authoriser, if it has one
+     * @return the console, not started yet
+     * @throws InvalidConfigurationPropertyValueException if a {@code loomwork.console} property is
+     *     invalid, or the runtime lacks the module {@code jdk.httpserver}
+     */
+    @Bean
+    @ConditionalOnMissingBean
+    public LoomworkConsole loomworkConsole(
+        LoomworkQueues queues,
+        LoomworkProperties properties,
+        ObjectProvider<PostgresStore> store,
+        ObjectProvider<ConsoleAuthorizer> authorizer) {
+      if (!ClassUtils.isPresent("com.sun.net.httpserver.HttpServer", LoomworkAutoConfiguration.class.getClassLoader())) {
+        throw new InvalidConfigurationPropertyValueException(
+            "loomwork.console.enabled", true,
+            "the console is served by the JDK's HTTP server, and the module jdk.httpserver is not in this"
+                + " runtime (on the module path: --add-modules jdk.httpserver)");
+      }
+      LoomworkProperties.Console p = properties.getConsole();
+      InetAddress address;
+      try {
+        address = InetAddress.getByName(p.getAddress());
+      } catch (UnknownHostException e) {
+        throw new InvalidConfigurationPropertyValueException(
+            "loomwork.console.address", p.getAddress(), "address: '" + p.getAddress() + "' (expected: an IP address or a known host name)");
+      }
+      // The builder checks each value now, so a bad one fails the application's start here.
+      Console.Builder b = Console.builder();
+      b.address(address);
+      set("loomwork.console.port", p.getPort(), b::port);
+      set("loomwork.console.refresh", p.getRefresh(), b::refresh);
+      PostgresStore s = store.getIfAvailable();
+      if (s != null) {
+        b.admin(s.admin());
+      }
+      List<WorkQueue> inMemory = new ArrayList<>();
+      for (Map.Entry<String, WorkQueue> e : queues.all().entrySet()) {
+        LoomworkProperties.Queue q = properties.getQueues().get(e.getKey());
+        if (q == null || !q.isDurable()) { // a durable queue's tasks are the store's, shown above
+          inMemory.add(e.getValue());
+        }
+      }
+      inMemory.sort(Comparator.comparing(WorkQueue::name));
+      if (!inMemory.isEmpty() || s == null) {
+        b.admin(MemoryAdmin.of(inMemory.toArray(WorkQueue[]::new)));
+      }
+      authorizer.ifAvailable(b::authorizer);
+      return new LoomworkConsole(b::build);
     }
   }
 

@@ -27,6 +27,9 @@ public class LoomworkProperties {
   /** The shutdown of the queues. */
   private final Shutdown shutdown = new Shutdown();
 
+  /** The web console, on a port of its own. */
+  private final Console console = new Console();
+
   /** Whether the queues publish their metrics to the application's MeterRegistry, if it has one. */
   private boolean metrics = true;
 
@@ -50,6 +53,11 @@ public class LoomworkProperties {
   /** {@return the {@code shutdown} property} */
   public Shutdown getShutdown() {
     return shutdown;
+  }
+
+  /** {@return the {@code console} property} */
+  public Console getConsole() {
+    return console;
   }
 
   /** {@return the {@code metrics} property} */
@@ -469,6 +477,86 @@ public class LoomworkProperties {
      */
     public void setTimeout(@Nullable Duration timeout) {
       this.timeout = timeout;
+    }
+  }
+
+  /** The web console's settings, under {@code loomwork.console}. */
+  public static class Console {
+    /** Settings with their defaults, to be bound from the properties. */
+    public Console() {}
+
+    /**
+     * Whether the web console runs, on a port of its own, started and stopped with the application.
+     * Read-only unless the application defines a ConsoleAuthorizer bean.
+     */
+    private boolean enabled;
+
+    /**
+     * The address the console binds: the loopback address unless told otherwise, so that only the
+     * machine itself reaches it. Bind another only behind a firewall or an authenticating proxy.
+     */
+    private String address = "127.0.0.1";
+
+    /** The port the console binds; 0 takes any free port, which the start's log line tells. */
+    private int port;
+
+    /** How often an open page refreshes its live part; 0 for never, else 500 ms to 1 hour. */
+    private Duration refresh = Duration.ofSeconds(2);
+
+    /** {@return the {@code enabled} property} */
+    public boolean isEnabled() {
+      return enabled;
+    }
+
+    /**
+     * Sets the {@code enabled} property.
+     *
+     * @param enabled its value
+     */
+    public void setEnabled(boolean enabled) {
+      this.enabled = enabled;
+    }
+
+    /** {@return the {@code address} property} */
+    public String getAddress() {
+      return address;
+    }
+
+    /**
+     * Sets the {@code address} property.
+     *
+     * @param address its value
+     */
+    public void setAddress(String address) {
+      this.address = address;
+    }
+
+    /** {@return the {@code port} property} */
+    public int getPort() {
+      return port;
+    }
+
+    /**
+     * Sets the {@code port} property.
+     *
+     * @param port its value
+     */
+    public void setPort(int port) {
+      this.port = port;
+    }
+
+    /** {@return the {@code refresh} property} */
+    public Duration getRefresh() {
+      return refresh;
+    }
+
+    /**
+     * Sets the {@code refresh} property.
+     *
+     * @param refresh its value
+     */
+    public void setRefresh(Duration refresh) {
+      this.refresh = refresh;
     }
   }
 }

@@ -20,15 +20,20 @@ import org.springframework.context.SmartLifecycle;
  * web server is stopped. All queues drain in parallel within {@code loomwork.shutdown.timeout}; what
  * is still pending or running then is cut and the cut is reported: a WARN line per queue and a WARN
  * line per cut task, in the JSON Lines form of {@link ShutdownReport#writeJsonLines} (a re-queue
- * file). A durable queue gives the tasks it cut back to the store, where another process takes them.
+ * file). A durable queue gives the tasks it cut back to the store, where another process takes them;
+ * they are not in its report, so a WARN line says how many tasks it handed back.
  *
  * <p>Thread-safe.
  */
 public final class LoomworkQueues implements SmartLifecycle {
   /**
-   * The phase of the queues: after the web server's graceful shutdown ({@code
+   * The phase of the queues, chosen to stop them after the web server's graceful shutdown ({@code
    * SmartLifecycle.DEFAULT_PHASE - 1024}) and before the web server's stop ({@code DEFAULT_PHASE -
-   * 2048}), so the queues stop after the server stopped taking requests.
+   * 2048}). Spring stops the higher phases first, so the server has stopped taking requests, and
+   * the requests in flight (which may still enqueue) have ended, before the queues stop accepting;
+   * and the queues have drained, and a durable queue has released its cut, before the context
+   * destroys its beans and closes the {@code DataSource}. At the start the server comes first: a
+   * queue accepts tasks from its build and runs them from its start.
    */
   public static final int PHASE = SmartLifecycle.DEFAULT_PHASE - 1536;
 
@@ -103,10 +108,26 @@ public final class LoomworkQueues implements SmartLifecycle {
 
   private void drain(List<WorkQueue> toStop) {
     log.info("loomwork: draining {} queue(s) within {}", toStop.size(), drainTimeout);
+    long[] handedBefore = new long[toStop.size()];
+    for (int i = 0; i < handedBefore.length; i++) {
+      handedBefore[i] = toStop.get(i).stats().handedBack();
+    }
     List<ShutdownReport> reports = WorkQueue.join(drainTimeout, toStop.toArray(WorkQueue[]::new));
-    for (ShutdownReport r : reports) {
+    for (int i = 0; i < reports.size(); i++) {
+      ShutdownReport r = reports.get(i);
+      // A durable queue's cut tasks are released to the store, not listed in the report: the
+      // queue's handed-back count tells them (with any retry it handed to the store meanwhile).
+      long handedBack = toStop.get(i).stats().handedBack() - handedBefore[i];
+      if (handedBack > 0) {
+        log.warn(
+            "loomwork: queue '{}' handed back {} task(s) to the store at shutdown after {} ms"
+                + " (cut attempts released, retries scheduled there): another process takes them",
+            r.queue(), handedBack, r.elapsed().toMillis());
+      }
       if (r.drained()) {
-        log.info("loomwork: queue '{}' drained in {} ms", r.queue(), r.elapsed().toMillis());
+        if (handedBack == 0) {
+          log.info("loomwork: queue '{}' drained in {} ms", r.queue(), r.elapsed().toMillis());
+        }
         continue;
       }
       log.warn(

@@ -48,6 +48,7 @@ import org.springframework.test.context.DynamicPropertySource;
       "management.endpoint.health.show-details=always",
       "management.endpoint.health.probes.enabled=true",
       "management.endpoint.health.group.readiness.include=readinessState,loomwork",
+      "loomwork.console.enabled=true",
     })
 class LoomworkAutoConfigurationTest {
   @DynamicPropertySource
@@ -60,6 +61,7 @@ class LoomworkAutoConfigurationTest {
   @Autowired PostgresStore store;
   @Autowired DataSource dataSource;
   @Autowired MeterRegistry meters;
+  @Autowired LoomworkConsole console;
   @LocalServerPort int port;
 
   final HttpClient http = HttpClient.newBuilder().connectTimeout(GENEROUS).build();
@@ -132,5 +134,19 @@ class LoomworkAutoConfigurationTest {
     assertTrue(readiness.body().contains("OUT_OF_SERVICE"), readiness.body());
     HttpResponse<String> liveness = get("/actuator/health/liveness");
     assertEquals(200, liveness.statusCode(), liveness.body());
+  }
+
+  @Test
+  void theConsoleShowsTheStoresQueuesAndTheMemoryQueuesOnItsOwnPort() throws Exception {
+    store.enqueue("hooks", Task.of(SpringTestApp.HOOK, "console"));
+    SpringTestApp.awaitRan("hook:console");
+    assertEquals("127.0.0.1", console.address().getAddress().getHostAddress());
+    assertTrue(console.address().getPort() != port, "a port of its own");
+    HttpResponse<String> page =
+        http.send(HttpRequest.newBuilder(console.uri()).timeout(GENEROUS).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, page.statusCode(), page.body());
+    for (String q : new String[] {"hooks", "email"}) {
+      assertTrue(page.body().contains(q), "queue " + q + " in " + page.body());
+    }
   }
 }

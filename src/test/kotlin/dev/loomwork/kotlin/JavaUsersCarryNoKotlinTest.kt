@@ -23,7 +23,9 @@ import org.junit.jupiter.api.io.TempDir
 /**
  * The Kotlin API ships in loomwork's jar, but Java users carry nothing new: kotlin-stdlib and
  * kotlinx-coroutines-core are optional dependencies (`requires static`), and no Java class of
- * loomwork refers to a Kotlin class, so a Java application never loads one.
+ * loomwork refers to a Kotlin class, so a Java application never loads one. The same holds for
+ * Micrometer (metrics and tracing), Spring (the auto-configuration) and the PostgreSQL driver: a
+ * Java application on the module path without them runs a queue.
  */
 class JavaUsersCarryNoKotlinTest {
   /** target/classes: the compiled module, module-info.class included. */
@@ -53,11 +55,12 @@ class JavaUsersCarryNoKotlinTest {
   }
 
   @Test
-  fun aJavaApplicationRunsOnTheModulePathWithoutKotlinOrMicrometer(@TempDir dir: Path) {
+  fun aJavaApplicationRunsOnTheModulePathWithoutKotlinMicrometerSpringOrTheDriver(@TempDir dir: Path) {
     val modulePath =
         (listOf(classes) + DEPENDENCIES.mapNotNull(::jarOf)).joinToString(File.pathSeparator) { it.toString() }
-    assertTrue(modulePath.split(File.pathSeparator).none { "kotlin" in Path.of(it).fileName.toString() }, modulePath)
-    assertTrue(modulePath.split(File.pathSeparator).none { "micrometer" in Path.of(it).fileName.toString() }, modulePath)
+    for (absent in listOf("kotlin", "micrometer", "spring", "postgresql")) {
+      assertTrue(modulePath.split(File.pathSeparator).none { absent in Path.of(it).fileName.toString() }, modulePath)
+    }
 
     val sources = dir.resolve("src")
     Files.createDirectories(sources.resolve("smoke"))
@@ -91,6 +94,9 @@ class JavaUsersCarryNoKotlinTest {
     assertTrue("ran task-1 in module dev.loomwork" in output, output)
     assertTrue("kotlin.stdlib resolved: false" in output, output)
     assertTrue("micrometer.core resolved: false" in output, output)
+    assertTrue("micrometer.observation resolved: false" in output, output)
+    assertTrue("spring.context resolved: false" in output, output)
+    assertTrue("org.postgresql.jdbc resolved: false" in output, output)
     assertTrue("runner=${if (structured) "structured" else "virtual"}" in output, output)
   }
 
@@ -123,7 +129,9 @@ class JavaUsersCarryNoKotlinTest {
         public final class Main {
           public static void main(String[] args) throws Exception {
             System.out.println("kotlin.stdlib resolved: " + ModuleLayer.boot().findModule("kotlin.stdlib").isPresent());
-            System.out.println("micrometer.core resolved: " + ModuleLayer.boot().findModule("micrometer.core").isPresent());
+            for (String m : new String[] {"micrometer.core", "micrometer.observation", "spring.context", "org.postgresql.jdbc"}) {
+              System.out.println(m + " resolved: " + ModuleLayer.boot().findModule(m).isPresent());
+            }
             try {
               Class.forName("kotlin.Unit");
               throw new AssertionError("kotlin.Unit can be loaded");

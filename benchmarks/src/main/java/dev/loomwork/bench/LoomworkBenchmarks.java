@@ -11,8 +11,28 @@ import dev.loomwork.TaskCodec;
 import dev.loomwork.TaskType;
 import dev.loomwork.Work;
 import dev.loomwork.WorkQueue;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.observation.DefaultMeterObservationHandler;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.observation.ObservationHandler;
+import io.micrometer.observation.ObservationRegistry;
+import io.micrometer.tracing.handler.DefaultTracingObservationHandler;
+import io.micrometer.tracing.handler.PropagatingReceiverTracingObservationHandler;
+import io.micrometer.tracing.handler.PropagatingSenderTracingObservationHandler;
+import io.micrometer.tracing.otel.bridge.OtelBaggageManager;
+import io.micrometer.tracing.otel.bridge.OtelCurrentTraceContext;
+import io.micrometer.tracing.otel.bridge.OtelPropagator;
+import io.micrometer.tracing.otel.bridge.OtelTracer;
+import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
+import io.opentelemetry.context.Context;
+import io.opentelemetry.context.propagation.ContextPropagators;
+import io.opentelemetry.sdk.trace.ReadWriteSpan;
+import io.opentelemetry.sdk.trace.ReadableSpan;
+import io.opentelemetry.sdk.trace.SdkTracerProvider;
+import io.opentelemetry.sdk.trace.SpanProcessor;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Level;
@@ -278,6 +298,119 @@ public abstract class LoomworkBenchmarks {
   @BenchmarkMode(Mode.Throughput)
   @OperationsPerInvocation(N)
   public void noopMicrometer(Metered s) throws InterruptedException {
+    runBatch(s.queue, Plan.allSucceed(N), false);
+  }
+
+  /**
+   * The same as {@link Running} at concurrency 1,000 and capacity 10,000, observed (Micrometer
+   * Observation, {@code WorkQueue.Builder.observationRegistry}): {@code none}, no registry (the
+   * default, and the baseline); {@code noop}, {@link ObservationRegistry#NOOP}; {@code meter}, a
+   * registry whose {@link DefaultMeterObservationHandler} times every attempt in a {@link
+   * SimpleMeterRegistry}; {@code tracing}, Micrometer Tracing over the OpenTelemetry SDK, as a Spring
+   * Boot service with tracing has it: every attempt a span, started, ended and handed to a span
+   * processor (which counts it; no exporter). No submitter has a current observation, so each
+   * attempt's span is a root.
+   */
+  @State(Scope.Benchmark)
+  public static class Observed {
+    @Param({"none", "noop", "meter", "tracing"})
+    public String observation;
+
+    WorkQueue queue;
+    SimpleMeterRegistry meters;
+    SdkTracerProvider tracerProvider;
+    final LongAdder spans = new LongAdder();
+
+    @Setup(Level.Trial)
+    public void setUp() {
+      WorkQueue.Builder b = WorkQueue.builder("observed").concurrency(CONCURRENCY).capacity(CAPACITY);
+      switch (observation) {
+        case "none" -> {}
+        case "noop" -> b.observationRegistry(ObservationRegistry.NOOP);
+        case "meter" -> {
+          meters = new SimpleMeterRegistry();
+          ObservationRegistry registry = ObservationRegistry.create();
+          registry.observationConfig().observationHandler(new DefaultMeterObservationHandler(meters));
+          b.observationRegistry(registry);
+        }
+        case "tracing" -> b.observationRegistry(tracing());
+        default -> throw new IllegalArgumentException("observation: " + observation);
+      }
+      queue = Bench.checkRunner(b.build());
+      queue.start();
+    }
+
+    private ObservationRegistry tracing() {
+      tracerProvider = SdkTracerProvider.builder().addSpanProcessor(new CountingProcessor(spans)).build();
+      io.opentelemetry.api.trace.Tracer otel = tracerProvider.get("loomwork-bench");
+      OtelCurrentTraceContext current = new OtelCurrentTraceContext();
+      OtelTracer tracer =
+          new OtelTracer(otel, current, event -> {}, new OtelBaggageManager(current, List.of(), List.of()));
+      OtelPropagator propagator =
+          new OtelPropagator(ContextPropagators.create(W3CTraceContextPropagator.getInstance()), otel);
+      ObservationRegistry registry = ObservationRegistry.create();
+      registry
+          .observationConfig()
+          .observationHandler(
+              new ObservationHandler.FirstMatchingCompositeObservationHandler(
+                  new PropagatingSenderTracingObservationHandler<>(tracer, propagator),
+                  new PropagatingReceiverTracingObservationHandler<>(tracer, propagator),
+                  new DefaultTracingObservationHandler(tracer)));
+      return registry;
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+      Bench.shutdown(queue);
+      switch (observation) {
+        case "meter" -> {
+          long timed = meters.find("loomwork.attempt").timers().stream().mapToLong(Timer::count).sum();
+          if (timed < N) {
+            throw new IllegalStateException("the meter handler timed " + timed + " attempts: " + meters.getMetersAsString());
+          }
+        }
+        case "tracing" -> {
+          tracerProvider.close();
+          if (spans.sum() < N) {
+            throw new IllegalStateException("the tracer ended " + spans.sum() + " spans");
+          }
+        }
+        default -> {}
+      }
+    }
+  }
+
+  /** Counts the spans that end; keeps none. */
+  static final class CountingProcessor implements SpanProcessor {
+    private final LongAdder ended;
+
+    CountingProcessor(LongAdder ended) {
+      this.ended = ended;
+    }
+
+    @Override
+    public void onStart(Context parentContext, ReadWriteSpan span) {}
+
+    @Override
+    public boolean isStartRequired() {
+      return false;
+    }
+
+    @Override
+    public void onEnd(ReadableSpan span) {
+      ended.increment();
+    }
+
+    @Override
+    public boolean isEndRequired() {
+      return true;
+    }
+  }
+
+  @Benchmark
+  @BenchmarkMode(Mode.Throughput)
+  @OperationsPerInvocation(N)
+  public void noopObserved(Observed s) throws InterruptedException {
     runBatch(s.queue, Plan.allSucceed(N), false);
   }
 

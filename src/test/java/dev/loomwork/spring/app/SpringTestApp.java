@@ -1,5 +1,6 @@
 package dev.loomwork.spring.app;
 
+import dev.loomwork.spring.LoomworkQueues;
 import dev.loomwork.spring.QueueHandler;
 
 import dev.loomwork.Task;
@@ -14,6 +15,7 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
+import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestParam;
@@ -43,6 +45,9 @@ public class SpringTestApp {
 
   public static final TaskType<String> WELCOME = TaskType.of("email.welcome", TEXT);
   public static final TaskType<String> HOOK = TaskType.of("hook.deliver", TEXT);
+
+  /** A long job on the memory queue {@code email}, for the shutdown test: "a600000" naps 600 s. */
+  public static final TaskType<String> NAP = TaskType.of("email.nap", TEXT);
 
   /** What the handlers ran, in order: "email:ada", "hook:x". */
   public static final List<String> ran = new CopyOnWriteArrayList<>();
@@ -109,6 +114,39 @@ public class SpringTestApp {
   }
   // README:end
 
+  /** Enqueues a nap on the memory queue {@code email}, for the shutdown test. */
+  @RestController
+  static class Naps {
+    private final LoomworkQueues queues;
+
+    Naps(LoomworkQueues queues) {
+      this.queues = queues;
+    }
+
+    @PostMapping("/naps")
+    String enqueue(@RequestParam("what") String what) {
+      queues.get("email").submit(NAP, what);
+      return what;
+    }
+  }
+
+  @Bean
+  QueueHandler<String> nap() {
+    return QueueHandler.of(
+        "email",
+        NAP,
+        (ctx, what) -> {
+          System.out.println("loomwork-test: nap " + what + " started");
+          Thread.sleep(millis(what)); // until the shutdown cuts it
+          System.out.println("loomwork-test: nap " + what + " ended");
+        });
+  }
+
+  /** The milliseconds of a long job's name: "slow600000-a" and "a600000" are 600,000. */
+  static long millis(String what) {
+    return Long.parseLong(what.replaceAll("^[a-z]*([0-9]+).*$", "$1"));
+  }
+
   @Bean
   QueueHandler<String> hook() {
     return QueueHandler.of(
@@ -117,14 +155,16 @@ public class SpringTestApp {
         (ctx, what) -> {
           if (what.startsWith("slow")) {
             System.out.println("loomwork-test: hook " + what + " started");
-            Thread.sleep(Long.parseLong(what.substring("slow".length()))); // a long job, for the drain
+            Thread.sleep(millis(what)); // a long job, for the drain
           }
           ran("hook:" + what);
           System.out.println("loomwork-test: hook " + what + " ended");
         });
   }
 
+  /** Runs the application; prints its web server's port once it serves, for the shutdown test. */
   public static void main(String[] args) {
-    SpringApplication.run(SpringTestApp.class, args);
+    ConfigurableApplicationContext context = SpringApplication.run(SpringTestApp.class, args);
+    System.out.println("loomwork-test: port " + context.getEnvironment().getProperty("local.server.port"));
   }
 }
