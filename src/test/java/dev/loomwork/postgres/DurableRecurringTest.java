@@ -270,6 +270,40 @@ class DurableRecurringTest {
   }
 
   @Test
+  void moreDueRowsThanABatchBecomeOneTaskEachAcrossInstances() throws Exception {
+    // 4,500 rows due at 10:01: more than two batches of 2,000, so each instance fires its first batch
+    // and then the rest on two connections at once, while the other instance does the same.
+    int rows = 4_500;
+    Sql.exec(
+        ds,
+        "INSERT INTO loomwork_schedule (queue, name, handler, payload, kind, period_ns, missed, missed_bound,"
+            + " tolerance_ms, next_run_at)"
+            + " SELECT 'many', 'r' || i, 'job', to_jsonb(i), 'fixed_rate', 60000000000, 'run_once', 1, 10000,"
+            + " '2026-05-13T10:01:00Z' FROM generate_series(1, ?) AS i",
+        rows);
+    ManualClock clock = new ManualClock("2026-05-13T10:01:00.500Z");
+    // Declared as row r1 holds it: the declaration changes nothing.
+    queue("many", clock, minutely("r1", 1)).start();
+    queue("many", clock, minutely("r1", 1)).start();
+    awaitTasks("many", rows);
+    // Each task was inserted in the transaction that moved its row to 10:02: none is left to fire.
+    assertEquals(
+        rows,
+        Sql.count(
+            ds,
+            "SELECT count(*) FROM loomwork_schedule WHERE queue = 'many'"
+                + " AND next_run_at = '2026-05-13T10:02:00Z' AND last_run_at = '2026-05-13T10:01:00Z'"));
+    assertEquals(
+        rows,
+        Sql.count(
+            ds,
+            "SELECT count(DISTINCT unique_key) FROM loomwork_task t JOIN loomwork_schedule s"
+                + " ON s.queue = t.queue AND t.unique_key = 'loomwork.schedule:' || s.name || '@2026-05-13T10:01:00Z'"
+                + " AND t.payload = s.payload WHERE t.queue = 'many'"));
+    assertEquals(rows, Sql.count(ds, "SELECT count(*) FROM loomwork_task WHERE queue = 'many'"));
+  }
+
+  @Test
   void aFixedDelayIsRefusedOnADurableQueue() {
     IllegalArgumentException e =
         assertThrows(
