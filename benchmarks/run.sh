@@ -6,7 +6,9 @@
 #   quick  every benchmark once: 1 fork, 1 short warmup and 1 short measurement iteration, at the
 #          default concurrency and capacity only (CI; about two minutes on 2 cores, more on a busy machine). The durable
 #          store's benchmarks (Durable*) run with fsync off only, backlogs of 2,000 tasks, and the
-#          spaced latency only (about 35 s together; each fork starts a PostgreSQL server)
+#          spaced latency only (about 35 s together; each fork starts a PostgreSQL server); the
+#          admin's (DurableAdmin, DurableConsoleWorkOff) seed 20,000 ended tasks instead of 1,000,000
+#          (about a minute more)
 #   full   the settings in the benchmark annotations (the figures of docs/benchmarks.md); the default
 #
 # Writes JMH's JSON to benchmarks/results/<mode>.json (<mode>-custom.json when extra arguments are

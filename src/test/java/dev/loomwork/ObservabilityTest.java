@@ -354,6 +354,63 @@ class ObservabilityTest {
     }
   }
 
+  @Test
+  void theTimersAreTaggedWithTheHandlerOfATypedTaskAndEveryMeterOfANameHasTheSameTags() throws Exception {
+    TaskType<String> resize = TaskType.of("resize", new JacksonCodec<>(String.class));
+    TaskType<String> notify = TaskType.of("notify", new JacksonCodec<>(String.class));
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    try (LogCapture log = new LogCapture()) {
+      WorkQueue queue = fx.started(WorkQueue.builder("mixed").meterRegistry(registry).retryPolicy(QueueFixture.NO_BACKOFF)
+          .handle(resize, (ctx, image) -> {})
+          .handle(notify, (ctx, user) -> {
+            throw new IllegalStateException("no route to " + user);
+          }));
+      List<Task<?>> tasks = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        tasks.add(queue.enqueue(Task.of(resize, "image-" + i)));
+      }
+      Task<?> failing = queue.enqueue(Task.of(notify, "ada").retries(1));
+      tasks.add(queue.enqueue(Task.of(ctx -> {}).named("closure")));
+      for (Task<?> t : tasks) {
+        t.await(GENEROUS);
+      }
+      assertThrows(TaskFailedException.class, () -> failing.await(GENEROUS));
+      queue.shutdown();
+      String text = registry.scrape();
+      String q = "queue=\"mixed\"";
+      assertEquals(3, value(text, "loomwork_attempts_duration_seconds_count", q, "handler=\"resize\"",
+          "outcome=\"succeeded\""));
+      assertEquals(2, value(text, "loomwork_attempts_duration_seconds_count", q, "handler=\"notify\"",
+          "outcome=\"failed\""));
+      assertEquals(0, value(text, "loomwork_attempts_duration_seconds_count", q, "handler=\"notify\"",
+          "outcome=\"succeeded\""), "registered up front, at zero");
+      assertEquals(1, value(text, "loomwork_attempts_duration_seconds_count", q, "handler=\"-\"",
+          "outcome=\"succeeded\""), "a closure");
+      assertEquals(3, value(text, "loomwork_tasks_wait_seconds_count", q, "handler=\"resize\""));
+      assertEquals(1, value(text, "loomwork_tasks_wait_seconds_count", q, "handler=\"notify\""), "first attempts only");
+      assertEquals(1, value(text, "loomwork_tasks_wait_seconds_count", q, "handler=\"-\""));
+      // The counters stay per queue, and agree with the timers' sum.
+      assertEquals(4, value(text, "loomwork_attempts_total", q, "outcome=\"succeeded\""));
+      assertEquals(2, value(text, "loomwork_attempts_total", q, "outcome=\"failed\""));
+
+      // One set of tag keys per meter name, whatever the handler (Prometheus requires it).
+      Map<String, java.util.Set<java.util.Set<String>>> keys = new HashMap<>();
+      for (Meter m : registry.getMeters()) {
+        java.util.Set<String> k = new java.util.TreeSet<>();
+        m.getId().getTags().forEach(tag -> k.add(tag.getKey()));
+        keys.computeIfAbsent(m.getId().getName(), n -> new java.util.HashSet<>()).add(k);
+      }
+      keys.forEach((name, sets) -> assertEquals(1, sets.size(), name + ": " + sets));
+      assertEquals(java.util.Set.of(java.util.Set.of("queue", "handler", "outcome")), keys.get("loomwork.attempts.duration"));
+      assertEquals(java.util.Set.of(java.util.Set.of("queue", "handler")), keys.get("loomwork.tasks.wait"));
+
+      List<String> failed = log.messages(Level.WARN, m -> m.contains(" failed after "));
+      assertEquals(1, failed.size(), failed::toString);
+      assertTrue(failed.getFirst().startsWith("queue 'mixed': task '" + failing.name() + "' of handler 'notify'"
+          + " failed after 2 attempt(s)"), failed.getFirst());
+    }
+  }
+
   private static double state(SimpleMeterRegistry registry, String queue, QueueLifecycle state) {
     return registry.get("loomwork.queue.state")
         .tag("queue", queue)

@@ -106,7 +106,7 @@ final class Publisher {
     }
     long waited = nowNanos - t.readyAtNanos;
     if (metrics != null && attempt == 1) {
-      metrics.recordWait(waited);
+      metrics.recordWait(t.handler(), waited);
     }
     if (listening) {
       t.awaitEventTurn();
@@ -117,7 +117,7 @@ final class Publisher {
   /** An attempt that started has ended. */
   void attemptEnded(TaskCore<?> t, int attempt, Verdict v, long nanos) {
     if (metrics != null) {
-      metrics.recordAttempt(v.outcome(), nanos);
+      metrics.recordAttempt(t.handler(), v.outcome(), nanos);
     }
     if (listening) {
       t.awaitEventTurn();

@@ -78,7 +78,7 @@ public final class QueueEngine {
     MeterRegistry registry = config.meterRegistry();
     if (registry != null) {
       try {
-        metrics = new QueueMetrics(registry, config);
+        metrics = new QueueMetrics(registry, config, handlers.names());
       } catch (RuntimeException e) {
         log.warn("queue '{}': could not register its meters; it runs without metrics", config.name(), e);
       }

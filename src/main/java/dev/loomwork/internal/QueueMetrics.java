@@ -12,9 +12,12 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
@@ -22,8 +25,15 @@ import org.slf4j.Logger;
 
 /**
  * The Micrometer binding. Every meter carries the tag {@code queue}; the only other tags, {@code
- * outcome}, {@code reason} and {@code state}, take a handful of fixed values. Task names and error
- * messages never become tags.
+ * outcome}, {@code reason} and {@code state}, take a handful of fixed values, and the two timers carry
+ * {@code handler}: the name a typed task's handler is registered under, or {@value #NO_HANDLER} for a
+ * closure. Task names and error messages never become tags.
+ *
+ * <p>The handlers are the ones the queue registered at build (a typed task runs only under a
+ * registered name), so each timer is registered up front for each of them and for closures: the
+ * tag's values are as many as the queue's handlers, and every meter of a name has the same tag keys,
+ * as Prometheus requires. The counters and gauges read the engine's counts, which are per queue, so
+ * they carry no handler; a handler's attempts by outcome are its attempt timer's count.
  *
  * <p>The engine already counts tasks, attempts and retries under its lock, so the counters and
  * gauges are function meters that read those counts when the registry is scraped: on the hot path
@@ -42,6 +52,12 @@ final class QueueMetrics {
   static final String ATTEMPT_DURATION = "loomwork.attempts.duration";
   static final String REJECTED = "loomwork.tasks.rejected";
 
+  /**
+   * The {@code handler} tag of a closure's timers: not blank, which Prometheus would read as no tag
+   * at all (a handler registered under this very name shares them).
+   */
+  static final String NO_HANDLER = "-";
+
   private static final String COMPLETED = "Tasks that reached a terminal state";
   private static final String ATTEMPTS = "Attempts that ended";
 
@@ -53,36 +69,37 @@ final class QueueMetrics {
   private final Set<String> reported = ConcurrentHashMap.newKeySet();
   /** Every meter registered for this queue, in order; written only while the queue is built. */
   private final List<Meter> meters = new ArrayList<>();
-  private final Timer waitTimer;
-  /** The attempt timer of each outcome, by {@link AttemptOutcome#ordinal()}. */
-  private final Timer[] attemptTimers = new Timer[AttemptOutcome.values().length];
+  /** Each handler's timers, by handler name; {@link #closures} for a task with no handler. */
+  private final Map<String, HandlerTimers> timers;
+  private final HandlerTimers closures;
   /** The rejection counter of each reason, by {@link Refusal#ordinal()}; none for {@code INTERRUPTED}. */
   private final Counter[] rejected = new Counter[Refusal.values().length];
 
-  QueueMetrics(MeterRegistry registry, QueueConfig config) {
+  /**
+   * The wait timer and the attempt timer of each outcome, by {@link AttemptOutcome#ordinal()}, of one
+   * handler.
+   */
+  private record HandlerTimers(Timer waitTimer, Timer[] attempts) {}
+
+  /**
+   * Registers the queue's timers, for each of {@code handlers} and for closures, and its rejection
+   * counters.
+   *
+   * @param handlers the names of the handlers the queue registered
+   */
+  QueueMetrics(MeterRegistry registry, QueueConfig config, Set<String> handlers) {
     this.registry = registry;
     this.queue = config.name();
     this.tags = Tags.of("queue", queue);
     this.capacity = config.capacity();
     this.concurrency = config.concurrency();
     Duration[] buckets = config.timerBuckets().toArray(Duration[]::new);
-    waitTimer =
-        add(
-            Timer.builder(WAIT)
-                .description("Time from enqueue (or not-before time) to the first attempt")
-                .tags(tags)
-                .serviceLevelObjectives(buckets)
-                .register(registry));
-    for (AttemptOutcome outcome : AttemptOutcome.values()) {
-      attemptTimers[outcome.ordinal()] =
-          add(
-              Timer.builder(ATTEMPT_DURATION)
-                  .description("How long attempts ran, by outcome")
-                  .tags(tags)
-                  .tag("outcome", tagValue(outcome.name()))
-                  .serviceLevelObjectives(buckets)
-                  .register(registry));
+    closures = timers(NO_HANDLER, buckets);
+    Map<String, HandlerTimers> byHandler = new HashMap<>();
+    for (String handler : new TreeSet<>(handlers)) {
+      byHandler.put(handler, timers(handler, buckets));
     }
+    timers = Map.copyOf(byHandler);
     for (Refusal refusal : Refusal.values()) {
       if (refusal == Refusal.INTERRUPTED) {
         continue; // a producer that gave up waiting for room was not refused: never counted
@@ -100,6 +117,39 @@ final class QueueMetrics {
                   .tag("reason", tagValue(refusal.name()))
                   .register(registry));
     }
+  }
+
+  private HandlerTimers timers(String handler, Duration[] buckets) {
+    Timer wait =
+        add(
+            Timer.builder(WAIT)
+                .description("Time from enqueue (or not-before time) to the first attempt")
+                .tags(tags)
+                .tag("handler", handler)
+                .serviceLevelObjectives(buckets)
+                .register(registry));
+    Timer[] attempts = new Timer[AttemptOutcome.values().length];
+    for (AttemptOutcome outcome : AttemptOutcome.values()) {
+      attempts[outcome.ordinal()] =
+          add(
+              Timer.builder(ATTEMPT_DURATION)
+                  .description("How long attempts ran, by outcome")
+                  .tags(tags)
+                  .tag("handler", handler)
+                  .tag("outcome", tagValue(outcome.name()))
+                  .serviceLevelObjectives(buckets)
+                  .register(registry));
+    }
+    return new HandlerTimers(wait, attempts);
+  }
+
+  /** The timers of a task's handler ({@code null}: a closure). */
+  private HandlerTimers timersOf(@Nullable String handler) {
+    if (handler == null) {
+      return closures;
+    }
+    HandlerTimers t = timers.get(handler);
+    return t == null ? closures : t; // cannot happen: a typed task runs only under a registered name
   }
 
   /** {@code TIMED_OUT} → {@code timed_out}. */
@@ -181,18 +231,21 @@ final class QueueMetrics {
   }
 
   /** Records the wait before a first attempt; a registry that throws is logged once. */
-  void recordWait(long nanos) {
+  void recordWait(@Nullable String handler, long nanos) {
     try {
-      waitTimer.record(nanos, TimeUnit.NANOSECONDS);
+      timersOf(handler).waitTimer().record(nanos, TimeUnit.NANOSECONDS);
     } catch (RuntimeException e) {
       failed(WAIT, e);
     }
   }
 
-  /** Records an attempt's duration under its outcome; a registry that throws is logged once. */
-  void recordAttempt(AttemptOutcome outcome, long nanos) {
+  /**
+   * Records an attempt's duration under its handler and outcome; a registry that throws is logged
+   * once.
+   */
+  void recordAttempt(@Nullable String handler, AttemptOutcome outcome, long nanos) {
     try {
-      attemptTimers[outcome.ordinal()].record(nanos, TimeUnit.NANOSECONDS);
+      timersOf(handler).attempts()[outcome.ordinal()].record(nanos, TimeUnit.NANOSECONDS);
     } catch (RuntimeException e) {
       failed(ATTEMPT_DURATION, e);
     }

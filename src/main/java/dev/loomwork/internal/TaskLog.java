@@ -41,13 +41,13 @@ final class TaskLog {
       return;
     }
     long count = count(error);
-    String message = "queue '{}': task '{}' failed after {} attempt(s): {}";
+    String message = "queue '{}': task {} failed after {} attempt(s): {}";
     if (count == 1) {
       fields(log.atWarn(), t, t.attempts(), "failed")
           .addKeyValue("errorType", error.getClass().getName())
           .addKeyValue("errorCount", count)
           .setCause(error)
-          .log(message, queue, t.name(), t.attempts(), error.toString());
+          .log(message, queue, label(t), t.attempts(), error.toString());
       return;
     }
     LoggingEventBuilder line = fields(log.atWarn(), t, t.attempts(), "failed")
@@ -56,16 +56,16 @@ final class TaskLog {
       line.addKeyValue("errorCount", count)
           .log(message + " (failure {} of this kind; its stack trace was logged with the first, later ones"
                   + " at DEBUG)",
-              queue, t.name(), t.attempts(), error.toString(), count);
+              queue, label(t), t.attempts(), error.toString(), count);
     } else {
       line.log(message + " (too many kinds of error to tell apart; stack trace at DEBUG)",
-          queue, t.name(), t.attempts(), error.toString());
+          queue, label(t), t.attempts(), error.toString());
     }
     if (log.isDebugEnabled()) {
       fields(log.atDebug(), t, t.attempts(), "failed")
           .addKeyValue("errorType", error.getClass().getName())
           .setCause(error)
-          .log("queue '{}': task '{}' failed: stack trace", queue, t.name());
+          .log("queue '{}': task {} failed: stack trace", queue, label(t));
     }
   }
 
@@ -75,8 +75,8 @@ final class TaskLog {
       fields(log.atDebug(), t, attempt, "retry")
           .addKeyValue("errorType", error.getClass().getName())
           .addKeyValue("retryAt", retryAt)
-          .log("queue '{}': task '{}' attempt {} failed ({}); retry at {}",
-              queue, t.name(), attempt, error.toString(), retryAt);
+          .log("queue '{}': task {} attempt {} failed ({}); retry at {}",
+              queue, label(t), attempt, error.toString(), retryAt);
     }
   }
 
@@ -84,14 +84,14 @@ final class TaskLog {
   void cancelled(TaskCore<?> t) {
     if (log.isDebugEnabled()) {
       fields(log.atDebug(), t, t.attempts(), "cancelled")
-          .log("queue '{}': task '{}' cancelled after {} attempt(s)", queue, t.name(), t.attempts());
+          .log("queue '{}': task {} cancelled after {} attempt(s)", queue, label(t), t.attempts());
     }
   }
 
   /** A shutdown gave up on a task that ignored its interruption (WARN). */
   void abandoned(TaskCore<?> t) {
     fields(log.atWarn(), t, t.attempts(), "abandoned")
-        .log("queue '{}': task '{}' ignored its interruption and still runs; it is abandoned", queue, t.name());
+        .log("queue '{}': task {} ignored its interruption and still runs; it is abandoned", queue, label(t));
   }
 
   /**
@@ -125,6 +125,12 @@ final class TaskLog {
       }
     }
     return kind.toString();
+  }
+
+  /** {@code 'NAME'}, and {@code of handler 'HANDLER'} for a typed task. */
+  private static String label(TaskCore<?> t) {
+    @Nullable String handler = t.handler();
+    return handler == null ? "'" + t.name() + "'" : "'" + t.name() + "' of handler '" + handler + "'";
   }
 
   private LoggingEventBuilder fields(LoggingEventBuilder event, TaskCore<?> t, int attempt, String outcome) {

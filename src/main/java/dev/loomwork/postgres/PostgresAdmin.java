@@ -13,6 +13,8 @@ import dev.loomwork.admin.TaskFilter;
 import dev.loomwork.admin.TaskPage;
 import dev.loomwork.admin.TaskSummary;
 import dev.loomwork.admin.WorkerInfo;
+import dev.loomwork.postgres.PostgresAdminSql.Cursor;
+import dev.loomwork.postgres.PostgresAdminSql.Sql;
 import dev.loomwork.postgres.PostgresTypes.StoredTask;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -22,7 +24,6 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.EnumSet;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -35,18 +36,10 @@ import javax.sql.DataSource;
 
 /**
  * The {@link StoreAdmin} of a {@link PostgresStore}: each call is one short statement (a few for a
- * task's detail or a bulk retry) on a connection borrowed from the store's data source.
- *
- * <h2>Lists</h2>
- *
- * A page is a keyset page over the index {@code loomwork_task_admin (queue, state, created_at,
- * id)}. PostgreSQL cannot read one index range in order across several queues or states, so the
- * statement reads one range per queue and state: the queues are the filter's one, or every queue in
- * the table found by a loose index scan (a recursive CTE that jumps from one queue to the next in
- * the index, one probe per queue), and the states are the filter's, or all five. Each range is read
- * in the page's order from the cursor on, at most a page and one; the ranges are merged and cut to
- * a page and one. The extra row says whether another page follows. Readying and waiting tasks share
- * the {@code ready} range, split by {@code run_at} against the database's now().
+ * task's detail or a bulk retry) on a connection borrowed from the store's data source. The
+ * statements that a filter shapes (pages, counts, a bulk retry's batches) are built by {@link
+ * PostgresAdminSql}, which says how a page reads the index; this class runs them and reads their
+ * rows.
  *
  * <p>Thread-safe: no state but the data source.
  */
@@ -112,33 +105,11 @@ final class PostgresAdmin extends PostgresOperations implements StoreAdmin {
   @Override
   public List<TaskCount> counts(TaskFilter filter) throws SQLException {
     Objects.requireNonNull(filter, "filter");
-    Sql q = new Sql();
-    q.append("SELECT queue, handler, CASE WHEN state = 'ready' AND run_at > now() THEN 'waiting' ELSE state END,");
-    q.append(" count(*) FROM loomwork_task t WHERE true");
-    if (filter.queue() != null) {
-      q.append(" AND t.queue = ?", filter.queue());
-    }
-    if (!filter.states().isEmpty()) {
-      q.append(" AND (false");
-      for (String branch : stateBranches(filter.states())) {
-        q.append(" OR (" + branch + ")");
-      }
-      q.append(")");
-    }
-    conditions(q, filter);
-    q.append(" GROUP BY 1, 2, 3 ORDER BY 1, 2, 3");
-    return autoCommitted(
-        c -> {
-          try (PreparedStatement s = q.prepare(c);
-              ResultSet r = s.executeQuery()) {
-            List<TaskCount> counts = new ArrayList<>();
-            while (r.next()) {
-              counts.add(new TaskCount(r.getString(1), r.getString(2), state(r.getString(3)), r.getLong(4)));
-            }
-            counts.sort(COUNT_ORDER); // the states in their life's order, as MemoryAdmin's
-            return counts;
-          }
-        });
+    Sql q = PostgresAdminSql.counts(filter);
+    List<TaskCount> counts =
+        rows(q, r -> new TaskCount(r.getString(1), r.getString(2), state(r.getString(3)), r.getLong(4)));
+    counts.sort(COUNT_ORDER); // the states in their life's order, as MemoryAdmin's
+    return counts;
   }
 
   private static final java.util.Comparator<TaskCount> COUNT_ORDER =
@@ -148,104 +119,18 @@ final class PostgresAdmin extends PostgresOperations implements StoreAdmin {
 
   // ---- lists -------------------------------------------------------------------------------
 
-  private static final String QUEUES =
-      "WITH RECURSIVE q (queue) AS ("
-          + " (SELECT queue FROM loomwork_task ORDER BY queue LIMIT 1)"
-          + " UNION ALL"
-          + " SELECT (SELECT t.queue FROM loomwork_task t WHERE t.queue > q.queue ORDER BY t.queue LIMIT 1)"
-          + " FROM q WHERE q.queue IS NOT NULL"
-          + ")";
-
-  private static final String SUMMARY_COLUMNS =
-      "t.id, t.queue, t.name, t.handler,"
-          + " CASE WHEN t.state = 'ready' AND t.run_at > now() THEN 'waiting' ELSE t.state END AS shown,"
-          + " t.attempt, t.max_attempts, t.created_at, t.run_at, t.finished_at,"
-          + " t.last_error ->> 'type' AS error_type, t.last_error ->> 'message' AS error_message";
-
   @Override
   public TaskPage list(TaskFilter filter, PageRequest page) throws SQLException {
     Objects.requireNonNull(filter, "filter");
     Objects.requireNonNull(page, "page");
-    Cursor after = page.after() == null ? null : Cursor.parse(page.after());
-    boolean newest = page.order() == PageRequest.Order.NEWEST_FIRST;
-    String dir = newest ? " DESC" : "";
-    int limit = page.size() + 1;
-    Sql q = new Sql();
-    if (filter.queue() == null) {
-      q.append(QUEUES);
-    } else {
-      q.append("WITH q (queue) AS (SELECT ?::text)", filter.queue());
+    Sql q = PostgresAdminSql.page(filter, page);
+    List<TaskSummary> tasks = rows(q, PostgresAdmin::summary); // a page and one more, if there is one
+    if (tasks.size() <= page.size()) {
+      return new TaskPage(tasks, null);
     }
-    q.append(" SELECT x.* FROM q CROSS JOIN LATERAL (");
-    List<String> branches = stateBranches(filter.states().isEmpty() ? EnumSet.allOf(TaskState.class) : filter.states());
-    for (int i = 0; i < branches.size(); i++) {
-      q.append(i == 0 ? "(" : " UNION ALL (");
-      q.append("SELECT " + SUMMARY_COLUMNS + " FROM loomwork_task t WHERE t.queue = q.queue AND " + branches.get(i));
-      conditions(q, filter);
-      if (after != null) {
-        q.append(" AND (t.created_at, t.id) " + (newest ? "<" : ">") + " (?, ?)", after.created(), after.id());
-      }
-      q.append(" ORDER BY t.created_at" + dir + ", t.id" + dir + " LIMIT " + limit + ")");
-    }
-    q.append(") x WHERE q.queue IS NOT NULL ORDER BY x.created_at" + dir + ", x.id" + dir + " LIMIT " + limit);
-    return autoCommitted(
-        c -> {
-          try (PreparedStatement s = q.prepare(c);
-              ResultSet r = s.executeQuery()) {
-            List<TaskSummary> tasks = new ArrayList<>();
-            Instant lastCreated = null;
-            long lastId = 0;
-            while (r.next()) {
-              if (tasks.size() == page.size()) {
-                return new TaskPage(tasks, new Cursor(Objects.requireNonNull(lastCreated), lastId).toString());
-              }
-              tasks.add(summary(r));
-              lastCreated = instant(r, 8);
-              lastId = r.getLong(1);
-            }
-            return new TaskPage(tasks, null);
-          }
-        });
-  }
-
-  /** The SQL condition of each range a set of states reads: ready and waiting share one. */
-  private static List<String> stateBranches(Set<TaskState> states) {
-    Set<String> branches = new LinkedHashSet<>();
-    boolean ready = states.contains(TaskState.READY);
-    boolean waiting = states.contains(TaskState.WAITING);
-    if (ready && waiting) {
-      branches.add("t.state = 'ready'");
-    } else if (ready) {
-      branches.add("t.state = 'ready' AND t.run_at <= now()");
-    } else if (waiting) {
-      branches.add("t.state = 'ready' AND t.run_at > now()");
-    }
-    for (TaskState s : List.of(TaskState.RUNNING, TaskState.SUCCEEDED, TaskState.FAILED, TaskState.CANCELLED)) {
-      if (states.contains(s)) {
-        branches.add("t.state = '" + s.name().toLowerCase(Locale.ROOT) + "'");
-      }
-    }
-    return List.copyOf(branches);
-  }
-
-  /** The filter's conditions but its queue and states, each {@code AND}ed. */
-  private static void conditions(Sql q, TaskFilter filter) {
-    if (filter.handler() != null) {
-      q.append(" AND t.handler = ?", filter.handler());
-    }
-    if (filter.createdFrom() != null) {
-      q.append(" AND t.created_at >= ?", filter.createdFrom());
-    }
-    if (filter.createdBefore() != null) {
-      q.append(" AND t.created_at < ?", filter.createdBefore());
-    }
-    if (filter.errorContains() != null) {
-      String like = "%" + filter.errorContains().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%";
-      q.append(
-          " AND t.last_error IS NOT NULL AND ((t.last_error ->> 'type') ILIKE ? OR (t.last_error ->> 'message') ILIKE ?)",
-          like,
-          like);
-    }
+    TaskSummary last = tasks.get(page.size() - 1);
+    String next = new Cursor(Objects.requireNonNull(last.createdAt()), Long.parseLong(last.id())).toString();
+    return new TaskPage(tasks.subList(0, page.size()), next);
   }
 
   private static TaskSummary summary(ResultSet r) throws SQLException {
@@ -266,36 +151,6 @@ final class PostgresAdmin extends PostgresOperations implements StoreAdmin {
 
   private static TaskState state(String shown) {
     return TaskState.valueOf(shown.toUpperCase(Locale.ROOT));
-  }
-
-  /**
-   * Where a page ends: the last task's creation time and id. Written {@code s1.MICROS.ID}; the
-   * version prefix lets a later format refuse an old cursor with a clear error.
-   */
-  record Cursor(Instant created, long id) {
-    private static final String PREFIX = "s1.";
-
-    static Cursor parse(String text) {
-      if (text.startsWith(PREFIX)) {
-        String[] parts = text.substring(PREFIX.length()).split("\\.", -1);
-        if (parts.length == 2) {
-          try {
-            long micros = Long.parseLong(parts[0]);
-            long id = Long.parseLong(parts[1]);
-            return new Cursor(Instant.EPOCH.plus(micros, ChronoUnit.MICROS), id);
-          } catch (NumberFormatException | ArithmeticException | java.time.DateTimeException e) {
-            // refused below
-          }
-        }
-      }
-      throw new IllegalArgumentException(
-          "after: '" + text + "' (expected: a cursor from a StoreAdmin's TaskPage.next())");
-    }
-
-    @Override
-    public String toString() {
-      return PREFIX + ChronoUnit.MICROS.between(Instant.EPOCH, created) + "." + id;
-    }
   }
 
   // ---- one task ----------------------------------------------------------------------------
@@ -442,30 +297,7 @@ final class PostgresAdmin extends PostgresOperations implements StoreAdmin {
     long retried = 0;
     long afterId = 0;
     while (true) {
-      Sql q = new Sql();
-      q.append("SELECT t.id FROM loomwork_task t WHERE t.id > ?", afterId);
-      if (filter.queue() != null) {
-        q.append(" AND t.queue = ?", filter.queue());
-      }
-      q.append(" AND (false");
-      for (String branch : stateBranches(states)) {
-        q.append(" OR (" + branch + ")");
-      }
-      q.append(")");
-      conditions(q, filter);
-      q.append(" ORDER BY t.id LIMIT " + RETRY_BATCH);
-      List<Long> batch =
-          autoCommitted(
-              c -> {
-                try (PreparedStatement s = q.prepare(c);
-                    ResultSet r = s.executeQuery()) {
-                  List<Long> ids = new ArrayList<>();
-                  while (r.next()) {
-                    ids.add(r.getLong(1));
-                  }
-                  return ids;
-                }
-              });
+      List<Long> batch = rows(PostgresAdminSql.retryBatch(filter, states, afterId, RETRY_BATCH), r -> r.getLong(1));
       if (batch.isEmpty()) {
         return retried;
       }
@@ -493,27 +325,14 @@ final class PostgresAdmin extends PostgresOperations implements StoreAdmin {
 
   @Override
   public boolean delete(long id) throws SQLException {
-    return autoCommitted(
-        c -> {
-          try (PreparedStatement s =
-              c.prepareStatement("DELETE FROM loomwork_task WHERE id = ? AND state <> 'running'")) {
-            s.setLong(1, id);
-            return s.executeUpdate() == 1;
-          }
-        });
+    return autoCommitted(c -> update(c, "DELETE FROM loomwork_task WHERE id = ? AND state <> 'running'", id) == 1);
   }
 
   @Override
   public boolean pause(String queue) throws SQLException {
     requireText(queue, "queue");
     return autoCommitted(
-        c -> {
-          try (PreparedStatement s =
-              c.prepareStatement("INSERT INTO loomwork_paused_queue (queue) VALUES (?) ON CONFLICT DO NOTHING")) {
-            s.setString(1, queue);
-            return s.executeUpdate() == 1;
-          }
-        });
+        c -> update(c, "INSERT INTO loomwork_paused_queue (queue) VALUES (?) ON CONFLICT DO NOTHING", queue) == 1);
   }
 
   @Override
@@ -521,11 +340,7 @@ final class PostgresAdmin extends PostgresOperations implements StoreAdmin {
     requireText(queue, "queue");
     return inTransaction(
         c -> {
-          boolean resumed;
-          try (PreparedStatement s = c.prepareStatement("DELETE FROM loomwork_paused_queue WHERE queue = ?")) {
-            s.setString(1, queue);
-            resumed = s.executeUpdate() == 1;
-          }
+          boolean resumed = update(c, "DELETE FROM loomwork_paused_queue WHERE queue = ?", queue) == 1;
           if (resumed) {
             PostgresNotifications.notifyQueue(c, queue); // its workers claim at once, not at their poll
           }
@@ -535,50 +350,36 @@ final class PostgresAdmin extends PostgresOperations implements StoreAdmin {
 
   @Override
   public List<String> pausedQueues() throws SQLException {
-    return autoCommitted(
-        c -> {
-          try (PreparedStatement s = c.prepareStatement("SELECT queue FROM loomwork_paused_queue ORDER BY queue");
-              ResultSet r = s.executeQuery()) {
-            List<String> queues = new ArrayList<>();
-            while (r.next()) {
-              queues.add(r.getString(1));
-            }
-            return queues;
-          }
-        });
+    Sql q = new Sql();
+    q.append("SELECT queue FROM loomwork_paused_queue ORDER BY queue");
+    return rows(q, r -> r.getString(1));
   }
 
   @Override
   public List<WorkerInfo> workers() throws SQLException {
-    return autoCommitted(
-        c -> {
-          try (PreparedStatement s =
-                  c.prepareStatement(
-                      "SELECT w.id, w.queue, w.host, w.pid, w.concurrency, w.started_at, w.heartbeat_at,"
-                          + " w.expires_at, " + PostgresLeases.WORKER_HANDLERS + ","
-                          + " (SELECT count(*) FROM loomwork_task t WHERE t.state = 'running' AND t.owner = w.id)"
-                          + " FROM loomwork_worker w WHERE w.expires_at > now() ORDER BY w.queue, w.id");
-              ResultSet r = s.executeQuery()) {
-            List<WorkerInfo> workers = new ArrayList<>();
-            while (r.next()) {
-              long pid = r.getLong(4);
-              Long pidOrNull = r.wasNull() ? null : pid;
-              String[] handlers = (String[]) r.getArray(9).getArray();
-              workers.add(
-                  new WorkerInfo(
-                      r.getLong(1),
-                      r.getString(2),
-                      r.getString(3),
-                      pidOrNull,
-                      List.of(handlers),
-                      r.getInt(5),
-                      r.getInt(10),
-                      instant(r, 6),
-                      instant(r, 7),
-                      instant(r, 8)));
-            }
-            return workers;
-          }
+    Sql q = new Sql();
+    q.append(
+        "SELECT w.id, w.queue, w.host, w.pid, w.concurrency, w.started_at, w.heartbeat_at,"
+            + " w.expires_at, " + PostgresLeases.WORKER_HANDLERS + ","
+            + " (SELECT count(*) FROM loomwork_task t WHERE t.state = 'running' AND t.owner = w.id)"
+            + " FROM loomwork_worker w WHERE w.expires_at > now() ORDER BY w.queue, w.id");
+    return rows(
+        q,
+        r -> {
+          long pid = r.getLong(4);
+          Long pidOrNull = r.wasNull() ? null : pid;
+          String[] handlers = (String[]) r.getArray(9).getArray();
+          return new WorkerInfo(
+              r.getLong(1),
+              r.getString(2),
+              r.getString(3),
+              pidOrNull,
+              List.of(handlers),
+              r.getInt(5),
+              r.getInt(10),
+              instant(r, 6),
+              instant(r, 7),
+              instant(r, 8));
         });
   }
 
@@ -587,33 +388,32 @@ final class PostgresAdmin extends PostgresOperations implements StoreAdmin {
     return "StoreAdmin[" + store + "]";
   }
 
-  /** A statement being built, with its parameters in order. */
-  private static final class Sql {
-    private final StringBuilder text = new StringBuilder(512);
-    private final List<Object> params = new ArrayList<>();
+  /** A function of the current row of a result set. */
+  @FunctionalInterface
+  private interface RowReader<T> {
+    T read(ResultSet r) throws SQLException;
+  }
 
-    void append(String sql, Object... values) {
-      text.append(sql);
-      params.addAll(List.of(values));
-    }
-
-    PreparedStatement prepare(Connection c) throws SQLException {
-      PreparedStatement s = c.prepareStatement(text.toString());
-      try {
-        for (int i = 0; i < params.size(); i++) {
-          Object p = params.get(i);
-          switch (p) {
-            case String v -> s.setString(i + 1, v);
-            case Long v -> s.setLong(i + 1, v);
-            case Instant v -> setInstant(s, i + 1, v);
-            default -> throw new AssertionError("parameter type: " + p.getClass());
+  /** Runs a query on a borrowed connection and reads each of its rows. */
+  private <T> List<T> rows(Sql q, RowReader<T> reader) throws SQLException {
+    return autoCommitted(
+        c -> {
+          try (PreparedStatement s = q.prepare(c);
+              ResultSet r = s.executeQuery()) {
+            List<T> rows = new ArrayList<>();
+            while (r.next()) {
+              rows.add(reader.read(r));
+            }
+            return rows;
           }
-        }
-        return s;
-      } catch (SQLException | RuntimeException e) {
-        s.close();
-        throw e;
-      }
+        });
+  }
+
+  /** Runs an update of one parameter on {@code c}, and returns how many rows it changed. */
+  private static int update(Connection c, String sql, Object param) throws SQLException {
+    try (PreparedStatement s = c.prepareStatement(sql)) {
+      s.setObject(1, param);
+      return s.executeUpdate();
     }
   }
 }

@@ -352,6 +352,28 @@ class ConsoleHttpTest {
   }
 
   @Test
+  void aQueueInMemoryCannotBePausedAndARequestToIsRefusedWithAClearError() throws Exception {
+    WorkQueue memory = WorkQueue.builder("thumbnails").build();
+    closing.add(memory);
+    memory.start();
+    URI base = started(Console.builder().admin(fixture.admin).admin(MemoryAdmin.of(memory))
+        .authorizer(ConsoleAuthorizer.allowAll())).uri();
+    String page = get(base).body();
+    String durableRow = page.substring(page.indexOf("data-queue=\"" + QUEUE + "\""));
+    String memoryRow = page.substring(page.indexOf("data-queue=\"thumbnails\""));
+    assertTrue(durableRow.substring(0, durableRow.indexOf("</tr>")).contains("actions/pause"), "a durable queue: Pause");
+    assertFalse(memoryRow.substring(0, memoryRow.indexOf("</tr>")).contains("actions/"), "a memory queue: no action");
+
+    HttpResponse<String> refused =
+        post(base.resolve("actions/pause"), "src=1&queue=thumbnails&return=%2F&csrf=" + token(page));
+    assertEquals(400, refused.statusCode(), refused.body());
+    assertEquals("bad request: src: 1 (expected: the number of a durable store's admin; queues in memory are"
+        + " read-only)", refused.body().strip());
+    assertEquals(List.of(), fixture.admin.pausedQueues(), "nothing paused in the store either");
+    assertEquals(dev.loomwork.QueueLifecycle.ACCEPTING, memory.health().lifecycle());
+  }
+
+  @Test
   void theBuilderChecksItsArguments() {
     assertEquals("admins: none (expected: at least one, added with admin(...))",
         assertThrows(IllegalStateException.class, () -> Console.builder().build()).getMessage());
