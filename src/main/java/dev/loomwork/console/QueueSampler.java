@@ -16,7 +16,10 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * The queues' overviews, read at most once a second however many browsers refresh (a store's
- * {@code queues()} counts rows, so it is read on a timer, never per viewer), and each queue's
+ * {@code queues()} counts rows, so it is read on a timer, never per viewer), and less often when a
+ * read is slow: a read that took d serves for {@value #COST_FACTOR} d, so that the console spends at
+ * most about a {@value #COST_FACTOR}th of the database's time counting (on a store of a million
+ * rows, a count a second made the workers' work-off 1.5 times as long). And each queue's
  * throughput: the tasks that ended per minute, from the overviews this console read in the last
  * minute.
  *
@@ -26,8 +29,11 @@ import org.jspecify.annotations.Nullable;
  * record wins, which costs one extra read and loses nothing.
  */
 final class QueueSampler {
-  /** How long one read of the overviews serves every page. */
+  /** How long one read of the overviews serves every page, at least. */
   static final Duration FRESH = Duration.ofSeconds(1);
+
+  /** A read serves for this many times as long as it took, if that is longer than {@link #FRESH}. */
+  static final int COST_FACTOR = 20;
 
   /** How far back the throughput looks. */
   static final Duration WINDOW = Duration.ofSeconds(60);
@@ -44,7 +50,8 @@ final class QueueSampler {
 
   private record Sample(Instant at, long ended) {}
 
-  private record Snapshot(Instant at, List<Row> rows) {}
+  /** The rows read at {@code at}, which serve until {@code at + fresh}. */
+  private record Snapshot(Instant at, Duration fresh, List<Row> rows) {}
 
   private final List<QueueAdmin> admins;
   private final Clock clock;
@@ -64,15 +71,17 @@ final class QueueSampler {
   List<Row> rows() throws SQLException {
     synchronized (this) {
       Snapshot s = last;
-      if (s != null && Duration.between(s.at(), clock.instant()).compareTo(FRESH) < 0) {
+      if (s != null && Duration.between(s.at(), clock.instant()).compareTo(s.fresh()) < 0) {
         return s.rows();
       }
     }
+    Instant start = clock.instant();
     List<List<QueueOverview>> read = new ArrayList<>(admins.size());
     for (QueueAdmin admin : admins) {
       read.add(admin.queues());
     }
     Instant now = clock.instant();
+    Duration fresh = max(FRESH, Duration.between(start, now).multipliedBy(COST_FACTOR));
     List<Row> rows = new ArrayList<>();
     synchronized (this) {
       for (int source = 0; source < read.size(); source++) {
@@ -85,7 +94,7 @@ final class QueueSampler {
           rows.add(new Row(source, q, rate(samples)));
         }
       }
-      last = new Snapshot(now, List.copyOf(rows));
+      last = new Snapshot(now, fresh, List.copyOf(rows));
     }
     return rows;
   }
@@ -100,6 +109,10 @@ final class QueueSampler {
   /** Makes the next {@link #rows()} read again: an action changed what they show. */
   synchronized void invalidate() {
     last = null;
+  }
+
+  private static Duration max(Duration a, Duration b) {
+    return a.compareTo(b) >= 0 ? a : b;
   }
 
   private static double rate(ArrayDeque<Sample> samples) {
