@@ -108,6 +108,16 @@ final class Claimer extends StoreLoop {
     return room >= batch || (room > 0 && ready == 0);
   }
 
+  /** Whether the queue's worker is registered now. Any thread; takes the queue's lock briefly. */
+  boolean registered() {
+    lock.lock();
+    try {
+      return books.worker() != 0;
+    } finally {
+      lock.unlock();
+    }
+  }
+
   @Override
   long turn() throws Exception {
     long gen;

@@ -19,6 +19,9 @@ import java.util.concurrent.TimeUnit;
 final class StoreHousekeeping extends StoreLoop {
   /** How often the store's counts by state are read for the meters. */
   private static final long COUNT_NANOS = TimeUnit.SECONDS.toNanos(15);
+  /** How soon the unclaimable tasks are looked at again while this queue's worker is not registered. */
+  private static final long UNREGISTERED_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+
   /** How long a handler's WARN about unclaimable tasks stays quiet before it may repeat. */
   static final int WARN_MINUTES = 5;
   private static final long WARN_NANOS = TimeUnit.MINUTES.toNanos(WARN_MINUTES);
@@ -80,8 +83,15 @@ final class StoreHousekeeping extends StoreLoop {
       backend.prune();
     }
     if (now - nextUnclaimable >= 0) {
-      nextUnclaimable = now + rescueNanos;
-      unclaimable(Map.copyOf(backend.unclaimable(queue)), now);
+      if (claimer.registered()) {
+        nextUnclaimable = now + rescueNanos;
+        unclaimable(Map.copyOf(backend.unclaimable(queue)), now);
+      } else {
+        // Not before this queue's own worker is registered: at start the claimer registers it while
+        // this loop runs its first turn, and tasks already waiting would be counted, and warned of,
+        // as tasks no live worker claims.
+        nextUnclaimable = now + Math.min(rescueNanos, UNREGISTERED_NANOS);
+      }
     }
     if (nextCount != Long.MAX_VALUE && now - nextCount >= 0) {
       nextCount = now + COUNT_NANOS;
