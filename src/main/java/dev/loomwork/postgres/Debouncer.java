@@ -26,8 +26,9 @@ import org.slf4j.LoggerFactory;
  * #LOCK_CLASS}, pid), which its transaction holds until it commits or rolls back; the insert's own
  * statement takes it, so it costs no round trip, and no contention (no other backend takes that key
  * but the trailer). The decision ({@link #decide}) comes before the insert so that the insert can
- * carry it: an enqueue is one round trip, whatever the decision. The trailer takes each such key in shared mode in its own transaction, so it waits
- * until every one of those transactions has ended, and sends the NOTIFY in the same transaction:
+ * carry it: an enqueue is one round trip, whatever the decision. The trailer takes each such key in
+ * shared mode in its own transaction, so it waits until every one of those transactions has ended,
+ * and sends the NOTIFY in the same transaction:
  * it arrives after their commit. A transaction that holds its lock longer than {@link
  * #LOCK_TIMEOUT} (a long application transaction) gets a NOTIFY at that point instead, and its
  * enqueue a worker's poll. An enqueue that committed by itself needs no lock: it committed before
